@@ -1,0 +1,1 @@
+"""An example ganrestore plugin package (see docs/plugins.md in ganrestore)."""

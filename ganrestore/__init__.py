@@ -1,0 +1,64 @@
+"""ganrestore: plugin-based image restoration (inpainting, denoising) with conditional GANs.
+
+Importing this package is cheap: it runs no plugin code and does not import torch. Networks are
+built by plugin name::
+
+    import ganrestore
+    generator = ganrestore.build_generator("unet", 3, 3, depth=6)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any, TypeVar
+
+from ganrestore.errors import GanrestoreError
+from ganrestore.models.networks import build_discriminator, build_generator
+from ganrestore.registry import (
+    DISCRIMINATORS,
+    GENERATORS,
+    REGISTRIES,
+    PluginError,
+    PluginInfo,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+try:
+    __version__ = metadata.version("ganrestore")
+except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+
+def register_generator(name: str) -> Callable[[F], F]:
+    """Decorator registering a generator factory ``(in_channels, out_channels, **params)``."""
+    return GENERATORS.register(name)
+
+
+def register_discriminator(name: str) -> Callable[[F], F]:
+    """Decorator registering a discriminator factory ``(in_channels, **params)``."""
+    return DISCRIMINATORS.register(name)
+
+
+def list_plugins(load: bool = True) -> list[PluginInfo]:
+    """Every plugin of every kind: name, kind, distribution, version, target, status.
+
+    Args:
+        load: import each plugin to tell ``"ok"`` from ``"broken"``; ``False`` reads only
+            package metadata and reports ``"not loaded"``.
+    """
+    return [row for registry in REGISTRIES.values() for row in registry.info(load=load)]
+
+
+__all__ = [
+    "GanrestoreError",
+    "PluginError",
+    "PluginInfo",
+    "__version__",
+    "build_discriminator",
+    "build_generator",
+    "list_plugins",
+    "register_discriminator",
+    "register_generator",
+]

@@ -1,0 +1,1 @@
+"""The ``ganrestore`` command line: one Typer module per command group."""

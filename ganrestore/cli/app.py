@@ -1,0 +1,44 @@
+"""The root ``ganrestore`` command: joins the command groups and handles ``--version``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ganrestore.cli import plugins, train
+
+app = typer.Typer(
+    name="ganrestore",
+    help="Restore images (denoise, inpaint) with conditional GANs: train, apply, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(plugins.app, name="plugins")
+app.add_typer(train.app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import ganrestore
+
+        typer.echo(f"ganrestore {ganrestore.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Restore images (denoise, inpaint) with conditional GANs: train, apply, evaluate."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,85 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_distribution(
+    root: Path,
+    name: str,
+    entry_points: dict[str, dict[str, str]],
+    modules: dict[str, str],
+    version: str = "1.0",
+) -> Path:
+    """Write an installed-looking distribution (``*.dist-info`` + modules) under ``root``.
+
+    This is what ``pip install`` leaves in site-packages, so ``importlib.metadata`` finds its
+    entry points exactly as it finds a real third-party package's.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    dist_info = root / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    )
+    sections = []
+    for group, entries in entry_points.items():
+        lines = "\n".join(f"{key} = {value}" for key, value in entries.items())
+        sections.append(f"[{group}]\n{lines}\n")
+    (dist_info / "entry_points.txt").write_text("\n".join(sections))
+    for module, source in modules.items():
+        path = root / f"{module.replace('.', '/')}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+    return root
+
+
+@pytest.fixture
+def make_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """Create a distribution in its own folder and put that folder on ``sys.path``."""
+
+    def make(
+        name: str,
+        entry_points: dict[str, dict[str, str]],
+        modules: dict[str, str],
+        on_sys_path: bool = True,
+    ) -> Path:
+        root = write_distribution(tmp_path / name, name, entry_points, modules)
+        if on_sys_path:
+            monkeypatch.syspath_prepend(str(root))
+        return root
+
+    return make
+
+
+def _run_cli(*args: str, extra_path: list[Path] | None = None, cwd: Path | None = None):
+    """Run ``python -m ganrestore ARGS`` in a real subprocess; returns CompletedProcess."""
+    env = dict(os.environ)
+    paths = [str(p) for p in extra_path or []]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "ganrestore", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or REPO_ROOT,
+        timeout=600,
+    )
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_cli("plugins", "list", extra_path=[dir])`` runs the real CLI in a subprocess."""
+    return _run_cli
