@@ -1,0 +1,94 @@
+"""``ganrestore train TASK --data DIR``: train a restoration GAN on your own images."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ganrestore.cli.errors import user_errors
+from ganrestore.config import TASKS, ConfigError, load_config
+
+app = typer.Typer(help="Train a restoration model on a folder of your images.")
+
+DATA_HELP = (
+    "Folder with clean/ (degradations are synthesised), or clean/ + degraded/ (denoise pairs), "
+    "or clean/ + masks/ (inpaint pairs; white = hole); optional val/ with the same layout."
+)
+
+
+@app.command("train", no_args_is_help=True)
+def train_command(
+    task: Annotated[str, typer.Argument(help=f"What to learn: {' or '.join(TASKS)}.")],
+    data: Annotated[Path, typer.Option("--data", help=DATA_HELP, exists=True, file_okay=False)],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="TOML config (default: the task's ready config).", dir_okay=False
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run directory (default: runs/TASK-YYYYmmdd-HHMMSS)."),
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Total training steps.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Images per step and process.")] = None,
+    crop: Annotated[int | None, typer.Option(help="Square training crop size in pixels.")] = None,
+    device: Annotated[
+        str | None, typer.Option(help="auto (CUDA if available), cpu or cuda.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")
+    ] = False,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override any config key, e.g. --set optim.lr_g=1e-4 (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Train TASK (denoise or inpaint) on the images in --data; `--resume` continues a run."""
+    with user_errors():
+        from ganrestore.engine.distributed import setup_processes, teardown_processes
+        from ganrestore.engine.trainer import Trainer
+
+        run_dir = _run_dir(out, task, resume)
+        saved = _saved_config(run_dir, config) if resume else None
+        train_config = load_config(
+            task,
+            config,
+            overrides or (),
+            saved=saved,
+            steps=steps,
+            device=device,
+            **{"data.batch_size": batch_size, "data.crop": crop},
+        )
+        context = setup_processes(train_config.device)
+        try:
+            Trainer(train_config, data, run_dir, context, resume=resume).fit()
+        finally:
+            teardown_processes(context)
+
+
+def _run_dir(out: Path | None, task: str, resume: bool) -> Path:
+    if out is not None:
+        return out
+    if resume:
+        raise ConfigError("--resume needs --out RUN_DIR: the run to continue")
+    return Path("runs") / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _saved_config(run_dir: Path, config_file: Path | None) -> dict:
+    if config_file is not None:
+        raise ConfigError(
+            "--resume continues with the run's own config; drop --config "
+            "(use --set key=value or --steps to change a setting)"
+        )
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise ConfigError(f"--resume: {path} is missing, so {run_dir} is not a ganrestore run")
+    return json.loads(path.read_text())

@@ -1,0 +1,377 @@
+"""Image files <-> arrays: the only module that touches image bytes.
+
+Arrays at this boundary are ``(H, W, C)`` float32 in ``[0, 1]`` (``docs/conventions.md``).
+Pillow decodes almost everything; OpenCV decodes and encodes 16-bit multichannel PNG/TIFF,
+which Pillow would silently truncate to 8 bits. EXIF orientation is applied on read, so
+``read_image`` returns pixels the way a viewer shows them and ``image_size`` agrees with it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from ganrestore.errors import GanrestoreError
+
+_FORMAT_BY_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+_FORMAT_BY_SUFFIX |= {".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+IMAGE_SUFFIXES: frozenset[str] = frozenset(_FORMAT_BY_SUFFIX)
+# Pillow plugin names we accept, and the name we report for each.
+_FORMAT_NAMES = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WEBP", "TIFF": "TIFF"}
+_FORMAT_NAMES |= {"BMP": "BMP", "DIB": "BMP"}
+_ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP"})
+_ORIENTATION_TAG = 0x0112
+
+
+class ImageReadError(GanrestoreError):
+    """An image file that cannot be read; the message names the file and the reason."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(
+            f"cannot read image {self.path}: {reason}; "
+            "re-export or replace the file, or remove it from the folder"
+        )
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """A decoded image file, already turned upright by its EXIF orientation.
+
+    Attributes:
+        path: The file it came from.
+        pixels: ``(H, W, C)`` float32 in ``[0, 1]``; ``C`` is 1 (gray) or 3 (RGB).
+        alpha: ``(H, W)`` float32 in ``[0, 1]`` or None when the file has no alpha channel.
+        bit_depth: Bits per channel in the file, 8 or 16.
+        format: ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"TIFF"`` or ``"BMP"``.
+    """
+
+    path: Path
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    bit_depth: int
+    format: str
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def is_grayscale(self) -> bool:
+        return self.pixels.shape[2] == 1
+
+
+def list_images(folder: Path, recursive: bool = False) -> list[Path]:
+    """Image files in ``folder`` (by suffix, any case), sorted, hidden files and folders skipped.
+
+    Raises:
+        NotADirectoryError: ``folder`` is not an existing folder.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not a folder")
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    found = [
+        path
+        for path in candidates
+        if path.suffix.lower() in IMAGE_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.is_file()
+    ]
+    return sorted(found, key=lambda path: path.relative_to(folder).as_posix())
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[Image.Image]:
+    """Opens ``path`` with Pillow (header only); any failure inside becomes ImageReadError."""
+    if not path.is_file():
+        raise ImageReadError(path, "not a file" if path.exists() else "file not found")
+    Image.init()  # registers every plugin (cheap once done); MPO is opened by the JPEG plugin
+    openers = [name for name in _FORMAT_NAMES if name in Image.OPEN]
+    try:
+        with Image.open(path, formats=openers) as image:
+            yield image
+    except ImageReadError:
+        raise
+    except Image.UnidentifiedImageError:
+        raise ImageReadError(path, "not a PNG, JPEG, WebP, TIFF or BMP image") from None
+    except Exception as error:
+        raise ImageReadError(path, f"{type(error).__name__}: {error}") from error
+
+
+def _header_orientation(image: Image.Image) -> int:
+    """EXIF orientation (1-8) from metadata available without decoding pixels."""
+    if image.format == "TIFF":
+        return int(image.tag_v2.get(_ORIENTATION_TAG, 1))
+    exif_keys = ("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp")
+    if image.format == "PNG" and not any(key in image.info for key in exif_keys):
+        # Pillow would decode the whole PNG to look for an eXIf chunk after the pixel data.
+        return 1
+    orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+    return int(orientation) if orientation in range(1, 9) else 1
+
+
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    """``(H, W)`` once the EXIF orientation is applied, from the header only."""
+    width, height = image.size
+    if image.format == "TIFF":  # newer Pillow reports a TIFF's size already rotated
+        width, height = int(image.tag_v2[256]), int(image.tag_v2[257])
+    return (width, height) if _header_orientation(image) >= 5 else (height, width)
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """``(H, W)`` of an image as ``read_image`` returns it, from the file header only.
+
+    A 90° EXIF orientation (5-8) swaps height and width.
+
+    Raises:
+        ImageReadError: the file is missing or its header cannot be parsed.
+    """
+    with _reading(Path(path)) as image:
+        return _upright_size(image)
+
+
+def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Turns ``(H, W, ...)`` pixels upright for an EXIF orientation value (1-8)."""
+    if orientation in (5, 6, 7, 8):
+        array = np.swapaxes(array, 0, 1)  # transpose, then the flips below
+    flips = {2: (1,), 3: (0, 1), 4: (0,), 6: (1,), 7: (0, 1), 8: (0,)}.get(orientation, ())
+    return np.ascontiguousarray(np.flip(array, flips) if flips else array)
+
+
+def _sixteen_bit_layout(path: Path, image: Image.Image) -> tuple[int, bool] | None:
+    """``(channels, has_alpha)`` when the file is 16-bit multichannel (Pillow would truncate it)."""
+    if image.format == "PNG":
+        with path.open("rb") as file:
+            header = file.read(26)
+        if len(header) < 26 or header[:8] != b"\x89PNG\r\n\x1a\n" or header[12:16] != b"IHDR":
+            return None
+        bit_depth, color_type = struct.unpack(">BB", header[24:26])
+        layouts = {2: (3, False), 4: (1, True), 6: (3, True)}
+        return layouts.get(color_type) if bit_depth == 16 else None
+    if image.format != "TIFF":
+        return None
+    bits, samples = image.tag_v2.get(258, (8,)), int(image.tag_v2.get(277, 1))
+    depth = max(bits) if isinstance(bits, tuple) else int(bits)
+    if samples == 1 or depth <= 8:
+        return None
+    if depth != 16:
+        raise ImageReadError(path, f"{depth}-bit TIFF; convert it to 8 or 16 bits")
+    return (1, True) if samples == 2 else (3, samples >= 4)
+
+
+def _swap_red_blue(values: np.ndarray) -> np.ndarray:
+    """RGB(A) <-> BGR(A), OpenCV's channel order; 1 or 2 channels pass through."""
+    if values.shape[2] < 3:
+        return values
+    return np.concatenate([values[..., 2::-1], values[..., 3:]], axis=2)
+
+
+def _upright_sixteen_bit(image: Image.Image, data: np.ndarray, orientation: int) -> np.ndarray:
+    """Turns OpenCV's ``(H, W, K)`` decode upright.
+
+    OpenCV 5 orients TIFFs itself (even when told not to); older versions and PNGs do not.
+    The header's upright size picks the reading, else closeness to Pillow's 8-bit decode.
+    """
+    candidates = [apply_orientation(data, orientation)]
+    if orientation != 1:
+        candidates.append(data)
+    candidates = [c for c in candidates if c.shape[:2] == _upright_size(image)]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else apply_orientation(data, orientation)
+    image.load()
+    reference = np.asarray(ImageOps.exif_transpose(image).convert("RGB"), np.float32) / 255
+    reference = reference.mean(axis=2)
+    colour = slice(0, 3 if data.shape[2] >= 3 else 1)
+    return min(candidates, key=lambda c: np.abs(c[..., colour].mean(axis=2) - reference).mean())
+
+
+def _decode_sixteen_bit(path: Path, image: Image.Image, channels: int, has_alpha: bool):
+    """Decodes 16-bit multichannel PNG/TIFF with OpenCV; returns upright (pixels, alpha)."""
+    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if data is None or data.dtype != np.uint16:
+        raise ImageReadError(path, "the 16-bit pixel data could not be decoded (truncated?)")
+    data = data.reshape(*data.shape[:2], -1).astype(np.float32) / 65535.0
+    data = _upright_sixteen_bit(image, _swap_red_blue(data), _header_orientation(image))
+    alpha = data[..., -1] if has_alpha and data.shape[2] in (2, 4) else None
+    pixels = data[..., :1] if channels == 1 else data[..., :3]
+    return np.ascontiguousarray(pixels), None if alpha is None else np.ascontiguousarray(alpha)
+
+
+def _pillow_to_arrays(path: Path, image: Image.Image):
+    """Converts a loaded, upright Pillow image to (pixels, alpha, bit_depth)."""
+    mode = image.mode
+    if mode.startswith("I;16") or (mode == "I" and image.format == "PNG"):  # 16-bit gray
+        return np.asarray(image, dtype=np.float32)[..., None] / 65535.0, None, 16
+    if mode in ("I", "F"):
+        raise ImageReadError(path, f"unsupported 32-bit mode {mode}; convert it to 8 or 16 bits")
+    if mode == "P":
+        mode = "RGBA" if "transparency" in image.info else "RGB"
+    target = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "PA": "RGBA", "RGBa": "RGBA"}
+    mode = target.get(mode, "RGBA" if mode == "RGBA" else "RGB")
+    values = np.asarray(image.convert(mode), dtype=np.float32) / 255.0
+    values = values.reshape(*values.shape[:2], -1)
+    has_alpha = mode in ("LA", "RGBA")
+    pixels = values[..., :-1] if has_alpha else values
+    alpha = values[..., -1] if has_alpha else None
+    return np.ascontiguousarray(pixels), alpha, 8
+
+
+def read_image(path: Path) -> DecodedImage:
+    """Decodes an image file, applying its EXIF orientation.
+
+    Handles 8- and 16-bit gray, gray+alpha, RGB, RGBA and palette images in PNG, JPEG, WebP,
+    TIFF and BMP files. Returns pixels ``(H, W, 1 or 3)`` float32 in ``[0, 1]`` and alpha
+    ``(H, W)`` (or None).
+
+    Raises:
+        ImageReadError: the file is missing, truncated, corrupt or of an unsupported kind.
+    """
+    path = Path(path)
+    with _reading(path) as image:
+        file_format = _FORMAT_NAMES[image.format or ""]
+        layout = _sixteen_bit_layout(path, image)
+        if layout is not None:
+            pixels, alpha = _decode_sixteen_bit(path, image, *layout)
+            return DecodedImage(path, pixels, alpha, 16, file_format)
+        image.load()
+        pixels, alpha, bit_depth = _pillow_to_arrays(path, ImageOps.exif_transpose(image))
+    return DecodedImage(path, pixels, alpha, bit_depth, file_format)
+
+
+def read_mask(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Reads a hole mask ``(H, W)`` float32 in {0, 1}: white (brightest channel > 127) = hole.
+
+    Alpha is ignored. A mask whose size differs from ``size`` ``(H, W)`` is resized with
+    nearest neighbour (the caller should warn about it). Raises ImageReadError.
+    """
+    pixels = read_image(path).pixels
+    mask = (pixels.max(axis=2) > 127.5 / 255.0).astype(np.float32)
+    if size is not None and mask.shape != tuple(size):
+        height, width = size
+        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
+    return mask
+
+
+def _quantize(values: np.ndarray, bit_depth: int) -> np.ndarray:
+    """Float in [0, 1] -> uint8/uint16, clipped and rounded to the nearest level."""
+    top = 255 if bit_depth == 8 else 65535
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    return np.rint(np.clip(values, 0.0, 1.0) * top).astype(dtype)
+
+
+def _encode(
+    pixels: np.ndarray, alpha: np.ndarray | None, bit_depth: int, file_format: str, quality: int
+) -> bytes:
+    """Encodes ``(H, W, C)`` float pixels (and alpha) to the bytes of an image file."""
+    if file_format not in _ALPHA_FORMATS:
+        alpha = None
+    channels = pixels if alpha is None else np.concatenate([pixels, alpha[..., None]], axis=2)
+    if bit_depth == 16 and file_format in ("PNG", "TIFF"):
+        values = _quantize(channels, 16)
+        if values.shape[2] == 2:  # OpenCV has no gray+alpha: store it as RGBA
+            values = values[..., [0, 0, 0, 1]]
+        ok, encoded = cv2.imencode(f".{file_format.lower()}", _swap_red_blue(values))
+        if not ok:
+            raise OSError(f"OpenCV could not encode a 16-bit {file_format} image")
+        return encoded.tobytes()
+    values = _quantize(channels, 8)
+    if file_format == "WEBP" and values.shape[2] <= 2:  # WebP has no gray modes
+        values = values[..., [0, 0, 0, 1][: values.shape[2] + 2]]
+    image = Image.fromarray(values[..., 0] if values.shape[2] == 1 else values)  # L/LA/RGB/RGBA
+    options = {"JPEG": {"quality": quality, "subsampling": 0}, "WEBP": {"quality": quality}}
+    options["TIFF"] = {"compression": "tiff_lzw"}
+    buffer = io.BytesIO()
+    image.save(buffer, format=file_format, **options.get(file_format, {}))
+    return buffer.getvalue()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Writes a temporary file next to ``path`` and renames it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with temporary.open("xb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_image(
+    path: Path,
+    pixels: np.ndarray,
+    alpha: np.ndarray | None = None,
+    bit_depth: int = 8,
+    format: str | None = None,
+    quality: int = 95,
+) -> None:
+    """Writes an image file atomically: a crash never leaves a truncated image behind.
+
+    The file is encoded in memory, written to a hidden temporary file in the same folder and
+    renamed over ``path``; parent folders are created. No EXIF is written (pixels are upright).
+
+    Args:
+        path: Destination; its suffix gives the format unless ``format`` is given.
+        pixels: ``(H, W, C)`` or ``(H, W)`` float, C = 1 or 3; clipped to ``[0, 1]``, rounded.
+        alpha: ``(H, W)`` float in ``[0, 1]``, kept by PNG, TIFF and WebP, dropped otherwise.
+        bit_depth: 8 or 16; 16 is honoured by PNG and TIFF, other formats get 8 bits.
+        format: ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"TIFF"`` or ``"BMP"``.
+        quality: JPEG/WebP quality (JPEG is written with 4:4:4 chroma).
+
+    Raises:
+        ValueError: bad shapes, non-finite values or an unknown format (nothing written).
+        OSError: the encoder or the file system failed (the target is left as it was).
+    """
+    path = Path(path)
+    file_format = (format or _FORMAT_BY_SUFFIX.get(path.suffix.lower(), "")).upper()
+    if file_format not in _FORMAT_BY_SUFFIX.values():
+        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+        raise ValueError(f"unknown image format for {path}: use one of {suffixes} or format=")
+    if bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    pixels = np.asarray(pixels, dtype=np.float32)
+    pixels = pixels[..., None] if pixels.ndim == 2 else pixels
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
+        raise ValueError(f"pixels must be (H, W, 1) or (H, W, 3), got {pixels.shape}")
+    if alpha is not None:
+        alpha = np.asarray(alpha, dtype=np.float32)
+        if alpha.shape != pixels.shape[:2]:
+            raise ValueError(f"alpha must be {pixels.shape[:2]}, got {alpha.shape}")
+    if not np.isfinite(pixels).all() or (alpha is not None and not np.isfinite(alpha).all()):
+        raise ValueError(f"refusing to write {path}: the pixels contain NaN or infinity")
+    _write_atomically(path, _encode(pixels, alpha, bit_depth, file_format, quality))
+
+
+def to_tensor(array: np.ndarray) -> torch.Tensor:
+    """``(H, W, C)`` array -> ``(C, H, W)`` float32 tensor (a copy)."""
+    if array.ndim != 3:
+        raise ValueError(f"expected an (H, W, C) array, got shape {array.shape}")
+    return torch.from_numpy(np.array(array.transpose(2, 0, 1), dtype=np.float32, order="C"))
+
+
+def to_array(tensor: torch.Tensor) -> np.ndarray:
+    """``(C, H, W)`` tensor (any device) -> ``(H, W, C)`` float32 array."""
+    if tensor.ndim != 3:
+        raise ValueError(f"expected a (C, H, W) tensor, got shape {tuple(tensor.shape)}")
+    array = tensor.detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
+    return np.ascontiguousarray(array)

@@ -1,0 +1,1 @@
+"""Training: GAN steps, the trainer loop, checkpoints, metrics and several processes."""

@@ -1,0 +1,83 @@
+"""One process or several: device choice and the torch.distributed set-up for torchrun.
+
+``torchrun --nproc_per_node=N -m ganrestore train ...`` starts N processes with ``RANK``,
+``WORLD_SIZE`` and ``LOCAL_RANK`` set; each trains on its share of every batch and gradients are
+averaged by DistributedDataParallel. Rank 0 alone logs, validates and writes checkpoints.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from ganrestore.errors import GanrestoreError
+
+
+@dataclass(frozen=True)
+class ProcessContext:
+    """Where this process trains and which share of the work is its own."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def resolve_device(preference: str, local_rank: int = 0) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cuda"`` without CUDA is an error."""
+    if preference == "auto":
+        preference = "cuda" if torch.cuda.is_available() else "cpu"
+    if preference == "cuda":
+        if not torch.cuda.is_available():
+            raise GanrestoreError(
+                "--device cuda was asked for but no CUDA GPU is visible to PyTorch; "
+                "use --device cpu or --device auto"
+            )
+        return torch.device("cuda", local_rank)
+    if preference == "cpu":
+        return torch.device("cpu")
+    raise GanrestoreError(f"unknown --device '{preference}'; choose auto, cpu or cuda")
+
+
+def setup_processes(device_preference: str) -> ProcessContext:
+    """Join the process group when started by torchrun, else run as a single process."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return ProcessContext(device=resolve_device(device_preference))
+    rank = int(os.environ["RANK"])
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    device = resolve_device(device_preference, local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return ProcessContext(device=device, rank=rank, world_size=world_size)
+
+
+def teardown_processes(context: ProcessContext) -> None:
+    if context.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def barrier(context: ProcessContext) -> None:
+    if context.distributed:
+        dist.barrier()
+
+
+def all_true(flag: bool, context: ProcessContext) -> bool:
+    """True when ``flag`` is true on every process (so all of them take the same branch)."""
+    if not context.distributed:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=context.device)
+    dist.all_reduce(value, op=dist.ReduceOp.MIN)
+    return bool(value.item() > 0.5)

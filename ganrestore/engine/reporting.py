@@ -1,0 +1,149 @@
+"""What a training run tells its user: a progress bar, ``metrics.jsonl``, TensorBoard, a summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+
+class RunReporter:
+    """Progress, logs and metrics of one training process (silent unless ``enabled``).
+
+    Args:
+        run_dir: where ``metrics.jsonl`` (and TensorBoard events, when installed) go.
+        total_steps: the step the run ends at.
+        start_step: the step it starts (or resumes) from.
+        enabled: False on every process but rank 0.
+    """
+
+    def __init__(self, run_dir: Path, total_steps: int, start_step: int, enabled: bool) -> None:
+        self.run_dir = run_dir
+        self.total_steps = total_steps
+        self.start_step = start_step
+        self.enabled = enabled
+        self.console = Console(stderr=True)
+        self.interactive = enabled and self.console.is_terminal
+        self._sums: dict[str, float] = defaultdict(float)
+        self._count = 0
+        self._window_start = time.perf_counter()
+        self._progress: Progress | None = None
+        self._task_id: Any = None
+        self._tensorboard = _tensorboard_writer(run_dir) if enabled else None
+
+    def __enter__(self) -> RunReporter:
+        if self.interactive:
+            self._progress = Progress(
+                TextColumn("[bold]train"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[speed]}"),
+                TextColumn("{task.fields[losses]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=self.console,
+            )
+            self._progress.start()
+            self._task_id = self._progress.add_task(
+                "train",
+                total=self.total_steps,
+                completed=self.start_step,
+                speed="",
+                losses="",
+            )
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+
+    def step(self, step: int, losses: dict[str, float]) -> None:
+        """Record the losses of the step that just ended (``step`` = steps completed)."""
+        for key, value in losses.items():
+            self._sums[key] += value
+        self._count += 1
+        if self._progress is not None:
+            self._progress.update(self._task_id, completed=step)
+
+    def flush_train(self, step: int) -> dict[str, float]:
+        """Write the mean losses since the last flush and the speed; returns them."""
+        elapsed = time.perf_counter() - self._window_start
+        means = {key: total / max(self._count, 1) for key, total in self._sums.items()}
+        record = {"step": step, "kind": "train", **means}
+        record["steps_per_s"] = self._count / elapsed if elapsed > 0 else 0.0
+        self._sums.clear()
+        self._count, self._window_start = 0, time.perf_counter()
+        if not self.enabled:
+            return record
+        self.write(record)
+        shown = "  ".join(f"{k}={v:.3g}" for k, v in means.items() if k in _SHOWN)
+        if self._progress is not None:
+            speed = f"{record['steps_per_s']:.2f} it/s"
+            self._progress.update(self._task_id, speed=speed, losses=shown)
+        else:
+            self.message(
+                f"step {step}/{self.total_steps}  {record['steps_per_s']:.2f} it/s  {shown}"
+            )
+        return record
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record to ``metrics.jsonl`` (and TensorBoard)."""
+        if not self.enabled:
+            return
+        with open(self.run_dir / "metrics.jsonl", "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        if self._tensorboard is not None:
+            prefix = record.get("kind", "train")
+            for key, value in record.items():
+                if key not in ("step", "kind") and isinstance(value, int | float):
+                    self._tensorboard.add_scalar(f"{prefix}/{key}", value, record["step"])
+
+    def message(self, text: str) -> None:
+        if self.enabled:
+            self.console.print(text, highlight=False)
+
+    def summary(self, rows: dict[str, str]) -> None:
+        if not self.enabled:
+            return
+        table = Table(title="training summary", show_header=False)
+        for key, value in rows.items():
+            table.add_row(key, value)
+        self.console.print(table)
+
+
+_SHOWN = ("d_adv", "g_adv", "g_l1", "g_hole_l1", "g_total")
+
+
+def _tensorboard_writer(run_dir: Path) -> Any:
+    """A TensorBoard SummaryWriter when the tensorboard package is installed, else None."""
+    if "tensorboard" not in sys.modules:
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))

@@ -1,0 +1,371 @@
+"""The training loop: data in, steps, validation, checkpoints, exact resume.
+
+One loop serves every task. Randomness is a pure function of (seed, step): the sampler hands
+each sample its own seed, and the global torch RNG (dropout) is saved in every checkpoint, so a
+run resumed after a crash ends with the same weights as one that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+import ganrestore
+from ganrestore.config import TrainConfig
+from ganrestore.data.datasets import TrainDataset, ValDataset
+from ganrestore.data.io import write_image
+from ganrestore.data.layout import DataLayout, discover
+from ganrestore.data.sampler import StepSampler
+from ganrestore.engine import checkpoint as ckpt
+from ganrestore.engine.components import Components, build_components, network_record
+from ganrestore.engine.distributed import ProcessContext, barrier
+from ganrestore.engine.metrics import psnr, ssim
+from ganrestore.engine.reporting import RunReporter
+from ganrestore.errors import GanrestoreError
+
+
+class TrainingDivergedError(GanrestoreError):
+    """The losses stayed NaN or infinite for too many steps in a row."""
+
+
+@dataclass
+class TrainSummary:
+    """The outcome of :meth:`Trainer.fit`."""
+
+    run_dir: Path
+    start_step: int
+    end_step: int
+    seconds: float
+    checkpoint: Path | None
+    validation: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+class Trainer:
+    """Trains one run.
+
+    Args:
+        config: the resolved configuration.
+        data_dir: the ``--data`` folder.
+        run_dir: the run directory (created if needed).
+        context: device, rank and world size of this process.
+        resume: continue from the run directory's latest checkpoint.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data_dir: Path,
+        run_dir: Path,
+        context: ProcessContext,
+        resume: bool = False,
+    ) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.context = context
+        self.layout: DataLayout = discover(
+            data_dir,
+            config.task,
+            val_fraction=config.data.val_fraction,
+            max_bad_fraction=config.data.max_bad_fraction,
+        )
+        torch.manual_seed(config.seed + context.rank)
+        self.parts: Components = build_components(config, context)
+        self.start_step = 0
+        self.validation: dict[str, float] = {}
+        self._stop_requested = False
+        if resume:
+            self._restore(_resumable_checkpoint(run_dir))
+        elif context.is_main:
+            _refuse_existing_run(run_dir)
+
+    # ---------------------------------------------------------------------------------- loop
+    def fit(self) -> TrainSummary:
+        config, context = self.config, self.context
+        if context.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+        batches = self._batches()
+        nonfinite_streak, last_saved, step = 0, None, self.start_step
+        started = time.perf_counter()
+        reporter = RunReporter(self.run_dir, config.steps, self.start_step, context.is_main)
+        previous_handler = self._catch_interrupts()
+        try:
+            with reporter:
+                self._describe(reporter)
+                while step < config.steps and not self._stop_requested:
+                    result = self.parts.step(next(batches))
+                    step += 1
+                    nonfinite_streak = 0 if result.finite else nonfinite_streak + 1
+                    if nonfinite_streak >= config.optim.max_nonfinite_steps:
+                        raise self._diverged(step, nonfinite_streak)
+                    self._after_update()
+                    reporter.step(step, result.losses)
+                    if step % config.log_every == 0:
+                        reporter.flush_train(step)
+                    if step % config.validate_every == 0 or step == config.steps:
+                        self._validate(step, reporter)
+                    if step % config.checkpoint_every == 0 or step == config.steps:
+                        last_saved = self._save(step)
+                if self._stop_requested and last_saved != step:
+                    last_saved = self._save(step)
+                    reporter.message(f"interrupted: saved step {step}; continue with --resume")
+                seconds = time.perf_counter() - started
+                summary = TrainSummary(
+                    self.run_dir,
+                    self.start_step,
+                    step,
+                    seconds,
+                    ckpt.latest_checkpoint(self.run_dir) if context.is_main else None,
+                    dict(self.validation),
+                    self._stop_requested,
+                )
+                self._summarise(reporter, summary)
+        finally:
+            signal.signal(signal.SIGINT, previous_handler)
+        return summary
+
+    def _after_update(self) -> None:
+        if self.parts.ema is not None:
+            self.parts.ema.update(self.parts.generator)
+        with warnings.catch_warnings():
+            # A step whose update was skipped (NaN guard, fp16 overflow) still advances the
+            # schedule; PyTorch warns about that order, which is intended here.
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step")
+            for scheduler in self.parts.schedulers.values():
+                scheduler.step()
+
+    def _batches(self) -> Iterator[dict[str, torch.Tensor]]:
+        config, context = self.config, self.context
+        dataset = TrainDataset(
+            self.layout.train,
+            config.task,
+            config.data.crop,
+            sigma_range=config.data.sigma_range,
+            poisson=config.data.poisson,
+            mask_kind=config.data.mask_kind,
+            hole_ratio=config.data.hole_ratio,
+        )
+        sampler = StepSampler(
+            len(dataset),
+            config.data.batch_size,
+            config.seed,
+            start_step=self.start_step,
+            rank=context.rank,
+            world_size=context.world_size,
+        )
+        loader = DataLoader(
+            dataset,
+            batch_size=config.data.batch_size,
+            sampler=sampler,
+            num_workers=config.data.workers,
+            pin_memory=context.device.type == "cuda",
+            persistent_workers=config.data.workers > 0,
+            generator=torch.Generator().manual_seed(config.seed),  # keeps the global RNG intact
+        )
+        memory_format = torch.channels_last if config.channels_last else torch.preserve_format
+        for batch in loader:
+            yield {
+                key: value.to(context.device, non_blocking=True, memory_format=memory_format)
+                if value.ndim == 4
+                else value.to(context.device)
+                for key, value in batch.items()
+            }
+
+    # ---------------------------------------------------------------------------- validation
+    @torch.inference_mode()
+    def _validate(self, step: int, reporter: RunReporter) -> None:
+        if self.context.is_main and self.layout.val:
+            samples = self.layout.val[: self.config.data.val_images]
+            dataset = ValDataset(samples, self.config.task, size=self.config.data.val_size)
+            loader = DataLoader(dataset, batch_size=4)
+            generator, task = self.parts.inference_generator, self.parts.task
+            was_training = generator.training
+            generator.eval()
+            scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "input_psnr": []}
+            grid_rows: list[np.ndarray] = []
+            for batch in loader:
+                batch = {key: value.to(self.context.device) for key, value in batch.items()}
+                with self.parts.autocast():
+                    raw = generator(task.network_input(batch))
+                restored = task.restore(raw.float(), batch)
+                scores["psnr"] += psnr(restored, batch["clean"]).tolist()
+                scores["ssim"] += ssim(restored, batch["clean"]).tolist()
+                scores["input_psnr"] += psnr(batch["degraded"], batch["clean"]).tolist()
+                if len(grid_rows) < 4:
+                    grid_rows += _grid_rows(batch, restored, task.uses_mask)[: 4 - len(grid_rows)]
+            generator.train(was_training)
+            self.validation = {key: float(np.mean(values)) for key, values in scores.items()}
+            reporter.write({"step": step, "kind": "val", **self.validation})
+            reporter.message(
+                f"validation at step {step}: PSNR {self.validation['psnr']:.2f} dB "
+                f"(input {self.validation['input_psnr']:.2f} dB), "
+                f"SSIM {self.validation['ssim']:.4f}"
+            )
+            grid = np.concatenate(grid_rows, axis=0)
+            write_image(self.run_dir / "samples" / f"{ckpt.step_name(step)}.png", grid)
+        barrier(self.context)
+
+    # --------------------------------------------------------------------------- checkpoints
+    def _save(self, step: int) -> Path | None:
+        parts, context = self.parts, self.context
+        saved = None
+        if context.is_main:
+            networks = {ckpt.GENERATOR: parts.inference_generator.state_dict()}
+            networks[ckpt.GENERATOR_RAW] = parts.generator.state_dict()
+            if parts.discriminator is not None:
+                networks[ckpt.DISCRIMINATOR] = parts.discriminator.state_dict()
+            saved = ckpt.save_checkpoint(
+                self.run_dir,
+                step,
+                networks,
+                self._training_state(step),
+                self._record(),
+                keep=self.config.keep_checkpoints,
+            )
+        barrier(context)
+        return saved
+
+    def _training_state(self, step: int) -> dict[str, Any]:
+        parts = self.parts
+        state: dict[str, Any] = {
+            "step": step,
+            "optimizers": {k: v.state_dict() for k, v in parts.optimizers.items()},
+            "schedulers": {k: v.state_dict() for k, v in parts.schedulers.items()},
+            "scalers": {k: v.state_dict() for k, v in parts.scalers.items()},
+            "ema_updates": parts.ema.updates if parts.ema is not None else 0,
+            "rng_cpu": torch.get_rng_state(),
+        }
+        if torch.cuda.is_available():
+            state["rng_cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def _record(self) -> dict[str, Any]:
+        return {
+            "task": self.config.task,
+            **network_record(self.config, self.parts.discriminator is not None),
+            "ema": self.parts.ema is not None,
+            "config": self.config.to_dict(),
+            "metrics": dict(self.validation),
+            "ganrestore_version": ganrestore.__version__,
+            "torch_version": torch.__version__,
+        }
+
+    def _restore(self, checkpoint: Path) -> None:
+        parts = self.parts
+        state = ckpt.load_training_state(checkpoint)
+        try:
+            parts.generator.load_state_dict(ckpt.load_tensors(checkpoint / ckpt.GENERATOR_RAW))
+            if parts.ema is not None:
+                parts.ema.load_state_dict(
+                    ckpt.load_tensors(checkpoint / ckpt.GENERATOR), state["ema_updates"]
+                )
+            if parts.discriminator is not None:
+                parts.discriminator.load_state_dict(
+                    ckpt.load_tensors(checkpoint / ckpt.DISCRIMINATOR)
+                )
+            for group in ("optimizers", "schedulers", "scalers"):
+                for name, component in getattr(parts, group).items():
+                    component.load_state_dict(state[group][name])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise ckpt.CheckpointError(
+                f"cannot resume from {checkpoint}: it does not match this run's networks or "
+                f"losses ({type(exc).__name__}: {str(exc).splitlines()[0]}). Resume with the "
+                "run's own config (the default) or start a new run with --out."
+            ) from exc
+        self.start_step = int(state["step"])
+        if self.context.is_main:
+            torch.set_rng_state(state["rng_cpu"])
+        else:
+            torch.manual_seed(self.config.seed + self.context.rank + self.start_step)
+        if "rng_cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self.validation = read_metrics(checkpoint)
+
+    # --------------------------------------------------------------------------------- misc
+    def _catch_interrupts(self) -> Any:
+        """First Ctrl-C: finish the step, save, stop. Second: stop at once."""
+
+        def request_stop(signum: int, frame: Any) -> None:
+            if self._stop_requested:
+                raise KeyboardInterrupt
+            self._stop_requested = True
+
+        try:
+            return signal.signal(signal.SIGINT, request_stop)
+        except ValueError:  # not the main thread (e.g. a notebook's worker thread)
+            return signal.getsignal(signal.SIGINT)
+
+    def _diverged(self, step: int, streak: int) -> TrainingDivergedError:
+        latest = ckpt.latest_checkpoint(self.run_dir)
+        where = f"the last good checkpoint is {latest}" if latest else "no checkpoint was saved"
+        return TrainingDivergedError(
+            f"training diverged: losses were NaN or infinite for {streak} steps in a row at step "
+            f"{step}; {where}. Lower optim.lr_g / optim.lr_d, set optim.grad_clip (e.g. 1.0) "
+            'or use precision = "fp32".'
+        )
+
+    def _describe(self, reporter: RunReporter) -> None:
+        layout, config = self.layout, self.config
+        for note in layout.notes:
+            reporter.message(f"note: {note}")
+        for path, reason in layout.skipped:
+            reporter.message(f"skipped {path}: {reason}")
+        kind = "pairs" if layout.paired else "clean images, degraded on the fly"
+        reporter.message(
+            f"{config.task}: {len(layout.train)} training and {len(layout.val)} validation "
+            f"images ({kind}); {config.generator.name} + {config.discriminator.name} on "
+            f"{self.context.device} x{self.context.world_size}; steps {self.start_step}"
+            f"->{config.steps}; run directory {self.run_dir}"
+        )
+
+    def _summarise(self, reporter: RunReporter, summary: TrainSummary) -> None:
+        rows = {
+            "run directory": str(summary.run_dir),
+            "steps": f"{summary.start_step} -> {summary.end_step}",
+            "time": f"{summary.seconds:.1f} s",
+            "checkpoint": str(summary.checkpoint),
+        }
+        rows.update({f"val {k}": f"{v:.4f}" for k, v in summary.validation.items()})
+        reporter.summary(rows)
+
+
+def read_metrics(checkpoint: Path) -> dict[str, float]:
+    return dict(ckpt.read_record(checkpoint).get("metrics", {}))
+
+
+def _grid_rows(batch: dict[str, torch.Tensor], restored: torch.Tensor, masked: bool) -> list:
+    """One ``input | output | target`` strip per image, (H, 3W, 3) float arrays."""
+    shown_input = batch["degraded"] * (1 - batch["mask"]) if masked else batch["degraded"]
+    strips = torch.cat([shown_input, restored, batch["clean"]], dim=3)
+    return [strip.permute(1, 2, 0).float().cpu().numpy() for strip in strips]
+
+
+def _resumable_checkpoint(run_dir: Path) -> Path:
+    latest = ckpt.latest_checkpoint(run_dir)
+    if latest is None:
+        raise ckpt.CheckpointError(
+            f"--resume: {run_dir} holds no checkpoint to resume from; "
+            "drop --resume to start a new run there"
+        )
+    return latest
+
+
+def _refuse_existing_run(run_dir: Path) -> None:
+    latest = ckpt.latest_checkpoint(run_dir)
+    if latest is not None:
+        step = ckpt.read_record(latest).get("step")
+        raise GanrestoreError(
+            f"{run_dir} already holds a training run (checkpoint at step {step}); pass --resume "
+            "to continue it, or choose another --out so nothing is overwritten"
+        )

@@ -1,0 +1,83 @@
+"""Checkpoints are complete, atomic, self-describing and never unpickle code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganrestore.engine import checkpoint as ckpt
+
+
+def _save(run: Path, step: int, keep: int = 2) -> Path:
+    weights = {"layer.weight": torch.full((2, 3), float(step))}
+    return ckpt.save_checkpoint(
+        run,
+        step,
+        {ckpt.GENERATOR: weights, ckpt.GENERATOR_RAW: weights},
+        {"step": step, "rng_cpu": torch.get_rng_state(), "optimizers": {"g": {"lr": 0.1}}},
+        {"task": "denoise", "generator": {"name": "unet", "params": {"depth": 3}}},
+        keep=keep,
+    )
+
+
+def test_a_checkpoint_holds_weights_state_and_record(tmp_path: Path) -> None:
+    folder = _save(tmp_path, 5)
+    assert folder == tmp_path / "checkpoints" / "step-00000005"
+    assert ckpt.latest_checkpoint(tmp_path) == folder
+    record = ckpt.read_record(folder)
+    assert record["step"] == 5 and record["task"] == "denoise"
+    assert record["format"] == ckpt.FORMAT
+    tensors = ckpt.load_tensors(folder / ckpt.GENERATOR)
+    assert torch.equal(tensors["layer.weight"], torch.full((2, 3), 5.0))
+    assert ckpt.load_training_state(folder)["optimizers"] == {"g": {"lr": 0.1}}
+
+
+def test_the_generator_file_alone_describes_its_model(tmp_path: Path) -> None:
+    folder = _save(tmp_path, 3)
+    record = ckpt.read_record(folder / ckpt.GENERATOR)
+    assert record["generator"] == {"name": "unet", "params": {"depth": 3}}
+
+
+def test_only_the_newest_checkpoints_are_kept(tmp_path: Path) -> None:
+    for step in (1, 2, 3, 4):
+        _save(tmp_path, step, keep=2)
+    kept = sorted(p.name for p in (tmp_path / "checkpoints").glob("step-*"))
+    assert kept == ["step-00000003", "step-00000004"]
+
+
+def test_an_unfinished_checkpoint_is_ignored(tmp_path: Path) -> None:
+    _save(tmp_path, 2)
+    unfinished = tmp_path / "checkpoints" / "step-00000004"
+    unfinished.mkdir()  # as if killed before record.json was written
+    (tmp_path / "checkpoints" / ckpt.LATEST).write_text("{broken")
+    assert ckpt.latest_checkpoint(tmp_path) == tmp_path / "checkpoints" / "step-00000002"
+
+
+def test_saving_the_same_step_again_replaces_it(tmp_path: Path) -> None:
+    _save(tmp_path, 2)
+    folder = _save(tmp_path, 2)
+    assert json.loads((folder / ckpt.RECORD).read_text())["step"] == 2
+    assert not list((tmp_path / "checkpoints").glob(".old-*"))
+
+
+def test_foreign_files_are_refused_with_their_path(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(1)}, foreign)
+    with pytest.raises(ckpt.CheckpointError, match=r"foreign\.safetensors has no ganrestore"):
+        ckpt.read_record(foreign)
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"not a safetensors file")
+    with pytest.raises(ckpt.CheckpointError, match=r"garbage\.safetensors is not a readable"):
+        ckpt.read_record(garbage)
+
+
+def test_training_state_with_code_in_it_is_refused(tmp_path: Path) -> None:
+    folder = _save(tmp_path, 1)
+    torch.save({"evil": print}, folder / ckpt.TRAINING_STATE)  # a pickled function
+    with pytest.raises(Exception, match=r"(?i)weights_only|unsupported"):
+        ckpt.load_training_state(folder)

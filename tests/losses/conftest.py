@@ -1,0 +1,45 @@
+"""Fixtures of the loss tests: an empty torch hub cache and a registry that tests may fill."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganrestore.registry import LOSSES
+
+
+@pytest.fixture
+def hub_dir(tmp_path: Path) -> Iterator[Path]:
+    """``torch.hub.get_dir()`` is an empty temporary folder during the test, then restored.
+
+    Perceptual losses look for backbone weights under ``<hub>/checkpoints``; a test must never
+    depend on (or write into) the real cache of the machine running it.
+    """
+    previous = torch.hub.get_dir()
+    directory = tmp_path / "hub"
+    torch.hub.set_dir(str(directory))
+    try:
+        yield directory
+    finally:
+        torch.hub.set_dir(previous)
+
+
+@pytest.fixture
+def scratch_losses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registrations into ``LOSSES`` made by the test are forgotten after it.
+
+    The registry has no public way to remove a name, so the test works on a copy of its table
+    (after discovery, so nothing installed is lost) and monkeypatch puts the original back.
+    """
+    LOSSES.discover()
+    monkeypatch.setattr(LOSSES, "_entries", dict(LOSSES._entries))
+    monkeypatch.setattr(LOSSES, "_discovered", LOSSES._discovered)
+
+
+@pytest.fixture
+def generator() -> torch.Generator:
+    """A seeded generator: every random tensor of a test comes from it."""
+    return torch.Generator().manual_seed(0)

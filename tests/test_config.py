@@ -1,0 +1,88 @@
+"""Configs: the ready ones load, and every mistake names its key and where it came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ganrestore.config import ConfigError, TrainConfig, bundled_config_path, load_config
+
+
+@pytest.mark.parametrize("name", ["denoise", "inpaint", "pix2pix"])
+def test_every_ready_config_loads(name: str) -> None:
+    task = "inpaint" if name == "inpaint" else "denoise"
+    config = load_config(task, bundled_config_path(name))
+    assert isinstance(config, TrainConfig) and config.task == task
+
+
+def test_pix2pix_config_is_the_canonical_setup() -> None:
+    config = load_config("denoise", bundled_config_path("pix2pix"))
+    assert config.generator.params["depth"] == 8 and config.generator.params["norm"] == "batch"
+    assert config.discriminator.params["n_layers"] == 3
+    assert config.loss.adversarial == "vanilla" and config.loss.terms == {"l1": 100.0}
+    assert config.data.batch_size == 1 and config.data.crop == 256
+    assert config.optim.lr_g == 2e-4 and config.optim.betas == (0.5, 0.999)
+
+
+def test_cli_values_and_overrides_are_applied_with_toml_types() -> None:
+    config = load_config(
+        "denoise",
+        overrides=["optim.lr_g=1e-4", "loss.terms.ssim=2", "data.sigma_range=[5, 25]"],
+        steps=7,
+        **{"data.batch_size": 3},
+    )
+    assert config.steps == 7 and config.data.batch_size == 3
+    assert config.optim.lr_g == 1e-4
+    assert config.loss.terms == {"l1": 100.0, "ssim": 2.0}
+    assert config.data.sigma_range == (5.0, 25.0)
+
+
+def test_unknown_key_names_its_path_and_lists_the_known_ones(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'task = "denoise"\n[generator]\nname = "unet"\n[discriminator]\n'
+        'name = "patchgan"\n[data]\ncrpo = 64\n'
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config("denoise", path)
+    message = str(error.value)
+    assert str(path) in message and "'data.crpo'" in message and "crop" in message
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("data.crop=big", "'data.crop' must be int, got str 'big'"),
+        ("optim.schedule=steps", "'optim.schedule' must be one of"),
+        ("data.hole_ratio=[0.5]", "'data.hole_ratio' must be a list of 2 values"),
+        ("data.sigma_range=[30, 10]", "'data.sigma_range' must be 0 <= low <= high"),
+        ("optim.lr_g=0", "'optim.lr_g' must be positive"),
+        ("steps", "--set expects key=value"),
+        ("steps=true", "'steps' must be int"),
+    ],
+)
+def test_bad_values_are_refused_with_the_key(override: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=None) as error:
+        load_config("denoise", overrides=[override])
+    assert expected in str(error.value)
+
+
+def test_a_config_for_another_task_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config for task 'inpaint', not 'denoise'"):
+        load_config("denoise", bundled_config_path("inpaint"))
+
+
+def test_missing_and_invalid_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config("denoise", tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("steps = = 3\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config("denoise", broken)
+
+
+def test_saved_config_round_trips_through_to_dict() -> None:
+    config = load_config("inpaint", steps=11)
+    again = load_config("inpaint", saved=config.to_dict())
+    assert again == config
