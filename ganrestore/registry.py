@@ -334,6 +334,7 @@ DISCRIMINATORS: Registry[Any] = Registry("discriminator", "ganrestore.discrimina
 ADVERSARIAL_LOSSES: Registry[Any] = Registry("adversarial loss", "ganrestore.adversarial_losses")
 LOSSES: Registry[Any] = Registry("loss", "ganrestore.losses")
 TASKS: Registry[Any] = Registry("task", "ganrestore.tasks")
+BASELINES: Registry[Any] = Registry("baseline", "ganrestore.baselines")
 
 #: Every registry by the plural name used in the CLI, in display order.
 REGISTRIES: dict[str, Registry[Any]] = {
@@ -342,4 +343,5 @@ REGISTRIES: dict[str, Registry[Any]] = {
     "adversarial_losses": ADVERSARIAL_LOSSES,
     "losses": LOSSES,
     "tasks": TASKS,
+    "baselines": BASELINES,
 }
