@@ -46,8 +46,9 @@ def ganrestore_step(config, batch: dict[str, torch.Tensor]) -> tuple[Callable[[]
     """One step of ganrestore's engine exactly as the trainer runs it (step + EMA + schedule)."""
     parts = build_components(config, ProcessContext(torch.device("cpu")))
     memory_format = torch.channels_last if config.channels_last else torch.preserve_format
-    batch = {k: v.contiguous(memory_format=memory_format) if v.ndim == 4 else v
-             for k, v in batch.items()}
+    batch = {
+        k: v.contiguous(memory_format=memory_format) if v.ndim == 4 else v for k, v in batch.items()
+    }
 
     def step() -> None:
         parts.step(batch)
@@ -131,8 +132,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--mode", default="both", choices=["both", "ganrestore", "reference"])
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        help="config override key=value (repeatable), e.g. precision=bf16")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="config override key=value (repeatable), e.g. precision=bf16",
+    )
     args = parser.parse_args()
 
     config = load_config(args.task, args.config, args.overrides, device="cpu")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import metadata
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ganrestore.errors import GanrestoreError
 from ganrestore.models.networks import build_discriminator, build_generator
@@ -22,6 +22,11 @@ from ganrestore.registry import (
     PluginError,
     PluginInfo,
 )
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+    from ganrestore.inference import Restorer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +56,17 @@ def list_plugins(load: bool = True) -> list[PluginInfo]:
     return [row for registry in REGISTRIES.values() for row in registry.info(load=load)]
 
 
+def load_restorer(model: str | PathLike[str], device: str = "auto") -> Restorer:
+    """A restorer for ``model`` (run dir, checkpoint, ``.safetensors`` file or bundled name).
+
+    Its ``restore(image, mask=None)`` takes numpy arrays, PIL images and tensors; see
+    :mod:`ganrestore.inference` and ``docs/apply.md``. Imports torch on first use only.
+    """
+    from ganrestore.inference import load_restorer as load
+
+    return load(model, device=device)
+
+
 __all__ = [
     "GanrestoreError",
     "PluginError",
@@ -59,6 +75,7 @@ __all__ = [
     "build_discriminator",
     "build_generator",
     "list_plugins",
+    "load_restorer",
     "register_discriminator",
     "register_generator",
 ]

@@ -56,6 +56,7 @@ class UNetGenerator(nn.Module):
         self.out_channels = out_channels
         self.depth = depth
         self.residual = residual
+        self.size_multiple = 2**depth  # H and W are padded to this inside forward()
         widths = [min(base_channels * 2**level, max_channels) for level in range(depth)]
         bias = conv_bias(norm)
 

@@ -1,0 +1,93 @@
+"""Where a model comes from: ``--model`` (run, checkpoint, file or bundled name), resolved once.
+
+Bundled models ship as ``ganrestore/weights/NAME.safetensors`` (``denoise``, ``inpaint``): a
+generator file saved by ``ganrestore train``, so it rebuilds itself like any checkpoint. Until
+they are released, asking for one says how to train a model instead. Later kinds of model
+(e.g. classical baselines ``baseline:NAME``) plug in here, in :func:`resolve_model`, and nowhere
+else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ganrestore.errors import GanrestoreError
+from ganrestore.inference.restorer import NetworkRestorer, Restorer
+from ganrestore.inference.tiling import TileSettings
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+#: The bundled model of each task, by name.
+BUNDLED_MODELS = ("denoise", "inpaint")
+
+
+class ModelNotFoundError(GanrestoreError):
+    """``--model`` names no file, folder or bundled model, or a bundled model is not installed."""
+
+
+def bundled_path(name: str) -> Path:
+    """``ganrestore/weights/NAME.safetensors`` (it may not exist yet)."""
+    return WEIGHTS_DIR / f"{name}.safetensors"
+
+
+def installed_bundled_models() -> list[str]:
+    """The bundled models whose weights are installed."""
+    return [name for name in BUNDLED_MODELS if bundled_path(name).is_file()]
+
+
+def resolve_model(
+    model: str | Path | None = None,
+    task: str | None = None,
+    device: str | torch.device = "auto",
+    tiling: TileSettings | None = None,
+) -> Restorer:
+    """The restorer for ``--model`` (and ``--task``).
+
+    Args:
+        model: a run directory (its latest checkpoint), a checkpoint folder, a
+            ``.safetensors`` file saved by ganrestore, or a bundled name (``denoise``,
+            ``inpaint``); an existing path wins over a name. None: the bundled model of ``task``.
+        task: ``"denoise"`` or ``"inpaint"``; checked against the model's own task.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"mps"``.
+        tiling: tile side, overlap and batch size.
+
+    Raises:
+        ModelNotFoundError: nothing is found under that name, or no model is given nor a task.
+        CheckpointError: the checkpoint is incomplete, foreign or does not fit its record.
+        GanrestoreError: the model's task is not ``task``.
+    """
+    if model is None:
+        if task is None:
+            raise ModelNotFoundError("pass --model RUN_DIR (or a bundled name) or --task")
+        restorer = _bundled(task, device, tiling)
+    elif Path(model).exists():
+        restorer = NetworkRestorer.from_checkpoint(Path(model), device, tiling)
+    elif str(model) in BUNDLED_MODELS:
+        restorer = _bundled(str(model), device, tiling)
+    else:
+        raise ModelNotFoundError(
+            f"--model {model}: no such file or folder, and not a bundled model "
+            f"({', '.join(BUNDLED_MODELS)}); pass a run directory from `ganrestore train`, "
+            "one of its checkpoint folders, or a generator.safetensors file"
+        )
+    if task is not None and restorer.task != task:
+        raise GanrestoreError(
+            f"--task {task}, but {restorer.description} is a {restorer.task} model; "
+            f"drop --task or pass a {task} model with --model"
+        )
+    return restorer
+
+
+def _bundled(name: str, device: str | torch.device, tiling: TileSettings | None) -> Restorer:
+    if name not in BUNDLED_MODELS:
+        raise ModelNotFoundError(
+            f"no bundled model for task '{name}'; bundled: {', '.join(BUNDLED_MODELS)}"
+        )
+    path = bundled_path(name)
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"the bundled '{name}' model is not installed yet ({path} is missing). Train one "
+            f"with `ganrestore train {name} --data DIR --out RUN_DIR` and pass --model RUN_DIR"
+        )
+    return NetworkRestorer.from_checkpoint(path, device, tiling)

@@ -1,0 +1,394 @@
+"""Restorers: a model behind one ``restore(image, mask=None)`` call.
+
+:class:`Restorer` is the small base every kind of model implements: a network from a
+checkpoint (:class:`NetworkRestorer`) today, classical baselines later. Subclasses implement
+only :meth:`Restorer.restore_batch` on tensors; the base turns numpy arrays, PIL images and
+tensors into that batch and back, so notebooks, services and the folder runner all share it.
+
+A checkpoint rebuilds its own generator: ``generator.safetensors`` carries a record with the
+task and the generator's ``{name, params}`` (see :mod:`ganrestore.engine.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from ganrestore.engine import checkpoint as ckpt
+from ganrestore.errors import GanrestoreError
+from ganrestore.inference.masks import ALPHA_HOLE_BELOW, mask_batch
+from ganrestore.inference.tiling import TileSettings, size_multiple, tiled_forward
+from ganrestore.models.networks import build_generator
+from ganrestore.registry import PluginError
+from ganrestore.tasks import Task, build_task
+
+ImageLike = Union[np.ndarray, Image.Image, Tensor]  # noqa: UP007 (a runtime alias)
+
+
+class RestoreInputError(GanrestoreError, ValueError):
+    """An image or mask passed to a restorer has the wrong type, shape or value range."""
+
+
+class MaskRequiredError(RestoreInputError):
+    """An inpainting model got an image without a mask (and without transparent holes)."""
+
+
+class Restorer(ABC):
+    """A model that restores images; subclasses implement :meth:`restore_batch`.
+
+    Attributes:
+        task: ``"denoise"`` or ``"inpaint"`` (what the model was trained for).
+        uses_mask: whether :meth:`restore` needs a mask (1 = hole).
+        description: where the model came from, for messages.
+    """
+
+    task: str
+    uses_mask: bool
+    description: str
+
+    @abstractmethod
+    def restore_batch(self, images: Tensor, masks: Tensor | None = None) -> Tensor:
+        """Restore a batch of same-size images.
+
+        Args:
+            images: ``(B, C, H, W)`` float32 on the CPU in [0, 1]; ``C`` is 1 (gray) or 3.
+            masks: ``(B, 1, H, W)`` float32 in {0, 1}, 1 = hole; required when ``uses_mask``.
+
+        Returns:
+            ``(B, C, H, W)`` float32 on the CPU in [0, 1]; pixels where the mask is 0 are the
+            input's, bit for bit.
+        """
+
+    def batch_limit(self, height: int, width: int) -> int:
+        """How many images of this size :meth:`restore_batch` should get at once."""
+        return 1
+
+    def restore(self, image: ImageLike, mask: ImageLike | None = None) -> Any:
+        """Restore one image (or a tensor batch) and return it in the form it came in.
+
+        Args:
+            image: numpy ``(H, W)`` or ``(H, W, C)`` with C in {1, 2, 3, 4} (2 and 4 carry
+                alpha), uint8, uint16 or float in [0, 1]; a PIL image; or a float tensor
+                ``(C, H, W)`` / ``(B, C, H, W)`` in [0, 1] with C in {1, 3}.
+            mask: holes to fill (1 / white / True = hole; uint8 above 127, floats above 0.5),
+                ``(H, W)`` numpy or PIL, or a tensor ``(H, W)``, ``(1, H, W)``, ``(B, 1, H, W)``.
+                Inpainting models need one, or an image whose transparent pixels
+                (alpha below 128 of 255) mark the holes.
+
+        Returns:
+            The restored image: same type, shape, dtype (and device) as ``image``. Alpha is kept;
+            holes taken from alpha become opaque.
+
+        Raises:
+            RestoreInputError: a bad image or mask, or a mask given to a denoising model.
+            MaskRequiredError: an inpainting model without a mask.
+        """
+        batch = _to_batch(image)
+        masks = None
+        if mask is not None:
+            if not self.uses_mask:
+                raise RestoreInputError(
+                    f"{self.description} is a {self.task} model and takes no mask; drop mask="
+                )
+            try:
+                masks = mask_batch(mask, batch.pixels.shape)
+            except ValueError as exc:
+                raise RestoreInputError(str(exc)) from None
+        alpha = batch.alpha
+        if self.uses_mask and masks is None:
+            if alpha is None or not bool((alpha < ALPHA_HOLE_BELOW).any()):
+                raise MaskRequiredError(
+                    f"{self.description} is an inpainting model: pass mask= (white / 1 = hole) "
+                    "or an image whose transparent pixels mark the holes"
+                )
+            masks = (alpha < ALPHA_HOLE_BELOW).float()
+            alpha = torch.where(masks > 0, torch.ones_like(alpha), alpha)
+        restored = self.restore_batch(batch.pixels, masks)
+        return _from_batch(batch, restored, alpha)
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` (CUDA, then Apple MPS, then CPU), ``"cpu"``, ``"cuda[:N]"`` or ``"mps"``.
+
+    Raises:
+        GanrestoreError: the device is unknown or not available here.
+    """
+    if isinstance(name, torch.device):
+        return name
+    mps = getattr(torch.backends, "mps", None)
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": mps is not None and mps.is_available(),
+    }
+    if name == "auto":
+        return torch.device(next(kind for kind in ("cuda", "mps", "cpu") if available[kind]))
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in available:
+        raise GanrestoreError(f"--device {name}: unknown device; use auto, cpu, cuda or mps")
+    if not available[device.type]:
+        raise GanrestoreError(f"--device {name}: not available here; use --device auto or cpu")
+    return device
+
+
+def checkpoint_file(path: Path) -> Path:
+    """The ``generator.safetensors`` of a run directory, a checkpoint folder or the file itself.
+
+    Raises:
+        CheckpointError: the path does not exist or holds no complete checkpoint.
+    """
+    path = Path(path)
+    if path.is_file():
+        if path.suffix != ".safetensors":
+            raise ckpt.CheckpointError(
+                f"{path} is not a model: pass a run directory, a checkpoint folder or its "
+                f"{ckpt.GENERATOR}"
+            )
+        return path
+    if not path.is_dir():
+        raise ckpt.CheckpointError(f"{path} does not exist")
+    if (path / ckpt.RECORD).is_file():
+        return path / ckpt.GENERATOR
+    if (path / ckpt.CHECKPOINTS).is_dir():
+        latest = ckpt.latest_checkpoint(path)
+        if latest is None:
+            raise ckpt.CheckpointError(
+                f"{path} has no complete checkpoint yet; let `ganrestore train` save one"
+            )
+        return latest / ckpt.GENERATOR
+    raise ckpt.CheckpointError(
+        f"{path} is neither a run directory (no {ckpt.CHECKPOINTS}/) nor a checkpoint folder "
+        f"(no {ckpt.RECORD})"
+    )
+
+
+class NetworkRestorer(Restorer):
+    """A generator run through its task, tiled and blended, with known pixels kept exactly.
+
+    On CUDA it runs in float16 autocast; everywhere in ``torch.inference_mode`` and
+    ``channels_last``.
+
+    Args:
+        generator: maps ``(B, task.in_channels, H, W)`` in [-1, 1] to ``(B, 3, H, W)``.
+        task: how images (and masks) become the network input and its output an image.
+        device: where the network runs (``"auto"`` picks CUDA, then MPS, then CPU).
+        tiling: tile side, overlap and batch size; can be changed later through ``tiling``.
+        description: where the model came from, for messages.
+        record: the checkpoint's record, when it came from one.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        task: Task,
+        device: str | torch.device = "auto",
+        tiling: TileSettings | None = None,
+        description: str = "the model",
+        record: dict[str, Any] | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.task_spec = task
+        self.task = task.name
+        self.uses_mask = task.uses_mask
+        self.tiling = tiling or TileSettings()
+        self.description = description
+        self.record = record or {}
+        self.multiple = size_multiple(generator)
+        self.generator = generator.eval().requires_grad_(False)
+        self.generator.to(self.device, memory_format=torch.channels_last)
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: Path | str,
+        device: str | torch.device = "auto",
+        tiling: TileSettings | None = None,
+    ) -> NetworkRestorer:
+        """Rebuild the generator saved by ``ganrestore train`` from its record and weights.
+
+        Args:
+            path: a run directory (its latest checkpoint), a checkpoint folder, or a
+                ``generator.safetensors`` file.
+            device: where to run it.
+            tiling: tile settings.
+
+        Raises:
+            CheckpointError: missing, incomplete, foreign or mismatching checkpoint, or a
+                generator plugin that is not installed.
+        """
+        file = checkpoint_file(Path(path))
+        record = ckpt.read_record(file)
+        spec = record.get("generator")
+        if not isinstance(spec, dict) or "name" not in spec or "task" not in record:
+            raise ckpt.CheckpointError(f"{file}: its record names no task or generator")
+        try:
+            task = build_task(str(record["task"]))
+            generator = build_generator(
+                spec["name"], task.in_channels, task.out_channels, **spec.get("params", {})
+            )
+        except PluginError as exc:
+            source = spec.get("distribution") or "an unknown distribution"
+            version = f" {spec['version']}" if spec.get("version") else ""
+            raise ckpt.CheckpointError(
+                f"{file} needs generator '{spec['name']}' from {source}{version}: {exc}"
+            ) from exc
+        try:
+            generator.load_state_dict(ckpt.load_tensors(file))
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ckpt.CheckpointError(
+                f"{file}: the weights do not fit generator '{spec['name']}' ({first})"
+            ) from exc
+        return cls(generator, task, device, tiling, description=str(file), record=record)
+
+    def batch_limit(self, height: int, width: int) -> int:
+        if self.tiling.fits_one_tile(height, width, self.multiple):
+            return self.tiling.batch_size
+        return 1  # a large image fills the batch with its own tiles
+
+    @torch.inference_mode()
+    def restore_batch(self, images: Tensor, masks: Tensor | None = None) -> Tensor:
+        _check_batch(images, masks, self.uses_mask, self.description)
+        images = images.float()
+        rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+        network_input = rgb if masks is None else torch.cat([rgb, masks.float()], dim=1)
+        restored = tiled_forward(
+            network_input,
+            self._forward,
+            out_channels=3,
+            settings=self.tiling,
+            device=self.device,
+            multiple=self.multiple,
+            passthrough=_has_no_hole if self.uses_mask else None,
+        ).clamp_(0, 1)
+        if images.shape[1] == 1:
+            restored = restored.mean(dim=1, keepdim=True)
+        if masks is not None:
+            restored = torch.where(masks > 0.5, restored, images)
+        return restored
+
+    def _forward(self, tiles: Tensor) -> Tensor:
+        """``(N, 3 or 4, h, w)`` [0, 1] image (+ mask) on the device -> ``(N, 3, h, w)``."""
+        batch = {"degraded": tiles[:, :3]}
+        if self.uses_mask:
+            batch["mask"] = tiles[:, 3:4]
+        network_input = self.task_spec.network_input(batch)
+        network_input = network_input.contiguous(memory_format=torch.channels_last)
+        autocast = (
+            torch.autocast("cuda", dtype=torch.float16)
+            if self.device.type == "cuda"
+            else contextlib.nullcontext()
+        )
+        with autocast:
+            raw = self.generator(network_input)
+        return self.task_spec.restore(raw.float(), batch)
+
+
+def _has_no_hole(tile: Tensor) -> bool:
+    return not bool((tile[3] > 0.5).any())
+
+
+def _check_batch(images: Tensor, masks: Tensor | None, uses_mask: bool, description: str) -> None:
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise RestoreInputError(f"expected images (B, 1 or 3, H, W), got {tuple(images.shape)}")
+    if uses_mask and masks is None:
+        raise MaskRequiredError(f"{description} is an inpainting model and needs masks")
+    if masks is not None:
+        expected = (images.shape[0], 1, *images.shape[2:])
+        if tuple(masks.shape) != expected:
+            raise RestoreInputError(f"expected masks {expected}, got {tuple(masks.shape)}")
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """An image given to :meth:`Restorer.restore` as a batch, and how to give it back."""
+
+    pixels: Tensor  # (B, C, H, W) float32 on the CPU in [0, 1], C = 1 or 3
+    alpha: Tensor | None  # (B, 1, H, W) float32 in [0, 1]
+    original: Any  # the object passed in
+    array: np.ndarray | None = None  # numpy / PIL: the array it was read from
+
+
+_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def _to_batch(image: ImageLike) -> _Batch:
+    original = image
+    if isinstance(image, Image.Image):
+        image = _pil_array(image)
+    if isinstance(image, np.ndarray):
+        values = image[..., None] if image.ndim == 2 else image
+        if values.ndim != 3 or values.shape[2] not in (1, 2, 3, 4):
+            raise RestoreInputError(f"expected an (H, W) or (H, W, C) image, got {image.shape}")
+        if values.dtype in _SCALES:
+            values = values.astype(np.float32) / _SCALES[values.dtype]
+        elif np.issubdtype(values.dtype, np.floating):
+            values = _checked_range(torch.from_numpy(values.astype(np.float32))).numpy()
+        else:
+            raise RestoreInputError(f"images must be uint8, uint16 or float, not {values.dtype}")
+        channels = torch.from_numpy(np.ascontiguousarray(values.transpose(2, 0, 1)))[None]
+        if values.shape[2] in (2, 4):
+            return _Batch(channels[:, :-1], channels[:, -1:], original, image)
+        return _Batch(channels, None, original, image)
+    if isinstance(image, Tensor):
+        if not image.is_floating_point() or image.ndim not in (3, 4):
+            raise RestoreInputError(
+                f"a tensor image must be float (C, H, W) or (B, C, H, W), got {image.dtype} "
+                f"{tuple(image.shape)}"
+            )
+        pixels = image.detach().to("cpu", torch.float32)
+        pixels = pixels[None] if pixels.ndim == 3 else pixels
+        if pixels.shape[1] not in (1, 3):
+            raise RestoreInputError(f"a tensor image needs 1 or 3 channels, got {image.shape}")
+        return _Batch(_checked_range(pixels), None, original)
+    raise RestoreInputError(
+        f"cannot restore a {type(image).__name__}: pass a numpy array, PIL image or tensor"
+    )
+
+
+def _pil_array(image: Image.Image) -> np.ndarray:
+    """A PIL image as uint8 / uint16 ``(H, W[, C])`` (gray, gray+alpha, RGB or RGBA)."""
+    mode = image.mode
+    if mode.startswith("I;16") or mode == "I":
+        values = np.asarray(image)
+        if values.min(initial=0) < 0 or values.max(initial=0) > 65535:
+            raise RestoreInputError(f"PIL mode {mode} with values outside 16 bits")
+        return values.astype(np.uint16)
+    if mode == "P":
+        mode = "RGBA" if "transparency" in image.info else "RGB"
+    target = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "RGBA": "RGBA", "RGBa": "RGBA"}
+    return np.asarray(image.convert(target.get(mode, "RGB")))
+
+
+def _checked_range(values: Tensor) -> Tensor:
+    if not bool(torch.isfinite(values).all()):
+        raise RestoreInputError("the image contains NaN or infinity")
+    if values.numel() and (values.min() < -1e-3 or values.max() > 1 + 1e-3):
+        raise RestoreInputError(
+            "float images must be in [0, 1] (divide 8-bit values by 255, 16-bit by 65535)"
+        )
+    return values.clamp(0, 1)
+
+
+def _from_batch(batch: _Batch, restored: Tensor, alpha: Tensor | None) -> Any:
+    original = batch.original
+    if batch.array is None:  # a tensor
+        return restored.reshape(original.shape).to(original.device, original.dtype)
+    channels = restored if alpha is None else torch.cat([restored, alpha], dim=1)
+    values = channels[0].permute(1, 2, 0).numpy()
+    dtype = batch.array.dtype
+    if dtype in _SCALES:
+        values = np.rint(np.clip(values, 0, 1) * _SCALES[dtype])
+    values = values.astype(dtype).reshape(batch.array.shape)
+    return Image.fromarray(values) if isinstance(original, Image.Image) else values

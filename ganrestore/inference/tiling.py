@@ -1,0 +1,237 @@
+"""Tiled inference: any image size through a network, with memory bounded by the tile size.
+
+An image larger than the tile is cut into overlapping tiles; each tile is run through the
+network and pasted back with weights that ramp linearly from the tile's edge across the
+overlap, so neighbouring tiles fade into each other and no seam shows. Tiles go to the device
+one batch at a time and come back to the CPU, where the output is accumulated: the whole image
+never sits on the accelerator. An image no larger than the tile is a single tile, so tiled and
+untiled runs share one code path.
+
+Tiles are reflect-padded to the network's size multiple (replicate where a reflection does not
+fit) and cropped back, so any size works even for networks that do not pad themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+#: ``forward(tiles)``: ``(N, C_in, h, w)`` on the device -> ``(N, C_out, h, w)`` in [0, 1].
+TileForward = Callable[[Tensor], Tensor]
+#: ``passthrough(tile)``: ``(C_in, h, w)`` on the CPU -> True to copy its first C_out channels.
+TilePassthrough = Callable[[Tensor], bool]
+
+
+@dataclass(frozen=True)
+class TileSettings:
+    """How images are cut for the network.
+
+    Attributes:
+        tile: tile side in pixels (rounded up to the network's size multiple); 0 never tiles.
+        overlap: pixels shared by neighbouring tiles, blended linearly; less than ``tile / 2``.
+        batch_size: tiles (or same-size whole images) per forward pass.
+    """
+
+    tile: int = 512
+    overlap: int = 64
+    batch_size: int = 4
+
+    def __post_init__(self) -> None:
+        if self.tile < 0 or self.overlap < 0 or self.batch_size < 1:
+            raise ValueError(
+                f"tile and overlap must be >= 0 and batch_size >= 1, got tile={self.tile}, "
+                f"overlap={self.overlap}, batch_size={self.batch_size}"
+            )
+        if self.tile and 2 * self.overlap >= self.tile:
+            raise ValueError(
+                f"overlap ({self.overlap}) must be less than half the tile ({self.tile})"
+            )
+
+    def tile_for(self, multiple: int) -> int:
+        """The tile side rounded up to ``multiple``; 0 (no tiling) stays 0."""
+        return -(-self.tile // multiple) * multiple if self.tile else 0
+
+    def fits_one_tile(self, height: int, width: int, multiple: int = 1) -> bool:
+        """Whether an image of this size is run whole (a single tile)."""
+        tile = self.tile_for(multiple)
+        return tile == 0 or (height <= tile and width <= tile)
+
+
+def tile_starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:
+    """Start offsets of the tiles covering ``length`` pixels; the last tile ends at the border.
+
+    Starts are multiples of ``multiple`` (a strided network computes the same thing for a
+    pixel only when the tile grid is aligned to its stride), so consecutive tiles may overlap
+    by more than ``overlap``.
+
+    Args:
+        length: image height or width, a multiple of ``multiple`` (pad the image first).
+        tile: tile side, a multiple of ``multiple`` (0: one tile covering everything).
+        overlap: least overlap between consecutive tiles.
+        multiple: alignment of the starts.
+
+    Returns:
+        Sorted offsets; ``[0]`` when one tile covers the whole length.
+    """
+    if tile == 0 or length <= tile:
+        return [0]
+    step = max(multiple, (tile - overlap) // multiple * multiple)
+    return [*range(0, length - tile, step), length - tile]
+
+
+def axis_weights(extent: int, overlap: int, fade_start: bool, fade_end: bool) -> Tensor:
+    """1-D blend weights of one tile: 1 inside, fading toward sides that face another tile.
+
+    Across the ``overlap`` pixels next to a faded side, the first quarter (where the network
+    saw the tile's artificial border) weighs almost nothing, the middle half ramps linearly up
+    and the last quarter weighs 1; the neighbour's weights mirror these, so the tiles cross-fade
+    in the middle of their overlap. Image borders keep full weight. Weights never reach zero,
+    so dividing by their sum is always safe.
+
+    Returns:
+        ``(extent,)`` float32 in (0, 1].
+    """
+    weights = torch.ones(extent)
+    overlap = min(overlap, extent // 2)
+    if overlap > 0:
+        position = (torch.arange(overlap, dtype=torch.float32) + 0.5) / overlap  # (0, 1)
+        ramp = ((position - 0.25) * 2).clamp(1e-3, 1.0)
+        if fade_start:
+            weights[:overlap] = ramp
+        if fade_end:
+            weights[extent - overlap :] = ramp.flip(0)
+    return weights
+
+
+def size_multiple(module: nn.Module) -> int:
+    """The size multiple a network wants: its ``size_multiple``, ``2**depth`` (U-Net) or 1."""
+    multiple = getattr(module, "size_multiple", None)
+    if isinstance(multiple, int) and multiple > 0:
+        return multiple
+    depth = getattr(module, "depth", None)
+    if isinstance(depth, int) and 0 < depth < 16:
+        return 2**depth
+    return 1
+
+
+def pad_bottom_right(tiles: Tensor, height: int, width: int) -> Tensor:
+    """Pad ``(N, C, h, w)`` at the bottom and right to ``(N, C, height, width)``.
+
+    Reflects the image across its border, or replicates its edge where a reflection would not
+    fit (a tile narrower than the padding).
+    """
+    pad_h, pad_w = height - tiles.shape[-2], width - tiles.shape[-1]
+    if pad_h == pad_w == 0:
+        return tiles
+    mode = "reflect" if pad_h < tiles.shape[-2] and pad_w < tiles.shape[-1] else "replicate"
+    return F.pad(tiles, (0, pad_w, 0, pad_h), mode=mode)
+
+
+@dataclass(frozen=True)
+class _Tile:
+    index: int  # image in the batch
+    top: int
+    left: int
+    weight_key: tuple[bool, bool, bool, bool]  # fade top, bottom, left, right
+
+
+def _plan(
+    batch: int, height: int, width: int, tile: int, overlap: int, multiple: int
+) -> list[_Tile]:
+    rows = tile_starts(height, tile, overlap, multiple)
+    cols = tile_starts(width, tile, overlap, multiple)
+    return [
+        _Tile(index, top, left, (i > 0, i < len(rows) - 1, j > 0, j < len(cols) - 1))
+        for index in range(batch)
+        for i, top in enumerate(rows)
+        for j, left in enumerate(cols)
+    ]
+
+
+def tiled_forward(
+    images: Tensor,
+    forward: TileForward,
+    *,
+    out_channels: int,
+    settings: TileSettings,
+    device: torch.device,
+    multiple: int = 1,
+    passthrough: TilePassthrough | None = None,
+) -> Tensor:
+    """Run ``forward`` over ``images`` tile by tile and blend the tiles back together.
+
+    The image is treated as reflect-padded at the bottom and right to a multiple of
+    ``multiple``; tiles start at multiples of it, so every pixel is computed on the same grid
+    as in an untiled run, and tiled and untiled outputs agree up to the tiles' border effects
+    (which the blend weights discount).
+
+    Args:
+        images: ``(B, C_in, H, W)`` float on the CPU (e.g. RGB in [0, 1], plus a mask channel).
+        forward: maps a device batch ``(N, C_in, h, w)`` to ``(N, out_channels, h, w)``; ``h``
+            and ``w`` are multiples of ``multiple``.
+        out_channels: channels of the result.
+        settings: tile side, overlap and tiles per forward pass.
+        device: where ``forward`` runs; tiles are moved there one batch at a time.
+        multiple: size multiple (stride) the network needs.
+        passthrough: tiles for which it returns True skip the network and keep their first
+            ``out_channels`` input channels (e.g. inpainting tiles without holes).
+
+    Returns:
+        ``(B, out_channels, H, W)`` float32 on the CPU.
+    """
+    batch, _, height, width = images.shape
+    padded_h, padded_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+    tile = settings.tile_for(multiple)
+    tile_h = padded_h if tile == 0 else min(tile, padded_h)
+    tile_w = padded_w if tile == 0 else min(tile, padded_w)
+    plan = _plan(batch, padded_h, padded_w, tile, settings.overlap, multiple)
+    blend = len(plan) > batch  # several tiles per image
+    output = torch.zeros(batch, out_channels, height, width)
+    weight_sum = torch.zeros(height, width) if blend else None
+    weights: dict[tuple[bool, bool, bool, bool], Tensor] = {}
+
+    def inside(spot: _Tile) -> tuple[slice, slice]:
+        return (
+            slice(spot.top, min(spot.top + tile_h, height)),
+            slice(spot.left, min(spot.left + tile_w, width)),
+        )
+
+    def paste(spot: _Tile, result: Tensor) -> None:
+        rows, cols = inside(spot)
+        result = result[:, : rows.stop - rows.start, : cols.stop - cols.start]
+        if weight_sum is None:
+            output[spot.index, :, rows, cols] = result
+            return
+        if spot.weight_key not in weights:
+            fade_top, fade_bottom, fade_left, fade_right = spot.weight_key
+            along_h = axis_weights(tile_h, settings.overlap, fade_top, fade_bottom)
+            along_w = axis_weights(tile_w, settings.overlap, fade_left, fade_right)
+            weights[spot.weight_key] = along_h[:, None] * along_w[None, :]
+        weight = weights[spot.weight_key][: rows.stop - rows.start, : cols.stop - cols.start]
+        output[spot.index, :, rows, cols] += weight * result
+        if spot.index == 0:
+            weight_sum[rows, cols] += weight
+
+    def crop(spot: _Tile) -> Tensor:
+        rows, cols = inside(spot)
+        return images[spot.index, :, rows, cols]
+
+    pending: list[_Tile] = []
+    for position, spot in enumerate(plan):
+        if passthrough is not None and passthrough(crop(spot)):
+            paste(spot, crop(spot)[:out_channels].float())
+        else:
+            pending.append(spot)
+        if pending and (len(pending) == settings.batch_size or position == len(plan) - 1):
+            tiles = torch.cat([pad_bottom_right(crop(s)[None], tile_h, tile_w) for s in pending])
+            results = forward(tiles.to(device, non_blocking=True)).float().cpu()
+            for done, result in zip(pending, results, strict=True):
+                paste(done, result)
+            pending = []
+    if weight_sum is not None:
+        output /= weight_sum
+    return output

@@ -1,0 +1,88 @@
+"""Real checkpoints of tiny generators, and small real images, for the inference tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+import ganrestore
+from ganrestore.engine.checkpoint import GENERATOR, GENERATOR_RAW, save_checkpoint
+from ganrestore.models.networks import build_generator, provenance
+from ganrestore.registry import GENERATORS
+
+TINY_PARAMS = {"depth": 3, "base_channels": 4, "norm": "none", "dropout": 0.0}
+IN_CHANNELS = {"denoise": 3, "inpaint": 4}
+
+
+def tiny_generator(task: str, seed: int = 0) -> torch.nn.Module:
+    """A seeded tiny U-Net whose weights are scaled up so that its output varies visibly."""
+    torch.manual_seed(seed)
+    generator = build_generator("unet", IN_CHANNELS[task], 3, **TINY_PARAMS)
+    with torch.no_grad():
+        for parameter in generator.parameters():
+            parameter.mul_(2.0)
+    return generator.eval()
+
+
+def save_tiny_run(run_dir: Path, task: str, seed: int = 0, step: int = 10) -> Path:
+    """Save a checkpoint exactly as the trainer does (record with task and generator spec)."""
+    state = tiny_generator(task, seed).state_dict()
+    record = {
+        "task": task,
+        "generator": {"name": "unet", "params": TINY_PARAMS, **provenance(GENERATORS, "unet")},
+        "ema": False,
+        "config": {},
+        "metrics": {},
+        "ganrestore_version": ganrestore.__version__,
+        "torch_version": torch.__version__,
+    }
+    save_checkpoint(run_dir, step, {GENERATOR: state, GENERATOR_RAW: state}, {}, record)
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def denoise_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run directory with one checkpoint of a tiny denoising generator."""
+    return save_tiny_run(tmp_path_factory.mktemp("runs") / "denoise", "denoise")
+
+
+@pytest.fixture(scope="session")
+def inpaint_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run directory with one checkpoint of a tiny inpainting generator."""
+    return save_tiny_run(tmp_path_factory.mktemp("runs") / "inpaint", "inpaint", seed=1)
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """(72, 100, 3) uint8 crop of the astronaut (sizes not multiples of 8 on purpose)."""
+    return np.ascontiguousarray(skimage.data.astronaut()[60:132, 160:260])
+
+
+@pytest.fixture(scope="session")
+def coffee() -> np.ndarray:
+    """(40, 56, 3) uint8 crop of the coffee cup."""
+    return np.ascontiguousarray(skimage.data.coffee()[150:190, 200:256])
+
+
+@pytest.fixture(scope="session")
+def camera() -> np.ndarray:
+    """(44, 36) uint8 gray crop of the cameraman."""
+    return np.ascontiguousarray(skimage.data.camera()[100:144, 220:256])
+
+
+@pytest.fixture(scope="session")
+def box_mask() -> Callable[[tuple[int, int]], np.ndarray]:
+    """``box_mask((H, W))``: uint8 with a white (255 = hole) box in the middle."""
+
+    def make(size: tuple[int, int]) -> np.ndarray:
+        height, width = size
+        mask = np.zeros((height, width), np.uint8)
+        mask[height // 4 : height // 2, width // 3 : 2 * width // 3] = 255
+        return mask
+
+    return make
