@@ -125,6 +125,7 @@ def apply_command(
             plan_folder,
             resolve_model,
         )
+        from ganrestore.inference.bundled import installed_bundled_models
         from ganrestore.inference.folder import check_folders
 
         options = ApplyOptions(
@@ -136,8 +137,9 @@ def apply_command(
         except ValueError as exc:
             raise GanrestoreError(f"--tile/--overlap: {exc}") from None
         wanted = task.value if task is not None else None
-        if model is None and wanted is None:
+        if model is None and wanted is None and len(installed_bundled_models()) < 2:
             wanted = guess_task(input_dir, recursive, masks)
+        # With neither --model nor --task: both bundled models, chosen per image by its mask.
         restorer = resolve_model(model, wanted, device.value, tiling)
         if masks is not None and not restorer.uses_mask:
             raise GanrestoreError(

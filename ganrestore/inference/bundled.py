@@ -47,7 +47,8 @@ def resolve_model(
     Args:
         model: a run directory (its latest checkpoint), a checkpoint folder, a
             ``.safetensors`` file saved by ganrestore, or a bundled name (``denoise``,
-            ``inpaint``); an existing path wins over a name. None: the bundled model of ``task``.
+            ``inpaint``); an existing path wins over a name. None: the bundled model of ``task``,
+            or with no task either, both bundled models (:class:`BundledPair`).
         task: ``"denoise"`` or ``"inpaint"``; checked against the model's own task.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"mps"``.
         tiling: tile side, overlap and batch size.
@@ -59,7 +60,9 @@ def resolve_model(
     """
     if model is None:
         if task is None:
-            raise ModelNotFoundError("pass --model RUN_DIR (or a bundled name) or --task")
+            return BundledPair(
+                _bundled("denoise", device, tiling), _bundled("inpaint", device, tiling)
+            )
         restorer = _bundled(task, device, tiling)
     elif Path(model).exists():
         restorer = NetworkRestorer.from_checkpoint(Path(model), device, tiling)
@@ -91,3 +94,27 @@ def _bundled(name: str, device: str | torch.device, tiling: TileSettings | None)
             f"with `ganrestore train {name} --data DIR --out RUN_DIR` and pass --model RUN_DIR"
         )
     return NetworkRestorer.from_checkpoint(path, device, tiling)
+
+
+class BundledPair(Restorer):
+    """Both bundled models: images with a mask are inpainted, the others are denoised.
+
+    What ``ganrestore apply --in DIR --out DIR`` uses when neither ``--model`` nor ``--task`` is
+    given, so one folder may mix noisy photos and photos with holes (marked by transparency, a
+    sidecar ``NAME_mask.*`` or ``--masks``).
+    """
+
+    task = "auto"
+    uses_mask = True
+    mask_optional = True
+
+    def __init__(self, denoise: Restorer, inpaint: Restorer) -> None:
+        self.denoise, self.inpaint = denoise, inpaint
+        self.description = "the bundled denoise and inpaint models"
+
+    def restore_batch(self, images: torch.Tensor, masks: torch.Tensor | None = None):
+        model = self.inpaint if masks is not None else self.denoise
+        return model.restore_batch(images, masks)
+
+    def batch_limit(self, height: int, width: int) -> int:
+        return min(self.denoise.batch_limit(height, width), self.inpaint.batch_limit(height, width))

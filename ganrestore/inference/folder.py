@@ -321,7 +321,7 @@ class _Runner:
                 loaded = mask_from_alpha(image.alpha)
                 if loaded is not None and alpha is not None:
                     alpha = np.where(loaded.holes > 0, np.float32(1), alpha)  # filled: opaque
-            if loaded is None:
+            if loaded is None and not self.restorer.mask_optional:
                 reason = "no mask (none in --masks, no NAME_mask.* beside it, no transparency)"
                 return job, "skipped", reason
         holes, warning = (None, None) if loaded is None else (loaded.holes, loaded.warning)

@@ -46,13 +46,16 @@ class Restorer(ABC):
 
     Attributes:
         task: ``"denoise"`` or ``"inpaint"`` (what the model was trained for).
-        uses_mask: whether :meth:`restore` needs a mask (1 = hole).
+        uses_mask: whether :meth:`restore` takes a mask (1 = hole).
+        mask_optional: whether an image without a mask is still restored (a restorer that
+            routes masked images to inpainting and the others to denoising).
         description: where the model came from, for messages.
     """
 
     task: str
     uses_mask: bool
     description: str
+    mask_optional: bool = False
 
     @abstractmethod
     def restore_batch(self, images: Tensor, masks: Tensor | None = None) -> Tensor:
@@ -103,8 +106,9 @@ class Restorer(ABC):
             except ValueError as exc:
                 raise RestoreInputError(str(exc)) from None
         alpha = batch.alpha
-        if self.uses_mask and masks is None:
-            if alpha is None or not bool((alpha < ALPHA_HOLE_BELOW).any()):
+        has_alpha_holes = alpha is not None and bool((alpha < ALPHA_HOLE_BELOW).any())
+        if self.uses_mask and masks is None and (has_alpha_holes or not self.mask_optional):
+            if not has_alpha_holes:
                 raise MaskRequiredError(
                     f"{self.description} is an inpainting model: pass mask= (white / 1 = hole) "
                     "or an image whose transparent pixels mark the holes"
