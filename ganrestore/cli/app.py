@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ganrestore.cli import plugins, train
+from ganrestore.cli import apply, eval, plugins, train
 
 app = typer.Typer(
     name="ganrestore",
@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 app.add_typer(plugins.app, name="plugins")
 app.add_typer(train.app)
+app.add_typer(apply.app)
+app.add_typer(eval.app)
 
 
 def _print_version(value: bool) -> None:

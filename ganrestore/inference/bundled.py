@@ -64,6 +64,10 @@ def resolve_model(
                 _bundled("denoise", device, tiling), _bundled("inpaint", device, tiling)
             )
         restorer = _bundled(task, device, tiling)
+    elif str(model).startswith("baseline:"):
+        from ganrestore.baselines import load_baseline  # baselines import inference: not at top
+
+        restorer = load_baseline(str(model), device=device)
     elif Path(model).exists():
         restorer = NetworkRestorer.from_checkpoint(Path(model), device, tiling)
     elif str(model) in BUNDLED_MODELS:

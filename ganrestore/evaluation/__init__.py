@@ -1,0 +1,38 @@
+"""Evaluation: trained models and classical baselines scored on the same degraded images.
+
+* :func:`evaluate` degrades a folder of clean images deterministically (noise levels or hole
+  masks), restores them with every model and scores PSNR, SSIM, PSNR over holes and LPIPS;
+* :func:`score_folders` scores outputs already on disk against references matched by stem;
+* :mod:`ganrestore.evaluation.metrics` holds the metrics on integer images.
+
+``ganrestore eval`` (``docs/evaluation.md``) is the command-line face of this package.
+"""
+
+from __future__ import annotations
+
+from ganrestore.evaluation.degrade import Condition, mask_condition, noise_condition
+from ganrestore.evaluation.metrics import Lpips, psnr, ssim
+from ganrestore.evaluation.models import ALL_BASELINES, EvalModel, model_task, resolve_models
+from ganrestore.evaluation.report import EvalReport, ImageScore, SummaryRow, write_csv, write_json
+from ganrestore.evaluation.runner import EvalSettings, evaluate, score_folders
+
+__all__ = [
+    "ALL_BASELINES",
+    "Condition",
+    "EvalModel",
+    "EvalReport",
+    "EvalSettings",
+    "ImageScore",
+    "Lpips",
+    "SummaryRow",
+    "evaluate",
+    "mask_condition",
+    "model_task",
+    "noise_condition",
+    "psnr",
+    "resolve_models",
+    "score_folders",
+    "ssim",
+    "write_csv",
+    "write_json",
+]

@@ -1,0 +1,131 @@
+"""What ``--model`` names in ``ganrestore eval``: trained runs, bundled models and baselines.
+
+* ``baseline:NAME``: the registered baseline ``NAME`` (``ganrestore.baselines``);
+* ``baselines``: every baseline of the task whose dependencies are installed (the others are
+  reported and skipped);
+* anything else: :func:`ganrestore.inference.resolve_model` (run directory, checkpoint folder,
+  ``.safetensors`` file or bundled name), checked against the task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ganrestore.baselines import (
+    BASELINE_PREFIX,
+    BaselineDependencyError,
+    baseline_task,
+    is_baseline,
+    load_baseline,
+)
+from ganrestore.errors import GanrestoreError
+from ganrestore.inference import Restorer, resolve_model
+from ganrestore.registry import BASELINES, PluginError
+
+#: ``--model baselines`` expands to every baseline of the task.
+ALL_BASELINES = "baselines"
+
+
+@dataclass(frozen=True)
+class EvalModel:
+    """A model under evaluation.
+
+    Attributes:
+        label: unique short name for tables and folders, e.g. ``bm3d`` or ``runs/x``.
+        spec: what the user passed (or ``baseline:NAME`` for an expanded ``baselines``).
+        restorer: the model itself.
+    """
+
+    label: str
+    spec: str
+    restorer: Restorer
+
+
+@dataclass
+class ResolvedModels:
+    """The models of an evaluation and the notes (skipped baselines) to show the user."""
+
+    models: list[EvalModel]
+    notes: list[str] = field(default_factory=list)
+
+
+def model_task(spec: str, device: str = "cpu") -> str:
+    """The task of a ``--model`` value (used when ``--task`` is not given).
+
+    Raises:
+        GanrestoreError: ``baselines`` (it has no task of its own), or an unloadable model.
+    """
+    if spec == ALL_BASELINES:
+        raise GanrestoreError("--model baselines needs --task denoise or --task inpaint")
+    if is_baseline(spec):
+        return baseline_task(spec.removeprefix(BASELINE_PREFIX))
+    return resolve_model(spec, device=device).task
+
+
+def resolve_models(specs: Sequence[str], task: str, device: str = "auto") -> ResolvedModels:
+    """Load every ``--model`` value for ``task``, in order, duplicates removed.
+
+    Raises:
+        GanrestoreError: a model cannot be loaded or is made for another task; the message
+            names the ``--model`` value.
+    """
+    if not specs:
+        raise GanrestoreError(
+            "pass at least one --model: a run directory, a bundled name, baseline:NAME or baselines"
+        )
+    resolved = ResolvedModels([])
+    seen: set[str] = set()
+    for spec in specs:
+        for expanded in _expand(spec, task, resolved.notes):
+            if expanded in seen:
+                continue
+            seen.add(expanded)
+            restorer = _load(expanded, task, device)
+            resolved.models.append(EvalModel(_label(expanded, resolved.models), expanded, restorer))
+    if not resolved.models:
+        raise GanrestoreError(f"no model to evaluate for {task}: {'; '.join(resolved.notes)}")
+    return resolved
+
+
+def _expand(spec: str, task: str, notes: list[str]) -> list[str]:
+    if spec != ALL_BASELINES:
+        return [spec]
+    chosen = []
+    for name in BASELINES.names():
+        try:
+            if baseline_task(name) != task:
+                continue
+            load_baseline(name)
+        except (PluginError, BaselineDependencyError) as exc:
+            notes.append(f"skipped baseline:{name}: {exc}")
+            continue
+        chosen.append(BASELINE_PREFIX + name)
+    return chosen
+
+
+def _load(spec: str, task: str, device: str) -> Restorer:
+    if is_baseline(spec):
+        restorer = load_baseline(spec, device=device)
+    else:
+        restorer = resolve_model(spec, task=task, device=device)
+    if restorer.task != task:
+        raise GanrestoreError(
+            f"--model {spec} is made for {restorer.task}, but --task is {task}; "
+            f"pick a {task} model (baselines: ganrestore plugins list --kind baselines)"
+        )
+    return restorer
+
+
+def _label(spec: str, existing: list[EvalModel]) -> str:
+    if is_baseline(spec):
+        label = spec.removeprefix(BASELINE_PREFIX)
+    else:
+        path = Path(spec)
+        label = path.as_posix().rstrip("/") if path.exists() else spec
+    taken = {model.label for model in existing}
+    unique, count = label, 2
+    while unique in taken:
+        unique, count = f"{label}#{count}", count + 1
+    return unique

@@ -1,0 +1,228 @@
+"""Evaluation results and how they are written: per-image CSV, JSON of the means, a picture grid.
+
+Identical images have an infinite PSNR: the CSV says ``inf`` and the JSON ``null`` (JSON has
+no infinity); a PSNR over holes of an image without holes is empty / ``null`` likewise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ganrestore.data.io import write_image
+
+METRICS = ("psnr", "ssim", "psnr_hole", "lpips")
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    """Scores of one model on one image under one condition.
+
+    Attributes:
+        psnr: dB over every pixel; ssim: mean SSIM; psnr_hole: dB over the holes (inpainting);
+        lpips: LPIPS distance or None when unavailable; seconds: restore time;
+        megapixels: image size.
+    """
+
+    model: str
+    condition: str
+    image: str
+    psnr: float
+    ssim: float
+    psnr_hole: float | None
+    lpips: float | None
+    seconds: float | None
+    megapixels: float
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """Means of one model under one condition; ``seconds_per_image`` and throughput too."""
+
+    model: str
+    condition: str
+    images: int
+    psnr: float
+    ssim: float
+    psnr_hole: float | None
+    lpips: float | None
+    seconds_per_image: float | None
+    megapixels_per_second: float | None
+
+
+@dataclass
+class EvalReport:
+    """Everything an evaluation produced, in the order it was computed.
+
+    ``task`` is None when scoring saved outputs (``--restored``), whose task is unknown.
+    """
+
+    task: str | None
+    source: str
+    seed: int | None
+    conditions: list[str]
+    models: list[dict[str, str]]
+    lpips_reason: str | None
+    scores: list[ImageScore] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_holes(self) -> bool:
+        """Whether the PSNR over holes is part of this report (inpainting, or masks given)."""
+        return self.task == "inpaint" or any(s.psnr_hole is not None for s in self.scores)
+
+    def summary(self) -> list[SummaryRow]:
+        """One row per (model, condition), conditions in order, models in order within each."""
+        rows = []
+        for condition in self.conditions:
+            for model in self.models:
+                scores = [
+                    s for s in self.scores if s.model == model["label"] and s.condition == condition
+                ]
+                if scores:
+                    rows.append(_summarise(model["label"], condition, scores))
+        return rows
+
+    def to_json(self) -> dict[str, Any]:
+        """The means, settings and models, ready for ``json.dumps`` (no NaN/inf)."""
+        results = []
+        for row in self.summary():
+            entry = {key: _finite(value) for key, value in asdict(row).items()}
+            if not self.has_holes:
+                entry.pop("psnr_hole")
+            if self.lpips_reason is not None:
+                entry["lpips_unavailable"] = self.lpips_reason
+            results.append(entry)
+        return {
+            "mode": "degrade" if self.task is not None else "restored",
+            "task": self.task,
+            "data": self.source,
+            "seed": self.seed,
+            "images": len({s.image for s in self.scores}),
+            "conditions": self.conditions,
+            "models": self.models,
+            "lpips": None if self.lpips_reason else "alex (lpips v0.1)",
+            "lpips_unavailable": self.lpips_reason,
+            **self.extra,
+            "results": results,
+        }
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None and not math.isnan(v)]
+    return math.fsum(present) / len(present) if present else None
+
+
+def _summarise(model: str, condition: str, scores: list[ImageScore]) -> SummaryRow:
+    timed = [s for s in scores if s.seconds is not None]
+    seconds = math.fsum(s.seconds for s in timed) if timed else None
+    megapixels = math.fsum(s.megapixels for s in timed)
+    return SummaryRow(
+        model=model,
+        condition=condition,
+        images=len(scores),
+        psnr=_mean([s.psnr for s in scores]),
+        ssim=_mean([s.ssim for s in scores]),
+        psnr_hole=_mean([s.psnr_hole for s in scores]),
+        lpips=_mean([s.lpips for s in scores]),
+        seconds_per_image=None if seconds is None else seconds / len(timed),
+        megapixels_per_second=megapixels / seconds if seconds else None,
+    )
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return "inf" if math.isinf(value) else repr(value)
+    return str(value)
+
+
+def csv_text(report: EvalReport) -> str:
+    """Per-image scores, one row per (model, condition, image)."""
+    buffer = io.StringIO()
+    columns = list(ImageScore.__dataclass_fields__)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for score in report.scores:
+        writer.writerow([_cell(getattr(score, column)) for column in columns])
+    return buffer.getvalue()
+
+
+def write_csv(report: EvalReport, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(csv_text(report))
+
+
+def write_json(report: EvalReport, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n")
+
+
+def folder_name(label: str) -> str:
+    """A model label made safe as one folder name (``runs/x`` -> ``runs_x``)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "model"
+    return f"{name}-model" if name in ("degraded", "masks") else name
+
+
+# ----------------------------------------------------------------------------------- the grid
+CELL = 192  # longest side of a thumbnail, in pixels
+HEADER = 22  # height of the label strips
+
+
+def _thumbnail(image: np.ndarray) -> np.ndarray:
+    """``(H, W[, C])`` uint8 -> ``(CELL, CELL, 3)`` uint8, aspect kept, padded with white."""
+    image = image[..., None] if image.ndim == 2 else image
+    image = np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+    height, width = image.shape[:2]
+    scale = CELL / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST
+    small = cv2.resize(image, size, interpolation=interpolation)
+    cell = np.full((CELL, CELL, 3), 255, np.uint8)
+    cell[: small.shape[0], : small.shape[1]] = small
+    return cell
+
+
+def _strip(width: int, text: str) -> np.ndarray:
+    strip = np.full((HEADER, width, 3), 255, np.uint8)
+    cv2.putText(
+        strip, text[:40], (4, HEADER - 7), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA
+    )
+    return strip
+
+
+class GridBuilder:
+    """Collects thumbnails row by row: degraded | each model | reference."""
+
+    def __init__(self, labels: list[str]) -> None:
+        self.labels = labels
+        self.rows: list[np.ndarray] = []
+
+    def add_row(self, title: str, reference: np.ndarray, outputs: dict[str, np.ndarray]) -> None:
+        """One row: ``outputs`` (uint8, by label, in ``labels`` order) then the reference."""
+        reference8 = (
+            reference if reference.dtype == np.uint8 else (reference // 257).astype(np.uint8)
+        )
+        cells = [_thumbnail(outputs[label]) for label in self.labels] + [_thumbnail(reference8)]
+        row = np.concatenate(cells, axis=1)
+        self.rows.append(np.concatenate([_strip(row.shape[1], title), row], axis=0))
+
+    def write(self, path: Path) -> None:
+        titles = [("degraded" if i == 0 else label) for i, label in enumerate(self.labels)]
+        header = np.concatenate([_strip(CELL, title) for title in [*titles, "reference"]], axis=1)
+        picture = np.concatenate([header, *self.rows], axis=0)
+        write_image(path, picture.astype(np.float32) / 255.0)

@@ -1,0 +1,118 @@
+"""Every registered baseline restores gray and RGB images through the Restorer interface."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+
+from ganrestore.baselines import (
+    BaselineDependencyError,
+    SigmaAware,
+    baseline_names,
+    baseline_task,
+    is_baseline,
+    load_baseline,
+)
+from ganrestore.evaluation.metrics import psnr
+from ganrestore.inference import MaskRequiredError, RestoreInputError, Restorer
+from ganrestore.registry import PluginParamsError, UnknownPluginError
+
+from .conftest import box_holes
+
+DENOISERS = ["bm3d", "nlm", "tv", "wavelet"]
+INPAINTERS = ["biharmonic", "ns", "telea"]
+
+
+def noisy(image: np.ndarray, sigma: float = 25, seed: int = 0) -> np.ndarray:
+    values = image + np.random.default_rng(seed).normal(0, sigma, image.shape)
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def test_the_built_in_baselines_are_registered_by_task() -> None:
+    assert set(DENOISERS) <= set(baseline_names("denoise"))
+    assert set(INPAINTERS) <= set(baseline_names("inpaint"))
+    assert all(baseline_task(name) == "inpaint" for name in INPAINTERS)
+
+
+@pytest.mark.parametrize("name", DENOISERS)
+@pytest.mark.parametrize("picture", ["coffee", "camera"])
+def test_denoisers_beat_the_noisy_input_on_rgb_and_gray(name, picture, photos) -> None:
+    restorer = load_baseline(name)
+    assert isinstance(restorer, Restorer) and restorer.task == "denoise"
+    assert not restorer.uses_mask and restorer.description == f"baseline:{name}"
+    clean = photos[picture]
+    degraded = noisy(clean)
+    restored = restorer.restore(degraded)
+    assert restored.shape == clean.shape and restored.dtype == np.uint8
+    assert psnr(restored, clean) > psnr(degraded, clean) + 2
+
+
+@pytest.mark.parametrize("name", INPAINTERS)
+@pytest.mark.parametrize("picture", ["astronaut", "camera"])
+def test_inpainters_fill_holes_and_keep_known_pixels_exactly(name, picture, photos) -> None:
+    restorer = load_baseline(name)
+    assert restorer.task == "inpaint" and restorer.uses_mask
+    clean = photos[picture]
+    holes = box_holes()
+    damaged = clean.copy()
+    damaged[holes] = 128
+    filled = restorer.restore(damaged, mask=holes.astype(np.uint8) * 255)
+    assert filled.shape == clean.shape
+    assert np.array_equal(filled[~holes], clean[~holes])
+    assert psnr(filled, clean, holes) > psnr(damaged, clean, holes)
+
+
+@pytest.mark.parametrize("name", INPAINTERS)
+def test_restore_batch_keeps_float_known_pixels_bit_for_bit(name) -> None:
+    images = torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(0))
+    masks = torch.zeros(2, 1, 24, 24)
+    masks[0, :, 5:12, 5:12] = 1  # the second image has no hole at all
+    restored = load_baseline(name).restore_batch(images, masks)
+    assert restored.shape == images.shape and restored.dtype == torch.float32
+    assert torch.equal(restored[masks.expand_as(images) == 0], images[masks.expand_as(images) == 0])
+
+
+def test_inpainters_need_a_mask_and_denoisers_refuse_one(photos) -> None:
+    with pytest.raises(MaskRequiredError):
+        load_baseline("telea").restore(photos["coffee"])
+    with pytest.raises(RestoreInputError, match="takes no mask"):
+        load_baseline("tv").restore(photos["coffee"], mask=box_holes())
+
+
+def test_bm3d_uses_the_sigma_hint_and_estimates_without_it(photos) -> None:
+    clean = np.ascontiguousarray(photos["camera"][:32, :32])
+    degraded = noisy(clean, 25)
+    bm3d = load_baseline("bm3d")
+    assert isinstance(bm3d, SigmaAware)
+    bm3d.set_sigma(25)
+    told = bm3d.restore(degraded)
+    bm3d.set_sigma(5)
+    too_weak = bm3d.restore(degraded)
+    assert psnr(told, clean) > psnr(too_weak, clean)
+    bm3d.set_sigma(None)  # estimated from the image: still a real improvement
+    assert psnr(bm3d.restore(degraded), clean) > psnr(degraded, clean) + 3
+    with pytest.raises(ValueError, match="sigma"):
+        bm3d.set_sigma(-1)
+
+
+def test_a_missing_package_says_how_to_install_it(monkeypatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "bm3d" else real(name, *a)
+    )
+    with pytest.raises(BaselineDependencyError, match=r"ganrestore\[baselines\]"):
+        load_baseline("bm3d")
+
+
+def test_names_with_or_without_the_prefix_params_and_unknown_names() -> None:
+    assert is_baseline("baseline:nlm") and not is_baseline("runs/x")
+    assert load_baseline("baseline:tv", strength=2.0).strength == 2.0
+    with pytest.raises(PluginParamsError, match="strength"):
+        load_baseline("tv", wrong=1)
+    with pytest.raises(PluginParamsError, match="profile"):
+        load_baseline("bm3d", profile="fast")
+    with pytest.raises(UnknownPluginError, match="Did you mean 'bm3d'"):
+        load_baseline("bm4d")

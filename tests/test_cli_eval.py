@@ -1,0 +1,162 @@
+"""`ganrestore eval`, run as a user runs it: options, tables, files, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+from skimage.metrics import structural_similarity
+from typer.testing import CliRunner
+
+from ganrestore.cli.app import app
+from ganrestore.inference.bundled import installed_bundled_models
+
+from .inference.conftest import save_tiny_run
+
+TIMINGS = {"seconds_per_image", "megapixels_per_second"}
+
+
+@pytest.fixture
+def clean(tmp_path: Path) -> Path:
+    """Two 64×64 RGB photos and a gray one."""
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    Image.fromarray(skimage.data.astronaut()[40:104, 160:224]).save(folder / "astronaut.png")
+    Image.fromarray(skimage.data.chelsea()[60:124, 150:214]).save(folder / "chelsea.png")
+    Image.fromarray(skimage.data.camera()[100:164, 200:264]).save(folder / "camera.png")
+    return folder
+
+
+def invoke(*args: str | Path):
+    return CliRunner().invoke(app, ["eval", *map(str, args)], env={"COLUMNS": "160"})
+
+
+def means(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    data["results"] = [{k: v for k, v in r.items() if k not in TIMINGS} for r in data["results"]]
+    data.pop("per_image_csv", None)
+    return data
+
+
+def test_help_lists_both_modes() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for option in (
+        "--data",
+        "--model",
+        "--sigma",
+        "--mask-kind",
+        "--masks",
+        "--restored",
+        "--reference",
+        "--json",
+        "--csv",
+        "--grid",
+        "--save-outputs",
+        "--seed",
+    ):
+        assert option in text
+    assert "baseline:NAME" in text
+
+
+def test_denoise_eval_prints_a_table_and_writes_identical_json_twice(clean, tmp_path) -> None:
+    args = ["--task", "denoise", "--data", clean, "--model", "baseline:tv", "--sigma", "15,50"]
+    first = invoke(*args, "--json", tmp_path / "a.json")
+    assert first.exit_code == 0, first.output
+    assert "sigma15" in first.output and "sigma50" in first.output and "tv" in first.output
+    second = invoke(*args, "--json", tmp_path / "b.json", "--csv", tmp_path / "b.csv")
+    assert second.exit_code == 0, second.output
+    assert means(tmp_path / "a.json") == means(tmp_path / "b.json")
+    assert (tmp_path / "a.csv").read_text().count("\n") == 1 + 2 * 2 * 3  # beside --json
+    data = json.loads((tmp_path / "a.json").read_text())
+    assert [r["model"] for r in data["results"]] == ["input", "tv", "input", "tv"]
+    if data["lpips"] is None:  # no AlexNet weights here: a reason, never a number
+        assert "LPIPS unavailable" in first.output
+        assert all(r["lpips"] is None and r["lpips_unavailable"] for r in data["results"])
+    else:
+        assert all(isinstance(r["lpips"], float) for r in data["results"])
+    assert data["task"] == "denoise" and data["conditions"] == ["sigma15", "sigma50"]
+
+
+def test_restored_and_reference_agree_with_an_independent_computation(clean, tmp_path) -> None:
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    for path in clean.iterdir():  # any restoration will do: a blur, saved as real files
+        image = np.asarray(Image.open(path))
+        Image.fromarray(cv2.GaussianBlur(image, (5, 5), 1.2)).save(restored / path.name)
+    result = invoke("--restored", restored, "--reference", clean, "--json", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "s.csv").read_text().splitlines()[1:]
+    assert len(rows) == 3
+    for row in rows:
+        _, _, name, psnr, ssim, *_ = row.split(",")
+        reference = np.asarray(Image.open(clean / name)).astype(np.float64)
+        output = np.asarray(Image.open(restored / name)).astype(np.float64)
+        expected_psnr = 10 * math.log10(255**2 / np.mean((output - reference) ** 2))
+        assert float(psnr) == pytest.approx(expected_psnr, abs=0.01)
+        axis = -1 if reference.ndim == 3 else None
+        expected_ssim = structural_similarity(reference, output, channel_axis=axis, data_range=255)
+        assert float(ssim) == pytest.approx(expected_ssim, abs=1e-4)
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert data["mode"] == "restored" and data["results"][0]["images"] == 3
+
+
+def test_inpaint_compares_a_run_with_every_baseline_and_draws_a_grid(clean, tmp_path) -> None:
+    run = save_tiny_run(tmp_path / "run", "inpaint")
+    result = invoke(
+        "--data",
+        clean,
+        "--model",
+        run,
+        "--model",
+        "baselines",
+        "--mask-kind",
+        "free",
+        "--grid",
+        tmp_path / "grid.png",
+        "--json",
+        tmp_path / "i.json",
+        "--no-lpips",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "i.json").read_text())
+    assert data["task"] == "inpaint"  # taken from the run
+    labels = [r["model"] for r in data["results"]]
+    assert labels == ["input", run.as_posix(), "biharmonic", "ns", "telea"]
+    assert all(r["psnr_hole"] is not None for r in data["results"])
+    assert Image.open(tmp_path / "grid.png").width == 6 * 192
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "{clean}"], "pass --model"),
+        (["--model", "baseline:tv"], "pass --data"),
+        (["--data", "{clean}", "--model", "baselines"], "needs --task"),
+        (["--data", "{clean}", "--model", "baseline:telea", "--sigma", "25"], "--sigma is for"),
+        (["--data", "{clean}", "--model", "baseline:tv", "--mask-kind", "box"], "inpaint"),
+        (["--data", "{clean}", "--model", "baseline:tv", "--sigma", "a,b"], "--sigma a,b"),
+        (
+            ["--task", "inpaint", "--data", "{clean}", "--model", "baseline:tv"],
+            "made for denoise, but --task is inpaint",
+        ),
+        (["--data", "{clean}", "--model", "baseline:nope"], "unknown baseline 'nope'"),
+        (["--data", "{clean}", "--model", "denoise"], "bundled 'denoise' model is not installed"),
+        (["--restored", "{clean}"], "go together"),
+        (["--restored", "{clean}", "--reference", "{clean}", "--sigma", "5"], "only scores"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(clean, args, message) -> None:
+    if "denoise" in args and installed_bundled_models():
+        pytest.skip("the bundled denoise model is installed here")
+    result = invoke(*[a.format(clean=clean) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
