@@ -35,6 +35,16 @@ def photos(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def without_bundled_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installation whose bundled weights are missing (e.g. a slimmed-down package)."""
+    from ganrestore.inference import bundled
+
+    empty = tmp_path / "no-weights"
+    empty.mkdir()
+    monkeypatch.setattr(bundled, "WEIGHTS_DIR", empty)
+
+
 def invoke(*args: str | Path):
     return CliRunner().invoke(app, ["apply", *map(str, args)])
 
@@ -115,7 +125,7 @@ def test_inpainting_with_a_masks_folder_keeps_known_pixels(tmp_path: Path, runs)
     ],
 )
 def test_usage_errors_are_one_line_with_exit_code_2(
-    photos: Path, tmp_path: Path, runs, extra: list[str], message: str
+    photos: Path, tmp_path: Path, runs, extra: list[str], message: str, without_bundled_models
 ) -> None:
     values = {"in": photos, "tmp": tmp_path, "denoise": runs["denoise"]}
     args = [arg.format(**values) for arg in extra]
@@ -125,7 +135,9 @@ def test_usage_errors_are_one_line_with_exit_code_2(
     assert not (photos / "inner").exists() and not (tmp_path / "o").exists()
 
 
-def test_without_a_model_the_task_is_guessed_from_the_masks(tmp_path: Path, photos) -> None:
+def test_without_a_model_the_task_is_guessed_from_the_masks(
+    tmp_path: Path, photos, without_bundled_models
+) -> None:
     result = invoke("--in", photos, "--out", tmp_path / "o", "--masks", tmp_path)
     assert result.exit_code == 2 and "ganrestore train inpaint" in result.output
 
@@ -139,3 +151,23 @@ def test_the_real_command_line_runs(run_cli, photos: Path, tmp_path: Path, runs)
     assert "failed" in result.stderr and "corrupt.jpg" in result.stderr
     assert "restored 2, skipped 0, failed 1" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+
+
+def test_the_readme_command_restores_every_example_with_the_bundled_models(
+    run_cli, tmp_path: Path
+) -> None:
+    examples = Path(__file__).resolve().parents[1] / "examples" / "broken"
+    out = tmp_path / "fixed"
+    result = run_cli("apply", "--in", str(examples), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "restored 4, skipped 0, failed 0" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "astronaut_holes.png",
+        "chelsea_noisy.png",
+        "coffee_gray_noisy.png",
+        "rocket.png",
+    ]
+    rocket, mask = (np.asarray(Image.open(examples / n)) for n in ("rocket.png", "rocket_mask.png"))
+    restored = np.asarray(Image.open(out / "rocket.png"))
+    assert np.array_equal(restored[mask <= 127], rocket[mask <= 127])  # known pixels kept
+    assert np.asarray(Image.open(out / "coffee_gray_noisy.png")).ndim == 2  # grey stays grey

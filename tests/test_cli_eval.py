@@ -15,7 +15,6 @@ from skimage.metrics import structural_similarity
 from typer.testing import CliRunner
 
 from ganrestore.cli.app import app
-from ganrestore.inference.bundled import installed_bundled_models
 
 from .inference.conftest import save_tiny_run
 
@@ -153,9 +152,10 @@ def test_inpaint_compares_a_run_with_every_baseline_and_draws_a_grid(clean, tmp_
         (["--restored", "{clean}", "--reference", "{clean}", "--sigma", "5"], "only scores"),
     ],
 )
-def test_usage_errors_are_one_line_and_exit_2(clean, args, message) -> None:
-    if "denoise" in args and installed_bundled_models():
-        pytest.skip("the bundled denoise model is installed here")
+def test_usage_errors_are_one_line_and_exit_2(clean, args, message, tmp_path, monkeypatch) -> None:
+    from ganrestore.inference import bundled
+
+    monkeypatch.setattr(bundled, "WEIGHTS_DIR", tmp_path)  # as if the weights were not installed
     result = invoke(*[a.format(clean=clean) for a in args])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())

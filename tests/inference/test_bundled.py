@@ -46,8 +46,24 @@ def test_a_path_is_a_checkpoint_and_the_task_must_match(denoise_run: Path) -> No
         resolve_model(denoise_run, "inpaint", "cpu")
 
 
-def test_an_unknown_model_lists_what_would_work(tmp_path: Path) -> None:
+def test_an_unknown_model_lists_what_would_work(tmp_path: Path, weights_dir: Path) -> None:
     with pytest.raises(ModelNotFoundError, match=r"no such file or folder.*denoise, inpaint"):
         resolve_model(str(tmp_path / "nope"), device="cpu")
-    with pytest.raises(ModelNotFoundError, match="--model"):
-        resolve_model(None, None, "cpu")
+    with pytest.raises(ModelNotFoundError, match="'denoise' model is not installed"):
+        resolve_model(None, None, "cpu")  # both bundled models are needed without --task
+
+
+def test_the_shipped_bundled_models_load_and_restore() -> None:
+    import numpy as np
+
+    pair = resolve_model(None, None, "cpu")
+    assert isinstance(pair, bundled.BundledPair)
+    assert (pair.denoise.task, pair.inpaint.task) == ("denoise", "inpaint")
+    assert pair.denoise.record["bundled_name"] == "denoise"
+    image = np.random.default_rng(0).integers(0, 256, (40, 52, 3), dtype=np.uint8)
+    mask = np.zeros((40, 52), dtype=np.uint8)
+    mask[10:20, 15:30] = 255
+    filled = pair.restore(image, mask)
+    assert filled.shape == image.shape and filled.dtype == np.uint8
+    assert np.array_equal(filled[mask == 0], image[mask == 0])
+    assert pair.restore(image).shape == image.shape
