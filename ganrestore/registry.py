@@ -146,7 +146,8 @@ class Registry(Generic[T]):
         if not callable(factory):
             raise PluginLoadError(f"{self.kind} '{name}': {factory!r} is not callable")
         target = f"{factory.__module__}:{factory.__qualname__}"
-        source = PluginSource(target, _distribution_of_module(factory.__module__), None)
+        distribution = _distribution_of_module(factory.__module__)
+        source = PluginSource(target, distribution, _version_of(distribution))
         self._entry(name).add(source, lambda: factory)
 
     def unregister(self, name: str) -> None:
@@ -310,6 +311,15 @@ def _distribution_of_module(module: str) -> str:
         return IN_PROCESS
     names = _packages_distributions().get(top)
     return names[0] if names else IN_PROCESS
+
+
+def _version_of(distribution: str) -> str | None:
+    if distribution == IN_PROCESS:
+        return None
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 _PACKAGE_DISTRIBUTIONS: dict[str, list[str]] | None = None
