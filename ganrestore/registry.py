@@ -19,7 +19,7 @@ import contextlib
 import difflib
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Generic, TypeVar
@@ -153,6 +153,19 @@ class Registry(Generic[T]):
     def unregister(self, name: str) -> None:
         """Forget ``name`` (in-process and discovered sources alike) until the next refresh."""
         self._entries.pop(name, None)
+
+    @contextlib.contextmanager
+    def isolated(self) -> Iterator[Registry[T]]:
+        """A block whose registrations and removals are undone on exit (tests, notebooks)."""
+        self.discover()
+        saved = {
+            name: _Entry(e.name, list(e.sources), list(e.loaders), e.loaded, e.error)
+            for name, e in self._entries.items()
+        }
+        try:
+            yield self
+        finally:
+            self._entries = saved
 
     def _entry(self, name: str) -> _Entry:
         if name not in self._entries:

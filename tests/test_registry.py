@@ -152,3 +152,12 @@ def test_import_is_lazy_and_building_one_plugin_imports_only_that_one() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "lazy ok" in result.stdout
+
+
+def test_isolated_undoes_registrations_and_removals() -> None:
+    registry: Registry[int] = Registry("generator", GROUP)
+    with registry.isolated():
+        registry.add("temporary", lambda: 1)
+        registry.unregister("unet")
+        assert "temporary" in registry.names() and "unet" not in registry.names()
+    assert "temporary" not in registry.names() and "unet" in registry.names()

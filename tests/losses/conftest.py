@@ -28,15 +28,10 @@ def hub_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def scratch_losses(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Registrations into ``LOSSES`` made by the test are forgotten after it.
-
-    The registry has no public way to remove a name, so the test works on a copy of its table
-    (after discovery, so nothing installed is lost) and monkeypatch puts the original back.
-    """
-    LOSSES.discover()
-    monkeypatch.setattr(LOSSES, "_entries", dict(LOSSES._entries))
-    monkeypatch.setattr(LOSSES, "_discovered", LOSSES._discovered)
+def scratch_losses() -> Iterator[None]:
+    """Registrations into ``LOSSES`` made by the test are forgotten after it."""
+    with LOSSES.isolated():
+        yield
 
 
 @pytest.fixture
