@@ -116,10 +116,7 @@ def train_speed(config, device: torch.device, args) -> dict:
 
     def step() -> None:
         parts.step(batch)
-        if parts.ema is not None:
-            parts.ema.update(parts.generator)
-        for scheduler in parts.schedulers.values():
-            scheduler.step()
+        parts.advance()
 
     reset_memory(device)
     median, best = timed(step, device, args.steps, args.warmup)

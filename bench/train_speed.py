@@ -52,10 +52,7 @@ def ganrestore_step(config, batch: dict[str, torch.Tensor]) -> tuple[Callable[[]
 
     def step() -> None:
         parts.step(batch)
-        if parts.ema is not None:
-            parts.ema.update(parts.generator)
-        for scheduler in parts.schedulers.values():
-            scheduler.step()
+        parts.advance()
 
     sizes = {"generator_params": count_parameters(parts.generator)}
     if parts.discriminator is not None:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ganrestore.cli.choices import DeviceChoice, TaskChoice
 from ganrestore.cli.errors import user_errors
 
 if TYPE_CHECKING:
@@ -32,26 +33,16 @@ COMMAND_HELP = "\n\n".join(
         "Masks (inpainting): white / non-zero = hole, thresholded at 127. Each image's mask "
         "is the file with its stem in --masks DIR (any format; resized with nearest neighbour "
         "and a warning if the size differs), else a sidecar NAME_mask.* beside the image, "
-        "else its alpha channel (transparent = hole). An image without a mask is reported "
-        "and skipped. Known pixels are kept exactly.",
+        "else its alpha channel (transparent = hole). Known pixels are kept exactly. Without "
+        "--model and --task, images with a mask go to the bundled inpaint model and the others "
+        "to the bundled denoise model; in an inpaint run, an image without a mask is reported "
+        "and skipped.",
         "Any size works: large images are tiled with blended overlaps. Gray, RGBA and 16-bit "
         "images keep their kind. Existing outputs are skipped without --overwrite; unreadable "
         "files are reported and skipped; every output is written to a temporary file and "
         "renamed into place. Exit code: 1 when any file failed, 2 on a usage error.",
     ]
 )
-
-
-class TaskChoice(str, Enum):
-    inpaint = "inpaint"
-    denoise = "denoise"
-
-
-class DeviceChoice(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-    mps = "mps"
 
 
 class FormatChoice(str, Enum):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ganrestore.cli.choices import DeviceChoice, TaskChoice
 from ganrestore.cli.errors import user_errors
 from ganrestore.errors import GanrestoreError
 
@@ -38,18 +38,6 @@ COMMAND_HELP = "\n\n".join(
         "(and the CSV beside it), a side-by-side picture to --grid. See docs/evaluation.md.",
     ]
 )
-
-
-class TaskChoice(str, Enum):
-    denoise = "denoise"
-    inpaint = "inpaint"
-
-
-class DeviceChoice(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-    mps = "mps"
 
 
 def _numbers(text: str, option: str) -> list[float]:

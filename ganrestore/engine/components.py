@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,17 @@ class Components:
     scalers: dict[str, torch.amp.GradScaler]
     step: GanStep
     autocast: Callable[[], contextlib.AbstractContextManager[Any]]
+
+    def advance(self) -> None:
+        """What follows every step: the EMA of the generator follows it, the schedules advance."""
+        if self.ema is not None:
+            self.ema.update(self.generator)
+        with warnings.catch_warnings():
+            # A step whose update was skipped (NaN guard, fp16 overflow) still advances the
+            # schedule; PyTorch warns about that order, which is intended here.
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step")
+            for scheduler in self.schedulers.values():
+                scheduler.step()
 
     @property
     def inference_generator(self) -> nn.Module:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +108,7 @@ class Trainer:
                     nonfinite_streak = 0 if result.finite else nonfinite_streak + 1
                     if nonfinite_streak >= config.optim.max_nonfinite_steps:
                         raise self._diverged(step, nonfinite_streak)
-                    self._after_update()
+                    self.parts.advance()
                     reporter.step(step, result.losses)
                     if step % config.log_every == 0:
                         reporter.flush_train(step)
@@ -134,16 +133,6 @@ class Trainer:
         finally:
             signal.signal(signal.SIGINT, previous_handler)
         return summary
-
-    def _after_update(self) -> None:
-        if self.parts.ema is not None:
-            self.parts.ema.update(self.parts.generator)
-        with warnings.catch_warnings():
-            # A step whose update was skipped (NaN guard, fp16 overflow) still advances the
-            # schedule; PyTorch warns about that order, which is intended here.
-            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step")
-            for scheduler in self.parts.schedulers.values():
-                scheduler.step()
 
     def _batches(self) -> Iterator[dict[str, torch.Tensor]]:
         config, context = self.config, self.context
