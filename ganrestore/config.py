@@ -96,6 +96,9 @@ class TrainConfig:
     validate_every: int = 1000
     checkpoint_every: int = 1000
     keep_checkpoints: int = 2
+    # Weights to start from (fine-tuning): a run dir, checkpoint folder or generator file, or a
+    # bundled model name; "" starts from random weights. See ganrestore/engine/warm_start.py.
+    init: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)

@@ -18,11 +18,11 @@ import torch
 from safetensors.torch import save_file
 
 from ganrestore.engine import checkpoint as ckpt
-from ganrestore.inference.restorer import NetworkRestorer, checkpoint_file
+from ganrestore.inference.restorer import NetworkRestorer
 
 
 def export(source: Path, target: Path, name: str | None) -> dict[str, object]:
-    file = checkpoint_file(source)
+    file = ckpt.generator_file(source)
     record = ckpt.read_record(file)
     record["exported_from"] = {"checkpoint": str(file), "step": record.get("step")}
     if name:

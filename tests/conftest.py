@@ -8,9 +8,23 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+import skimage.data
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def coffee() -> np.ndarray:
+    """(40, 56, 3) uint8 crop of the coffee cup."""
+    return np.ascontiguousarray(skimage.data.coffee()[150:190, 200:256])
+
+
+@pytest.fixture(scope="session")
+def camera() -> np.ndarray:
+    """(44, 36) uint8 gray crop of the cameraman."""
+    return np.ascontiguousarray(skimage.data.camera()[100:144, 220:256])
 
 
 def write_distribution(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +17,7 @@ from ganrestore.errors import GanrestoreError
 
 if TYPE_CHECKING:
     from ganrestore.evaluation import EvalReport
+    from ganrestore.evaluation.degrade import Condition
 
 app = typer.Typer(help="Score models and classical baselines on your images.")
 
@@ -134,43 +137,85 @@ def eval_command(
     def log(message: str) -> None:
         console.print(message, highlight=False, markup=False, soft_wrap=True)
 
+    request = EvalRequest(
+        data=data,
+        models=model or [],
+        task=task.value if task is not None else None,
+        sigma=sigma,
+        mask_kind=mask_kind,
+        masks=masks,
+        hole_ratio=hole_ratio,
+        seed=seed,
+        restored=restored,
+        reference=reference,
+        save_outputs=save_outputs,
+        grid=grid,
+        device=device.value,
+        lpips=not no_lpips,
+    )
     with user_errors():
         if restored is not None or reference is not None:
-            report = _score_mode(
-                restored, reference, masks, data, model, sigma, mask_kind, log, not no_lpips
-            )
+            report = _score_mode(request, log)
         else:
-            report = _eval_mode(
-                data,
-                model,
-                task,
-                sigma,
-                mask_kind,
-                masks,
-                hole_ratio,
-                seed,
-                save_outputs,
-                grid,
-                device.value,
-                not no_lpips,
-                log,
-            )
+            report = _eval_mode(request, log)
         _print_table(report)
         _write_files(report, json_file, csv_file, log)
 
 
-def _score_mode(restored, reference, masks, data, model, sigma, mask_kind, log, lpips):
+@dataclass(frozen=True)
+class EvalRequest:
+    """The options of one ``ganrestore eval`` call, as typed on the command line.
+
+    Attributes:
+        data: folder of clean images to degrade and restore (evaluation mode).
+        models: the --model values in order: run dirs, checkpoints, bundled names,
+            ``baseline:NAME`` or ``baselines``.
+        task: ``denoise`` / ``inpaint``, or None for the task of the first model.
+        sigma: comma-separated noise levels (0-255 scale), or None for the default.
+        mask_kind: comma-separated generated mask kinds, or None for the default.
+        masks: folder of masks matched by file stem, instead of generated ones.
+        hole_ratio: ``LOW,HIGH`` share of hole pixels of generated masks.
+        seed: seed of every degradation.
+        restored: folder of restored images to score (scoring mode, with ``reference``).
+        reference: folder of clean references (scoring mode).
+        save_outputs: where to save degraded inputs, masks and outputs, or None.
+        grid: where to write the comparison picture, or None.
+        device: ``auto``, ``cpu``, ``cuda``, ...
+        lpips: score LPIPS when its weights are installed.
+    """
+
+    data: Path | None
+    models: list[str]
+    task: str | None
+    sigma: str | None
+    mask_kind: str | None
+    masks: Path | None
+    hole_ratio: str
+    seed: int
+    restored: Path | None
+    reference: Path | None
+    save_outputs: Path | None
+    grid: Path | None
+    device: str
+    lpips: bool
+
+
+Log = Callable[[str], None]
+
+
+def _score_mode(request: EvalRequest, log: Log) -> EvalReport:
+    """Score --restored against --reference; refuse the options that only evaluation uses."""
     from ganrestore.evaluation import score_folders
 
-    if restored is None or reference is None:
+    if request.restored is None or request.reference is None:
         raise GanrestoreError("--restored and --reference go together: pass both folders")
     clashing = [
         name
         for name, value in (
-            ("--data", data),
-            ("--model", model),
-            ("--sigma", sigma),
-            ("--mask-kind", mask_kind),
+            ("--data", request.data),
+            ("--model", request.models),
+            ("--sigma", request.sigma),
+            ("--mask-kind", request.mask_kind),
         )
         if value
     ]
@@ -178,73 +223,66 @@ def _score_mode(restored, reference, masks, data, model, sigma, mask_kind, log, 
         raise GanrestoreError(
             f"{', '.join(clashing)} cannot be used with --restored/--reference, which only scores"
         )
-    return score_folders(restored, reference, masks, lpips=lpips, log=log)
-
-
-def _eval_mode(
-    data,
-    model,
-    task,
-    sigma,
-    mask_kind,
-    masks,
-    hole_ratio,
-    seed,
-    save_outputs,
-    grid,
-    device,
-    lpips,
-    log,
-):
-    from ganrestore.evaluation import (
-        EvalSettings,
-        evaluate,
-        mask_condition,
-        model_task,
-        noise_condition,
-        resolve_models,
+    return score_folders(
+        request.restored, request.reference, request.masks, lpips=request.lpips, log=log
     )
-    from ganrestore.evaluation.degrade import Condition
 
-    if data is None:
+
+def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
+    """Degrade --data under every condition, restore with every --model and score."""
+    from ganrestore.evaluation import EvalSettings, evaluate, model_task, resolve_models
+
+    if request.data is None:
         raise GanrestoreError("pass --data DIR (clean images), or --restored DIR --reference DIR")
-    if not model:
+    if not request.models:
         raise GanrestoreError("pass --model (repeatable): a run dir, baseline:NAME or baselines")
-    task_name = task.value if task is not None else model_task(model[0], device)
-    if task_name == "denoise":
-        if masks is not None or mask_kind is not None:
-            raise GanrestoreError("--masks/--mask-kind are for --task inpaint; use --sigma")
-        conditions = [noise_condition(s) for s in _numbers(sigma or DEFAULT_SIGMAS, "--sigma")]
-    else:
-        if sigma is not None:
-            raise GanrestoreError("--sigma is for --task denoise; use --mask-kind or --masks")
-        if masks is not None and mask_kind is not None:
-            raise GanrestoreError("pass --masks DIR or --mask-kind, not both")
-        if masks is not None:
-            conditions = [Condition(name="masks", masks_dir=masks)]
-        else:
-            kinds = [k.strip() for k in (mask_kind or DEFAULT_MASK_KINDS).split(",") if k.strip()]
-            conditions = [mask_condition(kind) for kind in dict.fromkeys(kinds)]
-    low_high = _numbers(hole_ratio, "--hole-ratio")
+    task_name = request.task or model_task(request.models[0], request.device)
+    conditions = _conditions(request, task_name)
+    low_high = _numbers(request.hole_ratio, "--hole-ratio")
     if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1] <= 1:
-        raise GanrestoreError(f"--hole-ratio {hole_ratio}: expected LOW,HIGH with 0<=LOW<=HIGH<=1")
-    resolved = resolve_models(model, task_name, device)
+        raise GanrestoreError(
+            f"--hole-ratio {request.hole_ratio}: expected LOW,HIGH with 0<=LOW<=HIGH<=1"
+        )
+    resolved = resolve_models(request.models, task_name, request.device)
     for note in resolved.notes:
         log(note)
     settings = EvalSettings(
         task=task_name,
-        data=data,
-        conditions=list(dict.fromkeys(conditions)),
-        seed=seed,
+        data=request.data,
+        conditions=conditions,
+        seed=request.seed,
         hole_ratio=(low_high[0], low_high[1]),
-        save_outputs=save_outputs,
-        grid=grid,
-        lpips=lpips,
+        save_outputs=request.save_outputs,
+        grid=request.grid,
+        lpips=request.lpips,
         extra={"hole_ratio": low_high} if task_name == "inpaint" else {},
     )
     labels = ", ".join(m.label for m in resolved.models)
-    log(f"{task_name}: {data} under {', '.join(c.name for c in settings.conditions)} with {labels}")
+    names = ", ".join(c.name for c in settings.conditions)
+    log(f"{task_name}: {request.data} under {names} with {labels}")
     return evaluate(settings, resolved.models, log)
+
+
+def _conditions(request: EvalRequest, task_name: str) -> list[Condition]:
+    """The degradations asked for: noise levels (denoise), or mask kinds / a mask folder."""
+    from ganrestore.evaluation import mask_condition, noise_condition
+    from ganrestore.evaluation.degrade import Condition
+
+    if task_name == "denoise":
+        if request.masks is not None or request.mask_kind is not None:
+            raise GanrestoreError("--masks/--mask-kind are for --task inpaint; use --sigma")
+        sigmas = _numbers(request.sigma or DEFAULT_SIGMAS, "--sigma")
+        conditions = [noise_condition(sigma) for sigma in sigmas]
+    else:
+        if request.sigma is not None:
+            raise GanrestoreError("--sigma is for --task denoise; use --mask-kind or --masks")
+        if request.masks is not None and request.mask_kind is not None:
+            raise GanrestoreError("pass --masks DIR or --mask-kind, not both")
+        if request.masks is not None:
+            return [Condition(name="masks", masks_dir=request.masks)]
+        kinds = (kind.strip() for kind in (request.mask_kind or DEFAULT_MASK_KINDS).split(","))
+        conditions = [mask_condition(kind) for kind in kinds if kind]
+    return list(dict.fromkeys(conditions))
 
 
 def _fmt(value: float | None, digits: int) -> str:
@@ -273,7 +311,10 @@ def _print_table(report: EvalReport) -> None:
         typer.echo(f"LPIPS unavailable: {report.lpips_reason}")
 
 
-def _write_files(report: EvalReport, json_file, csv_file, log) -> None:
+def _write_files(
+    report: EvalReport, json_file: Path | None, csv_file: Path | None, log: Log
+) -> None:
+    """Write per-image scores to ``csv_file`` (default beside ``json_file``) and means to JSON."""
     from ganrestore.evaluation import write_csv, write_json
 
     if csv_file is None and json_file is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Annotated
 import typer
 
 from ganrestore.cli.errors import user_errors
-from ganrestore.config import TASKS, ConfigError, load_config
+from ganrestore.config import TASKS, ConfigError, TrainConfig, load_config
 
 app = typer.Typer(help="Train a restoration model on a folder of your images.")
 
@@ -43,6 +44,15 @@ def train_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")
     ] = False,
+    init: Annotated[
+        str | None,
+        typer.Option(
+            "--init",
+            help="Start from trained weights (fine-tune): a run dir, checkpoint, model file or "
+            "bundled model name (denoise, inpaint).",
+            show_default=False,
+        ),
+    ] = None,
     overrides: Annotated[
         list[str] | None,
         typer.Option(
@@ -65,8 +75,13 @@ def train_command(
             saved=saved,
             steps=steps,
             device=device,
+            init=init,
             **{"data.batch_size": batch_size, "data.crop": crop},
         )
+        if resume and init is not None:
+            raise ConfigError("--init starts a new run; --resume continues one: drop one of them")
+        if not resume:
+            train_config = _resolve_init(train_config)
         context = setup_processes(train_config.device)
         try:
             Trainer(train_config, data, run_dir, context, resume=resume).fit()
@@ -80,6 +95,20 @@ def _run_dir(out: Path | None, task: str, resume: bool) -> Path:
     if resume:
         raise ConfigError("--resume needs --out RUN_DIR: the run to continue")
     return Path("runs") / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _resolve_init(config: TrainConfig) -> TrainConfig:
+    """Turn a bundled model name in ``init`` into its weights file; leave paths as they are."""
+    if not config.init or Path(config.init).exists():
+        return config
+    from ganrestore.inference.bundled import BUNDLED_MODELS, bundled_path
+
+    if config.init in BUNDLED_MODELS:
+        return dataclasses.replace(config, init=str(bundled_path(config.init)))
+    raise ConfigError(
+        f"init {config.init}: no such run directory, checkpoint or model file, and not a "
+        f"bundled model ({', '.join(BUNDLED_MODELS)})"
+    )
 
 
 def _saved_config(run_dir: Path, config_file: Path | None) -> dict:

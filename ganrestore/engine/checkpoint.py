@@ -131,6 +131,37 @@ def read_record(checkpoint: Path) -> dict[str, Any]:
     return json.loads(metadata[RECORD_METADATA_KEY])
 
 
+def generator_file(path: Path) -> Path:
+    """The ``generator.safetensors`` of a run directory, a checkpoint folder or the file itself.
+
+    Raises:
+        CheckpointError: the path does not exist or holds no complete checkpoint.
+    """
+    path = Path(path)
+    if path.is_file():
+        if path.suffix != ".safetensors":
+            raise CheckpointError(
+                f"{path} is not a model: pass a run directory, a checkpoint folder or its "
+                f"{GENERATOR}"
+            )
+        return path
+    if not path.is_dir():
+        raise CheckpointError(f"{path} does not exist")
+    if (path / RECORD).is_file():
+        return path / GENERATOR
+    if (path / CHECKPOINTS).is_dir():
+        latest = latest_checkpoint(path)
+        if latest is None:
+            raise CheckpointError(
+                f"{path} has no complete checkpoint yet; let `ganrestore train` save one"
+            )
+        return latest / GENERATOR
+    raise CheckpointError(
+        f"{path} is neither a run directory (no {CHECKPOINTS}/) nor a checkpoint folder "
+        f"(no {RECORD})"
+    )
+
+
 def load_tensors(path: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """All tensors of a safetensors file."""
     if not path.is_file():

@@ -30,6 +30,7 @@ from ganrestore.engine.components import Components, build_components, network_r
 from ganrestore.engine.distributed import ProcessContext, barrier
 from ganrestore.engine.metrics import psnr, ssim
 from ganrestore.engine.reporting import RunReporter
+from ganrestore.engine.warm_start import WarmStart, warm_start
 from ganrestore.errors import GanrestoreError
 
 
@@ -83,10 +84,14 @@ class Trainer:
         self.start_step = 0
         self.validation: dict[str, float] = {}
         self._stop_requested = False
+        self.warm_start: WarmStart | None = None
         if resume:
             self._restore(_resumable_checkpoint(run_dir))
-        elif context.is_main:
-            _refuse_existing_run(run_dir)
+        else:
+            if context.is_main:
+                _refuse_existing_run(run_dir)
+            if config.init:
+                self.warm_start = warm_start(self.parts, Path(config.init), config.task)
 
     # ---------------------------------------------------------------------------------- loop
     def fit(self) -> TrainSummary:
@@ -310,6 +315,8 @@ class Trainer:
             reporter.message(f"note: {note}")
         for path, reason in layout.skipped:
             reporter.message(f"skipped {path}: {reason}")
+        if self.warm_start is not None:
+            reporter.message(self.warm_start.describe())
         kind = "pairs" if layout.paired else "clean images, degraded on the fly"
         reporter.message(
             f"{config.task}: {len(layout.train)} training and {len(layout.val)} validation "

@@ -146,37 +146,6 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     return device
 
 
-def checkpoint_file(path: Path) -> Path:
-    """The ``generator.safetensors`` of a run directory, a checkpoint folder or the file itself.
-
-    Raises:
-        CheckpointError: the path does not exist or holds no complete checkpoint.
-    """
-    path = Path(path)
-    if path.is_file():
-        if path.suffix != ".safetensors":
-            raise ckpt.CheckpointError(
-                f"{path} is not a model: pass a run directory, a checkpoint folder or its "
-                f"{ckpt.GENERATOR}"
-            )
-        return path
-    if not path.is_dir():
-        raise ckpt.CheckpointError(f"{path} does not exist")
-    if (path / ckpt.RECORD).is_file():
-        return path / ckpt.GENERATOR
-    if (path / ckpt.CHECKPOINTS).is_dir():
-        latest = ckpt.latest_checkpoint(path)
-        if latest is None:
-            raise ckpt.CheckpointError(
-                f"{path} has no complete checkpoint yet; let `ganrestore train` save one"
-            )
-        return latest / ckpt.GENERATOR
-    raise ckpt.CheckpointError(
-        f"{path} is neither a run directory (no {ckpt.CHECKPOINTS}/) nor a checkpoint folder "
-        f"(no {ckpt.RECORD})"
-    )
-
-
 class NetworkRestorer(Restorer):
     """A generator run through its task, tiled and blended, with known pixels kept exactly.
 
@@ -231,7 +200,7 @@ class NetworkRestorer(Restorer):
             CheckpointError: missing, incomplete, foreign or mismatching checkpoint, or a
                 generator plugin that is not installed.
         """
-        file = checkpoint_file(Path(path))
+        file = ckpt.generator_file(Path(path))
         record = ckpt.read_record(file)
         spec = record.get("generator")
         if not isinstance(spec, dict) or "name" not in spec or "task" not in record:

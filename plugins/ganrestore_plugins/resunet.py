@@ -10,11 +10,18 @@ scaled down so that it trains and runs on a laptop CPU:
   2×2 strided convolutions down and 2×2 transposed convolutions up (non-overlapping, so no
   checkerboard), and the decoder *adds* the encoder's features (DRUNet) instead of concatenating;
 * no normalisation layers, so colours and noise statistics pass through unchanged;
-* with ``residual=True`` the network predicts the correction to its input.
+* with ``residual=True`` the network predicts the correction to its input;
+* with ``noise_map=True`` it measures the noise of its input (the wavelet estimator of Donoho &
+  Johnstone: the median absolute finest diagonal Haar coefficient / 0.6745) and adds a learned
+  function of it to the features of every level, as FFDNet feeds a noise-level map. The model
+  stays blind to the user, yet knows how hard to smooth: without it a blind network smooths
+  clean and slightly noisy photos as if they were noisy. The learned terms start at zero, so
+  weights of a network without the map load unchanged (``--init``).
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -36,6 +43,49 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+#: Median absolute deviation of a standard normal variable: MAD / 0.6745 estimates σ.
+_MAD_TO_SIGMA = 0.6745
+#: The noise estimate is given to the network in units of 50 levels of 255 (0-55 -> 0-1.1).
+_NOISE_UNIT = 50 / 255
+
+
+def estimate_noise_level(unshuffled: Tensor, channels: int) -> Tensor:
+    """Per-image Gaussian noise σ from the finest diagonal Haar wavelet coefficients.
+
+    Args:
+        unshuffled: (B, C*4, H/2, W/2), the pixel-unshuffled image in [-1, 1]; the four channels
+            of each input channel are the pixels (0,0), (0,1), (1,0), (1,1) of its 2×2 blocks.
+        channels: how many leading input channels are image channels.
+
+    Returns:
+        (B,) σ in the image's own units (2/255 per 8-bit level), robust to edges and texture
+        because it is a median.
+    """
+    batch = unshuffled.shape[0]
+    blocks = unshuffled[:, : channels * 4].float().reshape(batch, channels, 4, -1)
+    diagonal = (blocks[:, :, 0] - blocks[:, :, 1] - blocks[:, :, 2] + blocks[:, :, 3]) / 2
+    return diagonal.abs().flatten(1).median(dim=1).values / _MAD_TO_SIGMA
+
+
+class NoiseEmbedding(nn.Module):
+    """Per-level learned offsets ``a * σ + b`` (one per feature map) from the measured noise σ.
+
+    Zero-initialised, so a network gains it without changing what it computes.
+    """
+
+    def __init__(self, widths: list[int]) -> None:
+        super().__init__()
+        self.levels = nn.ModuleList(nn.Linear(1, width) for width in widths)
+        for level in self.levels:
+            nn.init.zeros_(level.weight)
+            nn.init.zeros_(level.bias)
+
+    def forward(self, sigma: Tensor) -> list[Tensor]:
+        """(B,) σ in [-1, 1] image units -> one (B, width, 1, 1) offset per level."""
+        scaled = (sigma / (2 * _NOISE_UNIT)).unsqueeze(1)
+        return [level(scaled)[:, :, None, None] for level in self.levels]
+
+
 class ResUNetGenerator(nn.Module):
     """Pixel-unshuffle → residual U-Net → pixel-shuffle; build it with :func:`resunet`.
 
@@ -50,6 +100,7 @@ class ResUNetGenerator(nn.Module):
         widths: tuple[int, ...],
         blocks: int,
         residual: bool,
+        noise_map: bool = False,
     ) -> None:
         super().__init__()
         self.out_channels = out_channels
@@ -72,23 +123,37 @@ class ResUNetGenerator(nn.Module):
             )
         self.tail = nn.Conv2d(widths[0], out_channels * 4, 3, padding=1)
         self.shuffle = nn.PixelShuffle(2)
+        # One offset per stage, in order: the encoders, the bottleneck, the decoders.
+        stage_widths = [*widths[:-1], widths[-1], *reversed(widths[:-1])]
+        self.noise_embedding = NoiseEmbedding(stage_widths) if noise_map else None
 
     def forward(self, x: Tensor) -> Tensor:
         height, width = x.shape[-2:]
         padded = _pad_to_multiple(x, self.size_multiple)
-        features = self.head(self.unshuffle(padded))
+        unshuffled = self.unshuffle(padded)
+        offsets = iter(self._noise_offsets(unshuffled))
+        features = self.head(unshuffled)
         skips = []
         for encoder, down in zip(self.encoders, self.downs, strict=True):
-            features = encoder(features)
+            features = encoder(features + next(offsets))
             skips.append(features)
             features = down(features)
-        features = self.bottleneck(features)
+        features = self.bottleneck(features + next(offsets))
         for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
-            features = decoder(up(features) + skip)
+            features = decoder(up(features) + skip + next(offsets))
         out = self.shuffle(self.tail(features))[..., :height, :width]
         if self.residual:
             out = out + x[:, : self.out_channels]
         return out
+
+    def _noise_offsets(self, unshuffled: Tensor) -> list[Tensor | float]:
+        """The per-stage offsets from the measured noise, or zeros without ``noise_map``."""
+        stages = 2 * len(self.encoders) + 1
+        if self.noise_embedding is None:
+            return [0.0] * stages
+        with torch.no_grad():
+            sigma = estimate_noise_level(unshuffled, self.out_channels)
+        return [offset.to(unshuffled.dtype) for offset in self.noise_embedding(sigma)]
 
 
 def resunet(
@@ -98,6 +163,7 @@ def resunet(
     widths: tuple[int, ...] | list[int] = (32, 64, 128, 256),
     blocks: int = 2,
     residual: bool = True,
+    noise_map: bool = False,
 ) -> nn.Module:
     """Residual U-Net at half resolution (pixel-unshuffle), fast on CPUs; no normalisation.
 
@@ -110,6 +176,10 @@ def resunet(
             bottleneck and the decoder.
         residual: add the input's first ``out_channels`` channels to the output, so the
             network learns the correction (the noise, for denoising).
+        noise_map: measure the Gaussian noise σ of the input's first ``out_channels`` channels
+            (median absolute finest diagonal Haar coefficient / 0.6745, per image or tile) and
+            add learned per-level offsets from it; for denoising. Starts at zero, so weights
+            trained without it load as they are.
 
     Shape:
         (B, in_channels, H, W) in [-1, 1] -> (B, out_channels, H, W), any H and W (reflect-padded
@@ -126,7 +196,7 @@ def resunet(
             f"residual=True adds the input to the output, so in_channels ({in_channels}) must "
             f"be at least out_channels ({out_channels})"
         )
-    return ResUNetGenerator(in_channels, out_channels, widths, blocks, residual)
+    return ResUNetGenerator(in_channels, out_channels, widths, blocks, residual, noise_map)
 
 
 def _pad_to_multiple(x: Tensor, multiple: int) -> Tensor:

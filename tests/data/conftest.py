@@ -18,18 +18,6 @@ def astronaut() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def coffee() -> np.ndarray:
-    """(40, 56, 3) uint8 crop of the coffee cup."""
-    return np.ascontiguousarray(skimage.data.coffee()[150:190, 200:256])
-
-
-@pytest.fixture(scope="session")
-def camera() -> np.ndarray:
-    """(44, 36) uint8 gray crop of the cameraman."""
-    return np.ascontiguousarray(skimage.data.camera()[100:144, 220:256])
-
-
-@pytest.fixture(scope="session")
 def astronaut16(astronaut: np.ndarray) -> np.ndarray:
     """(48, 64, 3) uint16 with all 16 bits used (low bytes seeded noise), as from a raw file."""
     low = np.random.default_rng(16).integers(0, 256, astronaut.shape, dtype=np.uint16)

@@ -64,18 +64,6 @@ def astronaut() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def coffee() -> np.ndarray:
-    """(40, 56, 3) uint8 crop of the coffee cup."""
-    return np.ascontiguousarray(skimage.data.coffee()[150:190, 200:256])
-
-
-@pytest.fixture(scope="session")
-def camera() -> np.ndarray:
-    """(44, 36) uint8 gray crop of the cameraman."""
-    return np.ascontiguousarray(skimage.data.camera()[100:144, 220:256])
-
-
-@pytest.fixture(scope="session")
 def box_mask() -> Callable[[tuple[int, int]], np.ndarray]:
     """``box_mask((H, W))``: uint8 with a white (255 = hole) box in the middle."""
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from ganrestore.engine.checkpoint import generator_file
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference import bundled
 from ganrestore.inference.bundled import ModelNotFoundError, resolve_model
-from ganrestore.inference.restorer import checkpoint_file
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_a_bundled_model_that_is_not_installed_says_how_to_get_one(weights_dir: 
 def test_a_bundled_model_is_a_generator_file_under_weights(
     weights_dir: Path, denoise_run: Path
 ) -> None:
-    shutil.copy(checkpoint_file(denoise_run), weights_dir / "denoise.safetensors")
+    shutil.copy(generator_file(denoise_run), weights_dir / "denoise.safetensors")
     assert bundled.installed_bundled_models() == ["denoise"]
     for kwargs in ({"model": "denoise"}, {"model": None, "task": "denoise"}):
         restorer = resolve_model(**kwargs, device="cpu")

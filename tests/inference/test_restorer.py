@@ -15,7 +15,12 @@ from PIL import Image
 from safetensors.torch import save_file
 
 import ganrestore
-from ganrestore.engine.checkpoint import GENERATOR, CheckpointError, latest_checkpoint
+from ganrestore.engine.checkpoint import (
+    GENERATOR,
+    CheckpointError,
+    generator_file,
+    latest_checkpoint,
+)
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference import (
     MaskRequiredError,
@@ -24,7 +29,7 @@ from ganrestore.inference import (
     Restorer,
     TileSettings,
 )
-from ganrestore.inference.restorer import checkpoint_file, resolve_device
+from ganrestore.inference.restorer import resolve_device
 
 from .conftest import save_tiny_run, tiny_generator
 
@@ -180,12 +185,12 @@ def test_a_mask_of_the_wrong_size_is_refused(inpainter: Restorer, astronaut) -> 
 
 def test_checkpoint_problems_name_the_file_and_what_to_do(tmp_path: Path, denoise_run) -> None:
     with pytest.raises(CheckpointError, match="does not exist"):
-        checkpoint_file(tmp_path / "missing")
+        generator_file(tmp_path / "missing")
     (tmp_path / "empty_run" / "checkpoints").mkdir(parents=True)
     with pytest.raises(CheckpointError, match="no complete checkpoint"):
-        checkpoint_file(tmp_path / "empty_run")
+        generator_file(tmp_path / "empty_run")
     with pytest.raises(CheckpointError, match="neither a run directory"):
-        checkpoint_file(tmp_path)
+        generator_file(tmp_path)
     foreign = tmp_path / "foreign.safetensors"
     save_file({"w": torch.zeros(2)}, foreign)
     with pytest.raises(CheckpointError, match="no ganrestore record"):
@@ -194,7 +199,7 @@ def test_checkpoint_problems_name_the_file_and_what_to_do(tmp_path: Path, denois
 
 def test_weights_that_do_not_fit_the_record_are_reported(tmp_path: Path) -> None:
     run = save_tiny_run(tmp_path / "run", "denoise")
-    file = checkpoint_file(run)
+    file = generator_file(run)
     from safetensors import safe_open
 
     with safe_open(str(file), "pt") as handle:
@@ -208,7 +213,7 @@ def test_weights_that_do_not_fit_the_record_are_reported(tmp_path: Path) -> None
 
 
 def test_a_missing_generator_plugin_names_its_distribution(tmp_path: Path) -> None:
-    file = checkpoint_file(save_tiny_run(tmp_path / "run", "denoise"))
+    file = generator_file(save_tiny_run(tmp_path / "run", "denoise"))
     from safetensors import safe_open
 
     with safe_open(str(file), "pt") as handle:

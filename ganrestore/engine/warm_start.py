@@ -1,0 +1,103 @@
+"""Start a run from trained weights (config key ``init``, ``ganrestore train --init``).
+
+Fine-tuning a trained or bundled model on your own photos, or growing a network: every weight
+of the source is copied into the new network, which may only *add* parts (e.g. resunet's
+``noise_map``); the added parts keep their initialisation. A source whose tensors do not fit is
+refused with the first tensor that differs, so a run never starts from half a network. The
+discriminator is taken over as well when the source is a checkpoint of a run whose
+discriminator fits; otherwise it starts fresh. Optimiser states and the step count start anew.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ganrestore.config import ConfigError
+from ganrestore.engine import checkpoint as ckpt
+from ganrestore.engine.components import Components
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """What ``init`` loaded.
+
+    Attributes:
+        source: the generator file the weights came from.
+        loaded: how many generator tensors were copied.
+        added: generator tensors the source lacks (they keep their initialisation).
+        discriminator: whether the discriminator was loaded too.
+    """
+
+    source: Path
+    loaded: int
+    added: list[str]
+    discriminator: bool
+
+    def describe(self) -> str:
+        """One line for the run's log."""
+        parts = [f"generator from {self.source} ({self.loaded} tensors)"]
+        if self.added:
+            parts.append(f"{len(self.added)} new tensors start fresh ({self.added[0]}, ...)")
+        parts.append("discriminator too" if self.discriminator else "discriminator starts fresh")
+        return "init: " + "; ".join(parts)
+
+
+def warm_start(parts: Components, init: Path, task: str) -> WarmStart:
+    """Copy the weights of ``init`` (run dir, checkpoint folder or generator file) into ``parts``.
+
+    The generator (and its EMA copy) take the source's inference weights (EMA ones when the
+    source trained with EMA).
+
+    Raises:
+        CheckpointError: ``init`` is not a ganrestore model.
+        ConfigError: the source was trained for another task, or its weights do not fit.
+    """
+    source = ckpt.generator_file(init)
+    record = ckpt.read_record(source)
+    if record.get("task", task) != task:
+        raise ConfigError(
+            f"init {init}: it is a {record['task']} model, not {task}; start from a {task} model"
+        )
+    added = _load_fitting(parts.generator, ckpt.load_tensors(source), f"init {init}")
+    if parts.ema is not None:
+        parts.ema.module.load_state_dict(parts.generator.state_dict())
+    discriminator_file = source.parent / ckpt.DISCRIMINATOR
+    with_discriminator = False
+    if parts.discriminator is not None and discriminator_file.is_file():
+        tensors = ckpt.load_tensors(discriminator_file)
+        if _fits_exactly(parts.discriminator, tensors):
+            parts.discriminator.load_state_dict(tensors)
+            with_discriminator = True
+    loaded = len(parts.generator.state_dict()) - len(added)
+    return WarmStart(source, loaded, added, with_discriminator)
+
+
+def _load_fitting(module: nn.Module, tensors: dict[str, torch.Tensor], what: str) -> list[str]:
+    """Load ``tensors`` into ``module``; returns the module's tensors the source lacks."""
+    own = module.state_dict()
+    for key, tensor in tensors.items():
+        if key not in own:
+            raise ConfigError(
+                f"{what}: its weights do not fit this generator: it has '{key}', which this "
+                "network lacks. Use the source's generator name and params (a network may only "
+                "add parts to it)."
+            )
+        if own[key].shape != tensor.shape:
+            raise ConfigError(
+                f"{what}: its weights do not fit this generator: '{key}' is "
+                f"{tuple(tensor.shape)} there and {tuple(own[key].shape)} here. Use the "
+                "source's generator name and params (a network may only add parts to it)."
+            )
+    module.load_state_dict(tensors, strict=False)
+    return [key for key in own if key not in tensors]
+
+
+def _fits_exactly(module: nn.Module, tensors: dict[str, torch.Tensor]) -> bool:
+    own = module.state_dict()
+    return own.keys() == tensors.keys() and all(
+        own[key].shape == tensor.shape for key, tensor in tensors.items()
+    )
