@@ -135,22 +135,22 @@ class ResUNetGenerator(nn.Module):
         features = self.head(unshuffled)
         skips = []
         for encoder, down in zip(self.encoders, self.downs, strict=True):
-            features = encoder(features + next(offsets))
+            features = encoder(_shifted(features, next(offsets)))
             skips.append(features)
             features = down(features)
-        features = self.bottleneck(features + next(offsets))
+        features = self.bottleneck(_shifted(features, next(offsets)))
         for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
-            features = decoder(up(features) + skip + next(offsets))
+            features = decoder(_shifted(up(features) + skip, next(offsets)))
         out = self.shuffle(self.tail(features))[..., :height, :width]
         if self.residual:
             out = out + x[:, : self.out_channels]
         return out
 
-    def _noise_offsets(self, unshuffled: Tensor) -> list[Tensor | float]:
-        """The per-stage offsets from the measured noise, or zeros without ``noise_map``."""
+    def _noise_offsets(self, unshuffled: Tensor) -> list[Tensor | None]:
+        """The per-stage offsets from the measured noise, or ``None`` without ``noise_map``."""
         stages = 2 * len(self.encoders) + 1
         if self.noise_embedding is None:
-            return [0.0] * stages
+            return [None] * stages
         with torch.no_grad():
             sigma = estimate_noise_level(unshuffled, self.out_channels)
         return [offset.to(unshuffled.dtype) for offset in self.noise_embedding(sigma)]
@@ -197,6 +197,11 @@ def resunet(
             f"be at least out_channels ({out_channels})"
         )
     return ResUNetGenerator(in_channels, out_channels, widths, blocks, residual, noise_map)
+
+
+def _shifted(features: Tensor, offset: Tensor | None) -> Tensor:
+    """``features + offset``; no work at all without an offset (networks without noise_map)."""
+    return features if offset is None else features + offset
 
 
 def _pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
