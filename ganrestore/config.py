@@ -48,6 +48,7 @@ class DataConfig:
     val_images: int = 16  # validate on at most this many images
     sigma_range: tuple[float, float] = (0.0, 55.0)  # denoise: Gaussian σ range, 0–255 scale
     poisson: bool = False  # denoise: add Poisson (shot) noise as well
+    gray_share: float = 0.0  # denoise: share of crops made gray, with the same noise in R, G, B
     mask_kind: Literal["box", "free", "mixed"] = "mixed"  # inpaint: synthetic hole shapes
     hole_ratio: tuple[float, float] = (0.05, 0.4)  # inpaint: share of the image in holes
     max_bad_fraction: float = 0.1  # stop when more than this share of files is unreadable
@@ -185,6 +186,7 @@ def check_values(config: TrainConfig, origin: str) -> None:
         ("data.val_size", data.val_size >= 16, "at least 16 pixels"),
         ("data.val_images", data.val_images >= 1, "at least 1"),
         ("data.sigma_range", 0 <= data.sigma_range[0] <= data.sigma_range[1], "0 <= low <= high"),
+        ("data.gray_share", 0.0 <= data.gray_share <= 1.0, "in [0, 1]"),
         (
             "data.hole_ratio",
             0 <= data.hole_ratio[0] <= data.hole_ratio[1] < 1,

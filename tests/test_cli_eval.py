@@ -107,6 +107,23 @@ def test_restored_and_reference_agree_with_an_independent_computation(clean, tmp
     assert data["mode"] == "restored" and data["results"][0]["images"] == 3
 
 
+def test_self_ensemble_scores_the_bundled_denoiser_over_8_views_as_its_own_row(
+    clean, tmp_path
+) -> None:
+    args = ["--data", clean, "--model", "denoise", "--model", "baseline:tv", "--sigma", "25"]
+    plain = invoke(*args, "--json", tmp_path / "plain.json")
+    ensembled = invoke(*args, "--self-ensemble", "--json", tmp_path / "x8.json")
+    assert plain.exit_code == 0 and ensembled.exit_code == 0, plain.output + ensembled.output
+    rows = {
+        r["model"]: r
+        for name in ("plain", "x8")
+        for r in json.loads((tmp_path / f"{name}.json").read_text())["results"]
+    }
+    assert set(rows) == {"input", "denoise", "denoise+x8", "tv"}  # baselines run as they are
+    assert "denoise+x8" in ensembled.output
+    assert rows["denoise+x8"]["psnr"] > rows["denoise"]["psnr"]
+
+
 def test_inpaint_compares_a_run_with_every_baseline_and_draws_a_grid(clean, tmp_path) -> None:
     run = save_tiny_run(tmp_path / "run", "inpaint")
     result = invoke(
@@ -150,6 +167,7 @@ def test_inpaint_compares_a_run_with_every_baseline_and_draws_a_grid(clean, tmp_
         (["--data", "{clean}", "--model", "denoise"], "bundled 'denoise' model is not installed"),
         (["--restored", "{clean}"], "go together"),
         (["--restored", "{clean}", "--reference", "{clean}", "--sigma", "5"], "only scores"),
+        (["--restored", "{clean}", "--reference", "{clean}", "--self-ensemble"], "only scores"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(clean, args, message, tmp_path, monkeypatch) -> None:

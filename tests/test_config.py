@@ -57,6 +57,7 @@ def test_unknown_key_names_its_path_and_lists_the_known_ones(tmp_path: Path) -> 
         ("optim.schedule=steps", "'optim.schedule' must be one of"),
         ("data.hole_ratio=[0.5]", "'data.hole_ratio' must be a list of 2 values"),
         ("data.sigma_range=[30, 10]", "'data.sigma_range' must be 0 <= low <= high"),
+        ("data.gray_share=1.5", "'data.gray_share' must be in [0, 1]"),
         ("optim.lr_g=0", "'optim.lr_g' must be positive"),
         ("steps", "--set expects key=value"),
         ("steps=true", "'steps' must be int"),

@@ -11,7 +11,7 @@ like a trained network::
     clean = bm3d.restore(noisy_uint8_rgb)   # numpy, PIL or tensor in, the same out
 
 Built in: denoise ``bm3d``, ``nlm``, ``tv``, ``wavelet``; inpaint ``telea``, ``ns``,
-``biharmonic``. ``bm3d`` and ``wavelet`` need ``pip install "ganrestore[baselines]"``.
+``biharmonic``. ``bm3d`` needs ``pip install "ganrestore[baselines]"``.
 A third-party baseline is a factory taking keyword parameters and returning a ``Restorer``
 (with ``task`` and ``uses_mask``), declared in ``[project.entry-points."ganrestore.baselines"]``.
 """

@@ -6,9 +6,9 @@ A baseline is a plain algorithm (BM3D, non-local means, OpenCV inpainting, ...) 
 ``(H, W, C)`` float64 in [0, 1] with ``C`` = 1 (gray) or 3 (RGB); the base class loops over the
 batch, clips, and copies the known pixels of an inpainting input back bit for bit.
 
-Optional packages (``bm3d``, ``PyWavelets``) are imported only when a baseline runs; a missing
-one is a :class:`BaselineDependencyError` raised when the baseline is built, naming the package
-and the ``pip install "ganrestore[baselines]"`` that brings it.
+Optional packages (``bm3d``) are imported only when a baseline runs; a missing one is a
+:class:`BaselineDependencyError` raised when the baseline is built, naming the package and the
+``pip install "ganrestore[baselines]"`` that brings it.
 """
 
 from __future__ import annotations

@@ -122,12 +122,11 @@ class TotalVariation(DenoiseBaseline):
 class WaveletShrinkage(DenoiseBaseline):
     """Wavelet soft thresholding with BayesShrink (Chang et al. 2000), scikit-image; blind.
 
-    σ is **estimated** by ``denoise_wavelet`` itself; RGB is denoised in YCbCr. Needs
-    PyWavelets. The hint is not used.
+    σ is **estimated** by ``denoise_wavelet`` itself; RGB is denoised in YCbCr. The hint is
+    not used.
     """
 
     name = "wavelet"
-    requires = (("pywt", "PyWavelets"),)
 
     def restore_array(self, pixels: np.ndarray, holes: np.ndarray | None) -> np.ndarray:
         from skimage.restoration import denoise_wavelet

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ganrestore.cli.choices import DeviceChoice, TaskChoice
+from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, DeviceChoice, TaskChoice
 from ganrestore.cli.errors import user_errors
 
 if TYPE_CHECKING:
@@ -91,6 +91,9 @@ def apply_command(
     device: Annotated[
         DeviceChoice, typer.Option(help="auto: CUDA, then Apple MPS, then CPU.")
     ] = DeviceChoice.auto,
+    self_ensemble: Annotated[
+        bool, typer.Option("--self-ensemble", help=SELF_ENSEMBLE_HELP)
+    ] = False,
     recursive: Annotated[
         bool, typer.Option("--recursive", help="Include sub-folders (mirrored under --out).")
     ] = False,
@@ -131,7 +134,7 @@ def apply_command(
         if model is None and wanted is None and len(installed_bundled_models()) < 2:
             wanted = guess_task(input_dir, recursive, masks)
         # With neither --model nor --task: both bundled models, chosen per image by its mask.
-        restorer = resolve_model(model, wanted, device.value, tiling)
+        restorer = resolve_model(model, wanted, device.value, tiling, self_ensemble)
         if masks is not None and not restorer.uses_mask:
             raise GanrestoreError(
                 f"--masks given, but {restorer.description} is a denoise model; drop --masks "

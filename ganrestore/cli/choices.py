@@ -2,6 +2,11 @@
 
 from enum import Enum
 
+SELF_ENSEMBLE_HELP = (
+    "Average each network's output over the 8 rotated and mirrored views of every image: "
+    "8x the time, a slightly better result (about +0.25 dB PSNR for the bundled denoiser)."
+)
+
 
 class TaskChoice(str, Enum):
     denoise = "denoise"

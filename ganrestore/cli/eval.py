@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ganrestore.cli.choices import DeviceChoice, TaskChoice
+from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, DeviceChoice, TaskChoice
 from ganrestore.cli.errors import user_errors
 from ganrestore.errors import GanrestoreError
 
@@ -130,6 +130,9 @@ def eval_command(
     no_lpips: Annotated[
         bool, typer.Option("--no-lpips", help="Skip LPIPS even when its weights are installed.")
     ] = False,
+    self_ensemble: Annotated[
+        bool, typer.Option("--self-ensemble", help=SELF_ENSEMBLE_HELP)
+    ] = False,
 ) -> None:
     """Score models and baselines on --data, or score --restored against --reference."""
     console = Console(stderr=True)
@@ -152,6 +155,7 @@ def eval_command(
         grid=grid,
         device=device.value,
         lpips=not no_lpips,
+        self_ensemble=self_ensemble,
     )
     with user_errors():
         if restored is not None or reference is not None:
@@ -182,6 +186,7 @@ class EvalRequest:
         grid: where to write the comparison picture, or None.
         device: ``auto``, ``cpu``, ``cuda``, ...
         lpips: score LPIPS when its weights are installed.
+        self_ensemble: networks average over 8 rotated / mirrored views (labels end in +x8).
     """
 
     data: Path | None
@@ -198,6 +203,7 @@ class EvalRequest:
     grid: Path | None
     device: str
     lpips: bool
+    self_ensemble: bool = False
 
 
 Log = Callable[[str], None]
@@ -216,6 +222,7 @@ def _score_mode(request: EvalRequest, log: Log) -> EvalReport:
             ("--model", request.models),
             ("--sigma", request.sigma),
             ("--mask-kind", request.mask_kind),
+            ("--self-ensemble", request.self_ensemble),
         )
         if value
     ]
@@ -243,7 +250,7 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         raise GanrestoreError(
             f"--hole-ratio {request.hole_ratio}: expected LOW,HIGH with 0<=LOW<=HIGH<=1"
         )
-    resolved = resolve_models(request.models, task_name, request.device)
+    resolved = resolve_models(request.models, task_name, request.device, request.self_ensemble)
     for note in resolved.notes:
         log(note)
     settings = EvalSettings(

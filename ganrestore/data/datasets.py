@@ -28,6 +28,8 @@ from ganrestore.data.layout import PAIR_FOLDERS, DataError, Sample
 from ganrestore.data.masks import MASK_KINDS, HoleRatio, make_mask
 
 Item = dict[str, torch.Tensor]
+#: Rec. 601 luma weights, as PIL's "L" conversion uses.
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 class BadImageWarning(UserWarning):
@@ -107,7 +109,10 @@ def _assemble(
     mask_kind: str,
     hole_ratio: HoleRatio,
 ) -> Item:
-    """Builds the item dict from a cropped clean image and its cropped pair, if any."""
+    """Builds the item dict from a cropped clean image and its cropped pair, if any.
+
+    A gray ``(S, S, 1)`` clean image is degraded once and both are then repeated to RGB.
+    """
     size = clean.shape[:2]
     if task == "denoise":
         mask = np.zeros((*size, 1), np.float32)
@@ -118,6 +123,8 @@ def _assemble(
     else:
         mask = pair if pair is not None else make_mask(mask_kind, *size, rng, hole_ratio)[..., None]
         degraded, sigma = clean * (1.0 - mask), 0.0
+    if clean.shape[2] == 1:
+        clean, degraded = np.repeat(clean, 3, axis=2), np.repeat(degraded, 3, axis=2)
     return {
         "clean": to_tensor(clean),
         "degraded": to_tensor(degraded),
@@ -131,7 +138,8 @@ class TrainDataset(Dataset[Item]):
 
     Keys are ``(index, sample_seed)`` pairs from ``StepSampler``; all randomness comes from
     ``np.random.default_rng(sample_seed)``, drawn in this order: crop window, flip, rotation,
-    then σ, peak and noise (denoise) or the mask (inpaint). The same key always gives the
+    gray or not (only when ``gray_share`` > 0), then σ, peak and noise (denoise) or the mask
+    (inpaint). The same key always gives the
     same item, whatever the worker. Flips and 90° rotations are done here, on both sides of
     a pair; an engine may instead augment whole batches (e.g. with kornia) and pass
     ``augment=False``.
@@ -144,6 +152,10 @@ class TrainDataset(Dataset[Item]):
         poisson: Add shot noise before the Gaussian noise, with a photon count at white
             drawn log-uniformly from ``peak_range``.
         peak_range: Photon counts at white for Poisson noise.
+        gray_share: Denoise with synthetic noise: the share of crops turned gray (Rec. 601
+            luma) and noised alike in all three channels, which is what a gray photo is when
+            a restorer repeats it to RGB. A model trained on colour noise alone mistakes such
+            noise, fully correlated across channels, for image detail.
         mask_kind: ``"box"``, ``"free"`` or ``"mixed"`` for synthetic masks.
         hole_ratio: Range of the hole share of synthetic masks.
         augment: Random horizontal flip and 90° rotation.
@@ -158,6 +170,7 @@ class TrainDataset(Dataset[Item]):
         sigma_range: tuple[float, float] = (0.0, 55.0),
         poisson: bool = False,
         peak_range: tuple[float, float] = (10.0, 1000.0),
+        gray_share: float = 0.0,
         mask_kind: str = "mixed",
         hole_ratio: HoleRatio = (0.05, 0.4),
         augment: bool = True,
@@ -169,6 +182,9 @@ class TrainDataset(Dataset[Item]):
             raise ValueError(f"sigma_range must satisfy 0 <= low <= high, got {sigma_range}")
         if not 0.0 < peak_range[0] <= peak_range[1]:
             raise ValueError(f"peak_range must satisfy 0 < low <= high, got {peak_range}")
+        if not 0.0 <= gray_share <= 1.0:
+            raise ValueError(f"gray_share must be in [0, 1], got {gray_share}")
+        self.gray_share = gray_share
         self.task, self.crop, self.augment = task, crop, augment
         self.sigma_range, self.poisson, self.peak_range = sigma_range, poisson, peak_range
         self.mask_kind, self.hole_ratio = mask_kind, hole_ratio
@@ -192,15 +208,17 @@ class TrainDataset(Dataset[Item]):
             stack = stack[:, ::-1] if rng.random() < 0.5 else stack
             stack = np.rot90(stack, k=int(rng.integers(0, 4)))
         stack = np.ascontiguousarray(stack)
+        clean = stack[..., :3]
+        synthetic_noise = self.task == "denoise" and pair is None
+        if synthetic_noise and self.gray_share and rng.random() < self.gray_share:
+            clean = clean @ _LUMA[:, None]  # (S, S, 1): noised once, repeated to RGB after
         sigma = float(rng.uniform(*self.sigma_range))
         peak = None
         if self.poisson:
             low, high = math.log(self.peak_range[0]), math.log(self.peak_range[1])
             peak = math.exp(rng.uniform(low, high))
         pair = stack[..., 3:] if pair is not None else None
-        return _assemble(
-            stack[..., :3], pair, self.task, rng, sigma, peak, self.mask_kind, self.hole_ratio
-        )
+        return _assemble(clean, pair, self.task, rng, sigma, peak, self.mask_kind, self.hole_ratio)
 
 
 class ValDataset(Dataset[Item]):

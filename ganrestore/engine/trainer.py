@@ -147,6 +147,7 @@ class Trainer:
             config.data.crop,
             sigma_range=config.data.sigma_range,
             poisson=config.data.poisson,
+            gray_share=config.data.gray_share,
             mask_kind=config.data.mask_kind,
             hole_ratio=config.data.hole_ratio,
         )

@@ -4,7 +4,8 @@
 * ``baselines``: every baseline of the task whose dependencies are installed (the others are
   reported and skipped);
 * anything else: :func:`ganrestore.inference.resolve_model` (run directory, checkpoint folder,
-  ``.safetensors`` file or bundled name), checked against the task.
+  ``.safetensors`` file or bundled name), checked against the task. With ``self_ensemble`` these
+  average over the 8 rotated / mirrored views and their labels end in ``+x8``.
 """
 
 from __future__ import annotations
@@ -64,8 +65,12 @@ def model_task(spec: str, device: str = "cpu") -> str:
     return resolve_model(spec, device=device).task
 
 
-def resolve_models(specs: Sequence[str], task: str, device: str = "auto") -> ResolvedModels:
+def resolve_models(
+    specs: Sequence[str], task: str, device: str = "auto", self_ensemble: bool = False
+) -> ResolvedModels:
     """Load every ``--model`` value for ``task``, in order, duplicates removed.
+
+    ``self_ensemble`` applies to networks only; baselines are run as they are.
 
     Raises:
         GanrestoreError: a model cannot be loaded or is made for another task; the message
@@ -82,8 +87,9 @@ def resolve_models(specs: Sequence[str], task: str, device: str = "auto") -> Res
             if expanded in seen:
                 continue
             seen.add(expanded)
-            restorer = _load(expanded, task, device)
-            resolved.models.append(EvalModel(_label(expanded, resolved.models), expanded, restorer))
+            restorer = _load(expanded, task, device, self_ensemble)
+            label = _label(expanded, self_ensemble, resolved.models)
+            resolved.models.append(EvalModel(label, expanded, restorer))
     if not resolved.models:
         raise GanrestoreError(f"no model to evaluate for {task}: {'; '.join(resolved.notes)}")
     return resolved
@@ -105,11 +111,11 @@ def _expand(spec: str, task: str, notes: list[str]) -> list[str]:
     return chosen
 
 
-def _load(spec: str, task: str, device: str) -> Restorer:
+def _load(spec: str, task: str, device: str, self_ensemble: bool) -> Restorer:
     if is_baseline(spec):
         restorer = load_baseline(spec, device=device)
     else:
-        restorer = resolve_model(spec, task=task, device=device)
+        restorer = resolve_model(spec, task=task, device=device, self_ensemble=self_ensemble)
     if restorer.task != task:
         raise GanrestoreError(
             f"--model {spec} is made for {restorer.task}, but --task is {task}; "
@@ -118,12 +124,13 @@ def _load(spec: str, task: str, device: str) -> Restorer:
     return restorer
 
 
-def _label(spec: str, existing: list[EvalModel]) -> str:
+def _label(spec: str, self_ensemble: bool, existing: list[EvalModel]) -> str:
     if is_baseline(spec):
         label = spec.removeprefix(BASELINE_PREFIX)
     else:
         path = Path(spec)
         label = path.as_posix().rstrip("/") if path.exists() else spec
+        label += "+x8" if self_ensemble else ""
     taken = {model.label for model in existing}
     unique, count = label, 2
     while unique in taken:

@@ -41,6 +41,7 @@ def resolve_model(
     task: str | None = None,
     device: str | torch.device = "auto",
     tiling: TileSettings | None = None,
+    self_ensemble: bool = False,
 ) -> Restorer:
     """The restorer for ``--model`` (and ``--task``).
 
@@ -52,6 +53,8 @@ def resolve_model(
         task: ``"denoise"`` or ``"inpaint"``; checked against the model's own task.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"mps"``.
         tiling: tile side, overlap and batch size.
+        self_ensemble: networks average over the 8 rotated / mirrored views of each image
+            (8x slower, slightly better); classical baselines ignore it.
 
     Raises:
         ModelNotFoundError: nothing is found under that name, or no model is given nor a task.
@@ -61,17 +64,18 @@ def resolve_model(
     if model is None:
         if task is None:
             return BundledPair(
-                _bundled("denoise", device, tiling), _bundled("inpaint", device, tiling)
+                _bundled("denoise", device, tiling, self_ensemble),
+                _bundled("inpaint", device, tiling, self_ensemble),
             )
-        restorer = _bundled(task, device, tiling)
+        restorer = _bundled(task, device, tiling, self_ensemble)
     elif str(model).startswith("baseline:"):
         from ganrestore.baselines import load_baseline  # baselines import inference: not at top
 
         restorer = load_baseline(str(model), device=device)
     elif Path(model).exists():
-        restorer = NetworkRestorer.from_checkpoint(Path(model), device, tiling)
+        restorer = NetworkRestorer.from_checkpoint(Path(model), device, tiling, self_ensemble)
     elif str(model) in BUNDLED_MODELS:
-        restorer = _bundled(str(model), device, tiling)
+        restorer = _bundled(str(model), device, tiling, self_ensemble)
     else:
         raise ModelNotFoundError(
             f"--model {model}: no such file or folder, and not a bundled model "
@@ -86,7 +90,9 @@ def resolve_model(
     return restorer
 
 
-def _bundled(name: str, device: str | torch.device, tiling: TileSettings | None) -> Restorer:
+def _bundled(
+    name: str, device: str | torch.device, tiling: TileSettings | None, self_ensemble: bool
+) -> Restorer:
     if name not in BUNDLED_MODELS:
         raise ModelNotFoundError(
             f"no bundled model for task '{name}'; bundled: {', '.join(BUNDLED_MODELS)}"
@@ -97,7 +103,7 @@ def _bundled(name: str, device: str | torch.device, tiling: TileSettings | None)
             f"the bundled '{name}' model is not installed yet ({path} is missing). Train one "
             f"with `ganrestore train {name} --data DIR --out RUN_DIR` and pass --model RUN_DIR"
         )
-    return NetworkRestorer.from_checkpoint(path, device, tiling)
+    return NetworkRestorer.from_checkpoint(path, device, tiling, self_ensemble)
 
 
 class BundledPair(Restorer):

@@ -70,6 +70,35 @@ class TestTrainDenoise:
         assert residual.std().item() == pytest.approx(20 / 255, rel=0.1)
         assert item["sigma"].item() == 20.0
 
+    def test_gray_crops_carry_the_same_noise_in_every_channel_as_a_gray_photo_does(
+        self, clean_samples
+    ):
+        options = {"crop": 40, "sigma_range": (25.0, 25.0)}
+        always = TrainDataset(clean_samples[:1], "denoise", gray_share=1.0, **options)
+        colour = TrainDataset(clean_samples[:1], "denoise", **options)
+
+        gray = always[(0, 7)]
+        for name in ("clean", "degraded"):
+            assert torch.equal(gray[name][0], gray[name][1])
+            assert torch.equal(gray[name][0], gray[name][2])
+        residual = gray["degraded"][0] - gray["clean"][0]
+        assert residual.std().item() == pytest.approx(25 / 255, rel=0.1)
+        # the astronaut in colour: channels differ, and so does the noise in each
+        item = colour[(0, 7)]
+        assert not torch.equal(item["clean"][0], item["clean"][1])
+        noise = item["degraded"] - item["clean"]
+        assert abs(np.corrcoef(noise[0].flatten(), noise[1].flatten())[0, 1]) < 0.2
+
+    @pytest.mark.parametrize(("share", "low", "high"), [(0.25, 30, 70), (0.0, 0, 0)])
+    def test_gray_share_is_the_rate_of_gray_crops(self, clean_samples, share, low, high):
+        dataset = TrainDataset(clean_samples[:2], "denoise", crop=24, gray_share=share)
+        noisy = [dataset[(0, seed)]["degraded"] for seed in range(200)]
+        assert low <= sum(torch.equal(image[0], image[1]) for image in noisy) <= high
+
+    def test_gray_share_is_checked(self, clean_samples):
+        with pytest.raises(ValueError, match="gray_share must be in"):
+            TrainDataset(clean_samples, "denoise", crop=24, gray_share=1.5)
+
     def test_poisson_adds_more_noise_than_gaussian_alone(self, clean_samples):
         options = {"crop": 32, "sigma_range": (5.0, 5.0), "augment": False}
         gaussian = TrainDataset(clean_samples, "denoise", **options)[(1, 9)]
