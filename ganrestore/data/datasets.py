@@ -99,6 +99,17 @@ def _pad_to(array: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.pad(array, pads, mode="reflect" if min(array.shape[:2]) > 1 else "edge")
 
 
+def _checked_share(gray_share: float) -> float:
+    if not 0.0 <= gray_share <= 1.0:
+        raise ValueError(f"gray_share must be in [0, 1], got {gray_share}")
+    return gray_share
+
+
+def _gray(clean: np.ndarray) -> np.ndarray:
+    """``(S, S, 3)`` -> ``(S, S, 1)`` luma; :func:`_assemble` noises it once, then repeats it."""
+    return clean @ _LUMA[:, None]
+
+
 def _assemble(
     clean: np.ndarray,
     pair: np.ndarray | None,
@@ -182,9 +193,7 @@ class TrainDataset(Dataset[Item]):
             raise ValueError(f"sigma_range must satisfy 0 <= low <= high, got {sigma_range}")
         if not 0.0 < peak_range[0] <= peak_range[1]:
             raise ValueError(f"peak_range must satisfy 0 < low <= high, got {peak_range}")
-        if not 0.0 <= gray_share <= 1.0:
-            raise ValueError(f"gray_share must be in [0, 1], got {gray_share}")
-        self.gray_share = gray_share
+        self.gray_share = _checked_share(gray_share)
         self.task, self.crop, self.augment = task, crop, augment
         self.sigma_range, self.poisson, self.peak_range = sigma_range, poisson, peak_range
         self.mask_kind, self.hole_ratio = mask_kind, hole_ratio
@@ -211,7 +220,7 @@ class TrainDataset(Dataset[Item]):
         clean = stack[..., :3]
         synthetic_noise = self.task == "denoise" and pair is None
         if synthetic_noise and self.gray_share and rng.random() < self.gray_share:
-            clean = clean @ _LUMA[:, None]  # (S, S, 1): noised once, repeated to RGB after
+            clean = _gray(clean)
         sigma = float(rng.uniform(*self.sigma_range))
         peak = None
         if self.poisson:
@@ -226,7 +235,9 @@ class ValDataset(Dataset[Item]):
 
     Item ``i`` is the center crop (or reflect pad) of sample ``i`` to ``size x size``,
     degraded with an RNG seeded by ``i`` alone: synthetic σ cycles through ``sigmas``,
-    synthetic masks are of ``mask_kind``. Real pairs are used as they are.
+    synthetic masks are of ``mask_kind``. Real pairs are used as they are. With ``gray_share``
+    a share of the synthetic-noise items, spread evenly over the indices, is gray with the same
+    noise in every channel (as in training).
 
     Args:
         samples: From ``discover``.
@@ -235,6 +246,7 @@ class ValDataset(Dataset[Item]):
         sigmas: Noise levels (0–255 scale) used in turn for synthetic noise.
         mask_kind: Kind of synthetic masks.
         hole_ratio: Range of the hole share of synthetic masks.
+        gray_share: Share of gray denoising items, in [0, 1].
     """
 
     def __init__(
@@ -246,12 +258,14 @@ class ValDataset(Dataset[Item]):
         sigmas: Sequence[float] = (15.0, 25.0, 50.0),
         mask_kind: str = "mixed",
         hole_ratio: HoleRatio = (0.05, 0.4),
+        gray_share: float = 0.0,
     ) -> None:
         _check_options(samples, task, mask_kind)
         if size < 1 or not sigmas:
             raise ValueError(f"need size >= 1 and at least one sigma, got {size}, {sigmas}")
         self.task, self.size, self.sigmas = task, size, tuple(float(s) for s in sigmas)
         self.mask_kind, self.hole_ratio = mask_kind, hole_ratio
+        self.gray_share = _checked_share(gray_share)
         self._reader = _SampleReader(samples, task)
 
     def __len__(self) -> int:
@@ -268,7 +282,9 @@ class ValDataset(Dataset[Item]):
         left = (stack.shape[1] - self.size) // 2
         stack = np.ascontiguousarray(stack[top : top + self.size, left : left + self.size])
         sigma = self.sigmas[index % len(self.sigmas)]
+        clean = stack[..., :3]
+        gray = int((index + 1) * self.gray_share) > int(index * self.gray_share)
+        if gray and self.task == "denoise" and pair is None:
+            clean = _gray(clean)
         pair = stack[..., 3:] if pair is not None else None
-        return _assemble(
-            stack[..., :3], pair, self.task, rng, sigma, None, self.mask_kind, self.hole_ratio
-        )
+        return _assemble(clean, pair, self.task, rng, sigma, None, self.mask_kind, self.hole_ratio)

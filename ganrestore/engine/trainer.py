@@ -182,7 +182,12 @@ class Trainer:
     def _validate(self, step: int, reporter: RunReporter) -> None:
         if self.context.is_main and self.layout.val:
             samples = self.layout.val[: self.config.data.val_images]
-            dataset = ValDataset(samples, self.config.task, size=self.config.data.val_size)
+            dataset = ValDataset(
+                samples,
+                self.config.task,
+                size=self.config.data.val_size,
+                gray_share=self.config.data.gray_share,
+            )
             loader = DataLoader(dataset, batch_size=4)
             generator, task = self.parts.inference_generator, self.parts.task
             was_training = generator.training

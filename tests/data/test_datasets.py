@@ -228,6 +228,16 @@ class TestValDataset:
         again = ValDataset(clean_samples, "inpaint", 64, hole_ratio=(0.1, 0.2))[2]
         assert torch.equal(item["mask"], again["mask"])
 
+    def test_a_gray_share_makes_evenly_spread_items_gray_for_every_sigma(self, clean_samples):
+        samples = clean_samples[:2] * 6  # 12 items: σ 15, 25, 50 in turn
+        dataset = ValDataset(samples, "denoise", size=32, gray_share=0.25)
+        gray = [i for i in range(12) if torch.equal(dataset[i]["clean"][0], dataset[i]["clean"][2])]
+        assert gray == [3, 7, 11]
+        assert {dataset[i]["sigma"].item() for i in gray} == {15.0, 25.0, 50.0}
+        for index in gray:
+            noisy = dataset[index]["degraded"]
+            assert torch.equal(noisy[0], noisy[1]) and torch.equal(noisy[0], noisy[2])
+
     def test_out_of_range_index(self, clean_samples):
         with pytest.raises(IndexError):
             ValDataset(clean_samples, "denoise")[3]

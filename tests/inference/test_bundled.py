@@ -67,3 +67,32 @@ def test_the_shipped_bundled_models_load_and_restore() -> None:
     assert filled.shape == image.shape and filled.dtype == np.uint8
     assert np.array_equal(filled[mask == 0], image[mask == 0])
     assert pair.restore(image).shape == image.shape
+
+
+@pytest.mark.slow
+def test_the_bundled_denoiser_cleans_a_gray_photo_as_well_as_a_colour_one() -> None:
+    """A gray photo reaches the network as RGB with the same noise in every channel."""
+    import numpy as np
+    import skimage.data
+
+    denoiser = resolve_model("denoise", device="cpu")
+    gains = {}
+    for name, clean in (
+        ("gray", skimage.data.camera()[300:428, 200:328]),
+        ("colour", skimage.data.astronaut()[300:428, 200:328]),
+    ):
+        noise = np.random.default_rng(0).normal(0, 25, clean.shape)
+        noisy = np.clip(np.rint(clean + noise), 0, 255).astype(np.uint8)
+        restored = denoiser.restore(noisy)
+        assert restored.shape == clean.shape
+        gains[name] = _psnr(restored, clean) - _psnr(noisy, clean)
+    # σ 25 on these crops: about +6 dB gray and +7.7 dB colour; a model trained on colour noise
+    # alone gained 0.7 dB on the gray crop
+    assert gains["gray"] > 5.0 and gains["colour"] > 5.0, gains
+
+
+def _psnr(image, reference) -> float:
+    import numpy as np
+
+    error = np.mean((image.astype(np.float64) - reference.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / error))
