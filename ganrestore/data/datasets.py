@@ -150,10 +150,9 @@ class TrainDataset(Dataset[Item]):
     Keys are ``(index, sample_seed)`` pairs from ``StepSampler``; all randomness comes from
     ``np.random.default_rng(sample_seed)``, drawn in this order: crop window, flip, rotation,
     gray or not (only when ``gray_share`` > 0), then σ, peak and noise (denoise) or the mask
-    (inpaint). The same key always gives the
-    same item, whatever the worker. Flips and 90° rotations are done here, on both sides of
-    a pair; an engine may instead augment whole batches (e.g. with kornia) and pass
-    ``augment=False``.
+    (inpaint). The same key always gives the same item, whatever the worker. Flips and 90°
+    rotations are done here, on both sides of a pair; an engine may instead augment whole
+    batches (e.g. with kornia) and pass ``augment=False``.
 
     Args:
         samples: From ``discover``.
