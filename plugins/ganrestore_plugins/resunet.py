@@ -16,7 +16,13 @@ scaled down so that it trains and runs on a laptop CPU:
   function of it to the features of every level, as FFDNet feeds a noise-level map. The model
   stays blind to the user, yet knows how hard to smooth: without it a blind network smooths
   clean and slightly noisy photos as if they were noisy. The learned terms start at zero, so
-  weights of a network without the map load unchanged (``--init``).
+  weights of a network without the map load unchanged (``--init``);
+* with ``refine_width > 0`` a full-resolution stage follows: it reads the input, the
+  half-resolution estimate and the last decoder features (pixel-shuffled to full resolution) and
+  adds a correction of its own. Half-resolution convolutions see each 2×2 block as one pixel,
+  which costs fine, high-contrast texture at low noise; this stage restores it, for about a
+  third more compute at width 32. Its last convolution starts at zero, so a network trained
+  without it loads unchanged and starts from the same output (``--init`` grows it).
 """
 
 from __future__ import annotations
@@ -86,6 +92,30 @@ class NoiseEmbedding(nn.Module):
         return [level(scaled)[:, :, None, None] for level in self.levels]
 
 
+class FullResolutionRefinement(nn.Module):
+    """Full-resolution residual stage: ``estimate + tail(blocks(head(inputs)))``.
+
+    Args:
+        in_channels: channels of the concatenated inputs.
+        out_channels: channels of the estimate it corrects.
+        width: feature maps.
+        blocks: residual blocks.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, width: int, blocks: int) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(in_channels, width, 3, padding=1)
+        self.body = nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
+        self.tail = nn.Conv2d(width, out_channels, 3, padding=1)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, inputs: Tensor, estimate: Tensor, offset: Tensor | None) -> Tensor:
+        """(B, in_channels, H, W) and (B, out_channels, H, W) -> the corrected estimate."""
+        features = _shifted(torch.relu(self.head(inputs)), offset)
+        return estimate + self.tail(self.body(features))
+
+
 class ResUNetGenerator(nn.Module):
     """Pixel-unshuffle → residual U-Net → pixel-shuffle; build it with :func:`resunet`.
 
@@ -101,6 +131,8 @@ class ResUNetGenerator(nn.Module):
         blocks: int,
         residual: bool,
         noise_map: bool = False,
+        refine_width: int = 0,
+        refine_blocks: int = 1,
     ) -> None:
         super().__init__()
         self.out_channels = out_channels
@@ -125,6 +157,14 @@ class ResUNetGenerator(nn.Module):
         self.shuffle = nn.PixelShuffle(2)
         # One offset per stage, in order: the encoders, the bottleneck, the decoders.
         stage_widths = [*widths[:-1], widths[-1], *reversed(widths[:-1])]
+        self.refine = None
+        if refine_width:
+            # Inputs: the network's input, the half-resolution estimate, the decoder features.
+            refine_in = in_channels + out_channels + widths[0] // 4
+            self.refine = FullResolutionRefinement(
+                refine_in, out_channels, refine_width, refine_blocks
+            )
+            stage_widths.append(refine_width)  # the refinement's offset comes last
         self.noise_embedding = NoiseEmbedding(stage_widths) if noise_map else None
 
     def forward(self, x: Tensor) -> Tensor:
@@ -141,14 +181,17 @@ class ResUNetGenerator(nn.Module):
         features = self.bottleneck(_shifted(features, next(offsets)))
         for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
             features = decoder(_shifted(up(features) + skip, next(offsets)))
-        out = self.shuffle(self.tail(features))[..., :height, :width]
+        out = self.shuffle(self.tail(features))
         if self.residual:
-            out = out + x[:, : self.out_channels]
-        return out
+            out = out + padded[:, : self.out_channels]
+        if self.refine is not None:
+            inputs = torch.cat([padded, out, self.shuffle(features)], dim=1)
+            out = self.refine(inputs, out, next(offsets))
+        return out[..., :height, :width]
 
     def _noise_offsets(self, unshuffled: Tensor) -> list[Tensor | None]:
         """The per-stage offsets from the measured noise, or ``None`` without ``noise_map``."""
-        stages = 2 * len(self.encoders) + 1
+        stages = 2 * len(self.encoders) + 1 + (self.refine is not None)
         if self.noise_embedding is None:
             return [None] * stages
         with torch.no_grad():
@@ -164,6 +207,8 @@ def resunet(
     blocks: int = 2,
     residual: bool = True,
     noise_map: bool = False,
+    refine_width: int = 0,
+    refine_blocks: int = 1,
 ) -> nn.Module:
     """Residual U-Net at half resolution (pixel-unshuffle), fast on CPUs; no normalisation.
 
@@ -180,6 +225,11 @@ def resunet(
             (median absolute finest diagonal Haar coefficient / 0.6745, per image or tile) and
             add learned per-level offsets from it; for denoising. Starts at zero, so weights
             trained without it load as they are.
+        refine_width: feature maps of a full-resolution refinement stage after the U-Net
+            (0 = none). It restores fine texture that half-resolution convolutions smooth; its
+            output starts at zero, so a network trained without it can be grown (``--init``).
+            Needs ``widths[0]`` divisible by 4 (its decoder features are pixel-shuffled in).
+        refine_blocks: residual blocks of the refinement stage (when ``refine_width > 0``).
 
     Shape:
         (B, in_channels, H, W) in [-1, 1] -> (B, out_channels, H, W), any H and W (reflect-padded
@@ -196,7 +246,18 @@ def resunet(
             f"residual=True adds the input to the output, so in_channels ({in_channels}) must "
             f"be at least out_channels ({out_channels})"
         )
-    return ResUNetGenerator(in_channels, out_channels, widths, blocks, residual, noise_map)
+    if refine_width < 0:
+        raise ValueError(f"refine_width must be >= 0 (0 = no refinement stage), got {refine_width}")
+    if refine_width:
+        check_positive(refine_blocks=refine_blocks)
+        if widths[0] % 4:
+            raise ValueError(
+                f"refine_width > 0 pixel-shuffles the first level's features, so widths[0] "
+                f"({widths[0]}) must be divisible by 4"
+            )
+    return ResUNetGenerator(
+        in_channels, out_channels, widths, blocks, residual, noise_map, refine_width, refine_blocks
+    )
 
 
 def _shifted(features: Tensor, offset: Tensor | None) -> Tensor:

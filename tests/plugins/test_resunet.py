@@ -59,3 +59,45 @@ def test_the_noise_map_starts_at_zero_then_adapts_the_output_to_the_noise() -> N
         on_noisy = (conditioned(noisy) - plain(noisy)).abs().mean()
         on_clean = (conditioned(image) - plain(image)).abs().mean()
         assert on_noisy > 3 * on_clean > 0
+
+
+def test_a_grown_refinement_stage_starts_from_the_output_of_the_network_without_it() -> None:
+    torch.manual_seed(0)
+    plain = resunet(3, 3, **SMALL, noise_map=True).eval()
+    grown = resunet(3, 3, **SMALL, noise_map=True, refine_width=8).eval()
+    missing = grown.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    refinement_offset = f"noise_embedding.levels.{len(plain.noise_embedding.levels)}."
+    assert missing and all(key.startswith(("refine.", refinement_offset)) for key in missing)
+    image = photo()[..., :97, :115]
+    with torch.no_grad():
+        assert torch.equal(grown(image), plain(image))
+        nn.init.normal_(grown.refine.tail.weight, std=0.1)
+        refined = grown(image)
+    assert refined.shape == image.shape
+    assert not torch.allclose(refined, plain(image))
+
+
+def test_the_refinement_stage_trains_at_full_resolution() -> None:
+    # One 2x2 block's four pixels are one position at half resolution; the refinement sees
+    # them apart, so it alone can learn a per-pixel pattern inside every block.
+    torch.manual_seed(0)
+    network = resunet(3, 3, **SMALL, refine_width=8)
+    image = photo()[..., :32, :32]
+    checker = (torch.arange(32)[:, None] + torch.arange(32)[None]) % 2 * 0.2 - 0.1
+    target = image + checker
+    optimizer = torch.optim.Adam(network.refine.parameters(), lr=3e-3)
+    for _ in range(150):
+        optimizer.zero_grad()
+        loss = (network(image) - target).abs().mean()
+        loss.backward()
+        optimizer.step()
+    assert float(loss.detach()) < 0.03  # the start (output = input) is 0.1 off everywhere
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"refine_width": -1}, "refine_width"), ({"refine_width": 8, "widths": [6, 12]}, "by 4")],
+)
+def test_bad_refinement_params_are_refused_by_name(params: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        resunet(3, 3, **{**SMALL, **params})
