@@ -7,8 +7,8 @@ Whole photos (about ``--val-share`` of them, chosen by a hash of the file name) 
 ``OUT/clean/``. Tiles are non-overlapping; border remainders are dropped.
 
 ``--scales 1,0.7,0.5`` also tiles each photo downscaled (Lanczos) to 70 % and half its size,
-named ``NAME_x070_TOP_LEFT.png`` and ``NAME_x050_…``, in the same split as the photo. Most wallpaper-sized photos are
-smooth at their stored resolution (sky, out-of-focus backgrounds); downscaled, the same scene
+named ``NAME_x070_TOP_LEFT.png`` and ``NAME_x050_…``, in the same split as the photo. Most
+wallpaper-sized photos are smooth at their stored resolution (sky, out-of-focus backgrounds); downscaled, the same scene
 packs twice the detail into each tile, which a denoiser needs to learn not to smooth fine
 texture.
 """
