@@ -8,9 +8,9 @@ Whole photos (about ``--val-share`` of them, chosen by a hash of the file name) 
 
 ``--scales 1,0.7,0.5`` also tiles each photo downscaled (Lanczos) to 70 % and half its size,
 named ``NAME_x070_TOP_LEFT.png`` and ``NAME_x050_…``, in the same split as the photo. Most
-wallpaper-sized photos are smooth at their stored resolution (sky, out-of-focus backgrounds); downscaled, the same scene
-packs twice the detail into each tile, which a denoiser needs to learn not to smooth fine
-texture.
+wallpaper-sized photos are smooth at their stored resolution (sky, out-of-focus backgrounds);
+downscaled, the same scene packs more detail into each tile, which a denoiser needs to learn
+not to smooth fine texture.
 """
 
 from __future__ import annotations
