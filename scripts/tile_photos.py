@@ -41,10 +41,8 @@ def tile_folder(
             image, prefix = photo, path.stem
             if scale != 1.0:
                 size = (round(photo.width * scale), round(photo.height * scale))
-                image, prefix = (
-                    photo.resize(size, Image.LANCZOS),
-                    f"{path.stem}_x{scale * 100:03.0f}",
-                )
+                image = photo.resize(size, Image.LANCZOS)
+                prefix = f"{path.stem}_x{scale * 100:03.0f}"
             for top in range(0, image.height - tile + 1, tile):
                 for left in range(0, image.width - tile + 1, tile):
                     crop = image.crop((left, top, left + tile, top + tile))

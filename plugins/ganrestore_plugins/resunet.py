@@ -117,7 +117,7 @@ class FullResolutionRefinement(nn.Module):
 
 
 class ResUNetGenerator(nn.Module):
-    """Pixel-unshuffle → residual U-Net → pixel-shuffle; build it with :func:`resunet`.
+    """Pixel-unshuffle → residual U-Net → pixel-shuffle (→ refinement); build with :func:`resunet`.
 
     Attributes:
         size_multiple: H and W are padded to a multiple of this inside :meth:`forward`.
