@@ -26,7 +26,7 @@ from ganrestore.registry import (
 if TYPE_CHECKING:
     from os import PathLike
 
-    from ganrestore.inference import Restorer
+    from ganrestore.inference import Restorer, TileSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,15 +56,42 @@ def list_plugins(load: bool = True) -> list[PluginInfo]:
     return [row for registry in REGISTRIES.values() for row in registry.info(load=load)]
 
 
-def load_restorer(model: str | PathLike[str], device: str = "auto") -> Restorer:
+def load_restorer(
+    model: str | PathLike[str],
+    device: str = "auto",
+    *,
+    tile: int | None = None,
+    overlap: int | None = None,
+    batch_size: int | None = None,
+    self_ensemble: bool = False,
+    tiling: TileSettings | None = None,
+) -> Restorer:
     """A restorer for ``model`` (run dir, checkpoint, ``.safetensors`` file or bundled name).
 
     Its ``restore(image, mask=None)`` takes numpy arrays, PIL images and tensors; see
     :mod:`ganrestore.inference` and ``docs/apply.md``. Imports torch on first use only.
+
+    Args:
+        model: a run directory, checkpoint folder, ``.safetensors`` file, ``"denoise"``,
+            ``"inpaint"`` or ``"baseline:NAME"``.
+        device: ``"auto"``, ``"cpu"``, ``"cuda[:N]"`` or ``"mps"``.
+        tile: tile side for large images (default 512, 0 never tiles), as ``apply --tile``.
+        overlap: pixels shared by neighbouring tiles (default 64), as ``apply --overlap``.
+        batch_size: images or tiles per forward pass (default 4), as ``apply --batch-size``.
+        self_ensemble: average over the 8 rotated / mirrored views (8x slower, a bit better).
+        tiling: a :class:`ganrestore.inference.TileSettings` instead of the three above.
     """
     from ganrestore.inference import load_restorer as load
 
-    return load(model, device=device)
+    return load(
+        model,
+        device=device,
+        tiling=tiling,
+        self_ensemble=self_ensemble,
+        tile=tile,
+        overlap=overlap,
+        batch_size=batch_size,
+    )
 
 
 __all__ = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -47,11 +48,20 @@ class DataConfig:
     val_size: int = 256  # validation images are centre-cropped (or padded) to this size
     val_images: int = 16  # validate on at most this many images
     sigma_range: tuple[float, float] = (0.0, 55.0)  # denoise: Gaussian σ range, 0–255 scale
-    poisson: bool = False  # denoise: add Poisson (shot) noise as well
+    sigma_power: float = 1.0  # denoise: σ = low + (high - low) u^power; 2 = more low-noise crops
+    poisson: bool | float = False  # denoise: share of crops with Poisson (shot) noise; true = all
     gray_share: float = 0.0  # denoise: share of crops made gray, with the same noise in R, G, B
+    clean_share: float = 0.0  # denoise: share of crops left clean (σ 0), to leave clean photos be
+    jpeg_share: float = 0.0  # denoise: share of noisy crops re-saved as JPEG (4:2:0 or 4:4:4)
+    jpeg_quality: tuple[int, int] = (60, 95)  # denoise: range of those JPEG qualities
     mask_kind: Literal["box", "free", "mixed"] = "mixed"  # inpaint: synthetic hole shapes
     hole_ratio: tuple[float, float] = (0.05, 0.4)  # inpaint: share of the image in holes
     max_bad_fraction: float = 0.1  # stop when more than this share of files is unreadable
+    # Folder layout (ganrestore/data/layout.py). pair_dir: the folder beside clean/ holding each
+    # image's pair, degraded image (denoise) or mask (inpaint); "" = degraded/ or noisy/, masks/.
+    pair_dir: str = ""
+    direction: Literal["AtoB", "BtoA"] = "AtoB"  # pix2pix A/B pairs: AtoB = A is the input
+    layout: Literal["auto", "plain", "aligned"] = "auto"  # plain/aligned: 2:1 images as is/A|B
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,7 @@ class TrainConfig:
     discriminator: NetworkConfig
     steps: int = 20_000
     seed: int = 0
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: CUDA when available, else CPU
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA, else fp32
     channels_last: bool = False
     log_every: int = 50
@@ -161,8 +171,9 @@ def load_config(
         if value is not None:
             set_path(data, key, value)
             origin = f"{source} (with command-line options)"
-    for item in overrides:
-        key, value = parse_override(item)
+    parsed = [parse_override(item) for item in overrides]
+    _forget_params_of_renamed_networks(data, parsed)
+    for key, value in parsed:
         set_path(data, key, value)
         origin = f"{source} (with command-line options)"
     config = from_dict(TrainConfig, data, origin=origin)
@@ -170,8 +181,33 @@ def load_config(
     return config
 
 
+def _forget_params_of_renamed_networks(
+    data: dict[str, Any], overrides: Sequence[tuple[str, Any]]
+) -> None:
+    """``--set generator.name=X`` starts X from its own defaults, not the old network's params.
+
+    The params of a network whose name an override changes are emptied before the overrides
+    are applied, so only ``--set generator.params.KEY=...`` given alongside remain.
+    """
+    for network in ("generator", "discriminator"):
+        table = data.get(network)
+        if not isinstance(table, dict):
+            continue
+        names = [value for key, value in overrides if key == f"{network}.name"]
+        if names and names[-1] != table.get("name"):
+            table["params"] = {}
+
+
+#: Largest training crop and validation size: a 4096² float crop is already 200 MB per image,
+#: and smaller images are padded up to it, so a larger value only exhausts memory.
+MAX_CROP = 4096
+
+
 def check_values(config: TrainConfig, origin: str) -> None:
     """Refuse values that type-check but cannot work, naming the key."""
+    nonfinite = _first_nonfinite(config.to_dict())
+    if nonfinite is not None:
+        raise ConfigError(f"{origin}: '{nonfinite[0]}' must be a finite number, got {nonfinite[1]}")
     data, optim = config.data, config.optim
     rules = [
         ("steps", config.steps >= 1, "at least 1"),
@@ -179,20 +215,30 @@ def check_values(config: TrainConfig, origin: str) -> None:
         ("validate_every", config.validate_every >= 1, "at least 1"),
         ("checkpoint_every", config.checkpoint_every >= 1, "at least 1"),
         ("keep_checkpoints", config.keep_checkpoints >= 1, "at least 1"),
-        ("data.crop", data.crop >= 16, "at least 16 pixels"),
+        ("data.crop", 16 <= data.crop <= MAX_CROP, f"from 16 to {MAX_CROP} pixels"),
         ("data.batch_size", data.batch_size >= 1, "at least 1"),
         ("data.workers", data.workers >= 0, "0 or more"),
         ("data.val_fraction", 0.0 <= data.val_fraction < 1.0, "in [0, 1)"),
-        ("data.val_size", data.val_size >= 16, "at least 16 pixels"),
+        ("data.val_size", 16 <= data.val_size <= MAX_CROP, f"from 16 to {MAX_CROP} pixels"),
         ("data.val_images", data.val_images >= 1, "at least 1"),
         ("data.sigma_range", 0 <= data.sigma_range[0] <= data.sigma_range[1], "0 <= low <= high"),
         ("data.gray_share", 0.0 <= data.gray_share <= 1.0, "in [0, 1]"),
+        ("data.sigma_power", data.sigma_power > 0, "positive"),
+        ("data.poisson", 0.0 <= float(data.poisson) <= 1.0, "true, false or a share in [0, 1]"),
+        ("data.clean_share", 0.0 <= data.clean_share <= 1.0, "in [0, 1]"),
+        ("data.jpeg_share", 0.0 <= data.jpeg_share <= 1.0, "in [0, 1]"),
+        ("data.jpeg_quality", 1 <= data.jpeg_quality[0] <= data.jpeg_quality[1] <= 95, "1-95"),
         (
             "data.hole_ratio",
             0 <= data.hole_ratio[0] <= data.hole_ratio[1] < 1,
             "0 <= low <= high < 1",
         ),
         ("data.max_bad_fraction", 0.0 <= data.max_bad_fraction <= 1.0, "in [0, 1]"),
+        (
+            "data.pair_dir",
+            not any(c in data.pair_dir for c in "/\\") and data.pair_dir not in (".", ".."),
+            "a folder name beside clean/ (no / or \\), or empty",
+        ),
         ("loss.adversarial_weight", config.loss.adversarial_weight >= 0, "0 or more"),
         ("loss.r1_weight", config.loss.r1_weight >= 0, "0 or more"),
         ("optim.lr_g", optim.lr_g > 0, "positive"),
@@ -208,6 +254,23 @@ def check_values(config: TrainConfig, origin: str) -> None:
     for key, ok, expected in rules:
         if not ok:
             raise ConfigError(f"{origin}: '{key}' must be {expected}")
+
+
+def _first_nonfinite(value: Any, path: str = "") -> tuple[str, float] | None:
+    """The path and value of the first NaN or infinite number in a plain nested config."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, value)
+    if isinstance(value, dict):
+        items = [(_join(path, str(key)), item) for key, item in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+    else:
+        return None
+    for item_path, item in items:
+        found = _first_nonfinite(item, item_path)
+        if found is not None:
+            return found
+    return None
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -219,8 +219,10 @@ class Registry(Generic[T]):
             source = entry.sources[0]
             try:
                 factory = entry.loaders[0]()
-            except Exception as exc:  # a plugin may fail in any way; report, never propagate
-                entry.error = f"{type(exc).__name__}: {exc}"
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # a plugin may fail in any way, even sys.exit()
+                entry.error = _load_failure(exc)
                 raise PluginLoadError(
                     f"{self.kind} '{name}' from {source.distribution} ({source.target}) could not "
                     f"be loaded: {entry.error}. Reinstall or fix that package; other plugins "
@@ -285,6 +287,13 @@ class Registry(Generic[T]):
         hint = f" Did you mean '{close[0]}'?" if close else ""
         listing = ", ".join(available) if available else "none installed"
         return f"unknown {self.kind} '{name}'.{hint} Available: {listing}."
+
+
+def _load_failure(exc: BaseException) -> str:
+    """Why importing a plugin failed, in one line (``SystemExit`` is said as such)."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: its module called exit({exc.code!r}) while being imported"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def accepted_params(factory: Callable[..., Any], skip: int) -> dict[str, Any]:

@@ -118,3 +118,9 @@ def inpaint() -> InpaintTask:
 def build_task(name: str) -> Task:
     """The task registered as ``name`` (raises the registry's error listing the known ones)."""
     return TASKS.build(name)
+
+
+def task_model(task: str) -> str:
+    """``"a denoise model"``, ``"an inpaint model"``: a model of ``task``, for messages."""
+    article = "an" if task[:1].lower() in "aeiou" else "a"
+    return f"{article} {task} model"

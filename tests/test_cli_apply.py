@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ganrestore.cli.app import app
 
-from .inference.conftest import save_tiny_run
+from .inference.conftest import header_only_png, save_tiny_run
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,11 @@ def test_inpainting_with_a_masks_folder_keeps_known_pixels(tmp_path: Path, runs)
         (["--out", "{in}/inner"], "inside --in"),
         (["--out", "{in}"], "inside --in"),
         (["--out", "{tmp}/o", "--task", "inpaint", "--model", "{denoise}"], "denoise model"),
-        (["--out", "{tmp}/o", "--masks", "{tmp}", "--model", "{denoise}"], "--masks given"),
+        (["--out", "{tmp}/o", "--masks", "{masks}", "--model", "{denoise}"], "--masks given"),
+        (["--out", "{masks}", "--masks", "{masks}", "--overwrite"], "inside --masks"),
+        (["--out", "{masks}/restored", "--masks", "{masks}"], "inside --masks"),
+        (["--out", "{tmp}/o", "--masks", "{in}"], "every image would count as a mask"),
+        (["--out", "{tmp}/o", "--masks", "{tmp}"], "every image would count as a mask"),
         (["--out", "{tmp}/o", "--model", "{tmp}/nothing"], "no such file or folder"),
         (["--out", "{tmp}/o", "--tile", "32", "--overlap", "16"], "half the tile"),
         (["--out", "{tmp}/o"], "ganrestore train denoise"),
@@ -127,18 +131,25 @@ def test_inpainting_with_a_masks_folder_keeps_known_pixels(tmp_path: Path, runs)
 def test_usage_errors_are_one_line_with_exit_code_2(
     photos: Path, tmp_path: Path, runs, extra: list[str], message: str, without_bundled_models
 ) -> None:
-    values = {"in": photos, "tmp": tmp_path, "denoise": runs["denoise"]}
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    Image.fromarray(np.zeros((60, 80), np.uint8)).save(masks / "a.png")  # a.png's mask
+    before = digest(photos), digest(masks)
+    values = {"in": photos, "tmp": tmp_path, "denoise": runs["denoise"], "masks": masks}
     args = [arg.format(**values) for arg in extra]
     result = invoke("--in", photos, *args)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not (photos / "inner").exists() and not (tmp_path / "o").exists()
+    assert (digest(photos), digest(masks)) == before  # inputs and masks are never written
 
 
 def test_without_a_model_the_task_is_guessed_from_the_masks(
     tmp_path: Path, photos, without_bundled_models
 ) -> None:
-    result = invoke("--in", photos, "--out", tmp_path / "o", "--masks", tmp_path)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    result = invoke("--in", photos, "--out", tmp_path / "o", "--masks", masks)
     assert result.exit_code == 2 and "ganrestore train inpaint" in result.output
 
 
@@ -171,3 +182,113 @@ def test_the_readme_command_restores_every_example_with_the_bundled_models(
     restored = np.asarray(Image.open(out / "rocket.png"))
     assert np.array_equal(restored[mask <= 127], rocket[mask <= 127])  # known pixels kept
     assert np.asarray(Image.open(out / "coffee_gray_noisy.png")).ndim == 2  # grey stays grey
+
+
+def test_out_equal_to_masks_never_replaces_a_mask_even_with_overwrite(
+    tmp_path: Path, photos: Path, runs
+) -> None:
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    Image.fromarray(np.full((60, 80), 255, np.uint8)).save(masks / "a.png")  # a.png's mask
+    before = digest(masks)
+    result = invoke(
+        "--in", photos, "--masks", masks, "--out", masks, "--overwrite", "--model", runs["inpaint"]
+    )
+    assert result.exit_code == 2 and "inside --masks" in result.output, result.output
+    assert digest(masks) == before
+
+
+def test_masks_equal_to_in_is_an_error_not_zero_images(photos: Path, tmp_path: Path, runs) -> None:
+    result = invoke(
+        "--in", photos, "--masks", photos, "--out", tmp_path / "o", "--model", runs["inpaint"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "every image would count as a mask" in result.output
+    assert "0 image(s)" not in result.output and not (tmp_path / "o").exists()
+
+
+def test_a_single_image_file_is_restored_into_out(photos: Path, tmp_path: Path, runs) -> None:
+    out = tmp_path / "fixed"
+    result = invoke("--in", photos / "b.jpg", "--out", out, "--model", runs["denoise"])
+    assert result.exit_code == 0, result.output
+    assert "1 image(s)" in result.output and "restored 1, skipped 0, failed 0" in result.output
+    assert [p.name for p in out.iterdir()] == ["b.jpg"]
+
+    beside = invoke("--in", photos / "b.jpg", "--out", photos, "--model", runs["denoise"])
+    assert beside.exit_code == 2 and "folder of --in" in beside.output
+
+
+def test_format_tiff_is_accepted(photos: Path, tmp_path: Path, runs) -> None:
+    (photos / "corrupt.jpg").unlink()
+    out = tmp_path / "fixed"
+    result = invoke("--in", photos, "--out", out, "--model", runs["denoise"], "--format", "tiff")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["a.tiff", "b.tiff"]
+    assert Image.open(out / "a.tiff").format == "TIFF"
+
+
+def test_an_image_above_max_pixels_fails_by_name_and_the_folder_goes_on(
+    photos: Path, tmp_path: Path, runs
+) -> None:
+    (photos / "corrupt.jpg").unlink()
+    header_only_png(photos / "huge.png", 20000, 20000)  # 57 bytes, 400 megapixels
+    out = tmp_path / "fixed"
+    result = invoke("--in", photos, "--out", out, "--model", runs["denoise"])
+    assert result.exit_code == 1, result.output
+    assert "restored 2, skipped 0, failed 1" in result.output
+    failure = next(line for line in result.output.splitlines() if "huge.png" in line)
+    assert "400.0 megapixels" in failure and "--max-pixels" in failure
+    assert "DecompressionBomb" not in result.output  # Pillow's own guard does not pre-empt it
+
+    unlimited = invoke(
+        "--in", photos, "--out", out, "--model", runs["denoise"], "--max-pixels", "0"
+    )
+    failure = next(line for line in unlimited.output.splitlines() if "huge.png" in line)
+    assert "truncated" in failure  # no limit: it was decoded, and has no pixel data
+
+
+def test_without_a_terminal_progress_is_printed_as_lines(
+    photos: Path, tmp_path: Path, runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ganrestore.cli import progress
+
+    result = invoke("--in", photos, "--out", tmp_path / "a", "--model", runs["denoise"])
+    lines = [line for line in result.output.splitlines() if line.startswith("progress:")]
+    assert [line.split(",")[0] for line in lines] == [
+        f"progress: {n}/3 image(s) done" for n in (1, 2, 3)
+    ]
+
+    monkeypatch.setattr(progress, "PROGRESS_LINE_SECONDS", 0.0)  # a slow machine, in effect
+    args = ["--model", runs["denoise"], "--tile", "32", "--overlap", "8", "--batch-size", "2"]
+    result = invoke("--in", photos / "a.png", "--out", tmp_path / "b", *args)  # 60x80: 9 tiles
+    assert "progress: 0/1 image(s) done, tile 2/9," in result.output
+    assert "tile 9/9," in result.output and "progress: 1/1 image(s) done," in result.output
+
+
+def test_a_failed_file_is_named_exactly_once(photos: Path, tmp_path: Path, runs) -> None:
+    out = tmp_path / "fixed"
+    result = invoke("--in", photos, "--out", out, "--model", runs["denoise"])
+    assert result.exit_code == 1
+    assert result.output.count("corrupt.jpg") == 1, result.output
+    again = invoke("--in", photos, "--out", out, "--model", runs["denoise"])
+    assert again.output.count("a.png") == 1 and again.output.count("corrupt.jpg") == 1
+
+
+def test_a_wrong_task_message_uses_an_before_inpaint(photos: Path, tmp_path: Path, runs) -> None:
+    result = invoke(
+        "--in", photos, "--out", tmp_path / "o", "--task", "denoise", "--model", runs["inpaint"]
+    )
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "is an inpaint model" in text and "pass a denoise model" in text
+    assert "a inpaint" not in text
+
+
+def test_a_single_file_with_a_sidecar_is_guessed_to_be_inpainting(
+    photos: Path, tmp_path: Path, without_bundled_models
+) -> None:
+    Image.fromarray(np.zeros((60, 80), np.uint8)).save(photos / "a_mask.png")
+    result = invoke("--in", photos / "a.png", "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "ganrestore train inpaint" in result.output, result.output
+    result = invoke("--in", photos / "b.jpg", "--out", tmp_path / "o")  # its neighbour's: no
+    assert result.exit_code == 2 and "ganrestore train denoise" in result.output, result.output

@@ -150,6 +150,14 @@ def test_inpaint_compares_a_run_with_every_baseline_and_draws_a_grid(clean, tmp_
     assert Image.open(tmp_path / "grid.png").width == 6 * 192
 
 
+def test_jpeg_and_shot_noise_sets_sit_beside_the_gaussian_one(clean, tmp_path) -> None:
+    args = ["--task", "denoise", "--data", clean, "--model", "baseline:tv", "--sigma", "25"]
+    result = invoke(*args, "--jpeg", "none,90", "--peak", "none,30", "--json", tmp_path / "a.json")
+    assert result.exit_code == 0, result.output
+    conditions = json.loads((tmp_path / "a.json").read_text())["conditions"]
+    assert conditions == ["sigma25", "sigma25_jpeg90", "sigma25_peak30", "sigma25_peak30_jpeg90"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -159,6 +167,9 @@ def test_inpaint_compares_a_run_with_every_baseline_and_draws_a_grid(clean, tmp_
         (["--data", "{clean}", "--model", "baseline:telea", "--sigma", "25"], "--sigma is for"),
         (["--data", "{clean}", "--model", "baseline:tv", "--mask-kind", "box"], "inpaint"),
         (["--data", "{clean}", "--model", "baseline:tv", "--sigma", "a,b"], "--sigma a,b"),
+        (["--data", "{clean}", "--model", "baseline:tv", "--jpeg", "90.5"], "whole numbers"),
+        (["--data", "{clean}", "--model", "baseline:tv", "--jpeg", "100"], "--jpeg"),
+        (["--data", "{clean}", "--model", "baseline:telea", "--peak", "30"], "--peak is for"),
         (
             ["--task", "inpaint", "--data", "{clean}", "--model", "baseline:tv"],
             "made for denoise, but --task is inpaint",

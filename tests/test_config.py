@@ -61,6 +61,13 @@ def test_unknown_key_names_its_path_and_lists_the_known_ones(tmp_path: Path) -> 
         ("optim.lr_g=0", "'optim.lr_g' must be positive"),
         ("steps", "--set expects key=value"),
         ("steps=true", "'steps' must be int"),
+        ("optim.lr_g=inf", "'optim.lr_g' must be a finite number, got inf"),
+        ("optim.lr_d=nan", "'optim.lr_d' must be a finite number, got nan"),
+        ("data.sigma_range=[0, inf]", "'data.sigma_range[1]' must be a finite number, got inf"),
+        ("loss.terms.l1=-inf", "'loss.terms.l1' must be a finite number, got -inf"),
+        ("generator.params.dropout=nan", "'generator.params.dropout' must be a finite number"),
+        ("data.pair_dir=../noisy", "'data.pair_dir' must be a folder name beside clean/"),
+        ("data.direction=AB", "'data.direction' must be one of 'AtoB', 'BtoA'"),
     ],
 )
 def test_bad_values_are_refused_with_the_key(override: str, expected: str) -> None:
@@ -87,3 +94,25 @@ def test_saved_config_round_trips_through_to_dict() -> None:
     config = load_config("inpaint", steps=11)
     again = load_config("inpaint", saved=config.to_dict())
     assert again == config
+
+
+def test_renaming_a_network_starts_it_from_its_own_defaults() -> None:
+    base = load_config("denoise")
+    assert base.generator.name == "resunet" and base.generator.params  # the ready config's
+
+    renamed = load_config("denoise", overrides=["generator.name=unet"])
+    with_params = load_config(
+        "denoise", overrides=["generator.params.depth=5", "generator.name=unet"]
+    )
+    same_name = load_config(
+        "denoise", overrides=["generator.name=resunet", "generator.params.blocks=1"]
+    )
+
+    assert renamed.generator.params == {}
+    assert with_params.generator.params == {"depth": 5}
+    assert same_name.generator.params == {**base.generator.params, "blocks": 1}
+    assert load_config("denoise", overrides=["discriminator.name=x"]).discriminator.params == {}
+
+
+def test_mps_is_a_device_as_for_apply() -> None:
+    assert load_config("denoise", device="mps").device == "mps"

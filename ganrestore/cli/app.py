@@ -15,10 +15,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(plugins.app, name="plugins")
+# Listed in --help in this order: the order a user meets them.
 app.add_typer(train.app)
 app.add_typer(apply.app)
 app.add_typer(eval.app)
+app.add_typer(plugins.app, name="plugins")
 
 
 def _print_version(value: bool) -> None:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, DeviceChoice, TaskChoice
 from ganrestore.cli.errors import user_errors
+from ganrestore.cli.progress import ApplyProgress
 
 if TYPE_CHECKING:
     from ganrestore.inference import ApplyOptions, ApplySummary, Restorer
@@ -23,24 +23,34 @@ app = typer.Typer(help="Restore a folder of images with a trained or bundled mod
 
 MASK_HELP = (
     "Folder of masks matched to images by file stem (any format). Masks are white / non-zero "
-    "= hole (values above 127). Without it, a sidecar NAME_mask.* beside the image or the "
-    "image's transparent pixels are the holes."
+    "= hole (values above 127; see --invert-mask). Without it, a sidecar NAME_mask.* beside "
+    "the image or the image's transparent pixels are the holes."
+)
+INVERT_MASK_HELP = (
+    "Mask files (--masks and sidecars) are black = hole instead: for masks that mark the "
+    "pixels to keep in white. Transparent pixels stay holes."
 )
 FAILED_EXIT_CODE = 1
 COMMAND_HELP = "\n\n".join(
     [
-        "Restore every image in --in (PNG, JPEG, WebP, TIFF, BMP) into --out.",
-        "Masks (inpainting): white / non-zero = hole, thresholded at 127. Each image's mask "
+        "Restore every image in --in (a folder, or one image file; PNG, JPEG, WebP, TIFF, "
+        "BMP) into --out.",
+        "Masks (inpainting): white / non-zero = hole, thresholded at 127 (black = hole with "
+        "--invert-mask; a mask with no hole or over 90 % holes is warned about). Each image's mask "
         "is the file with its stem in --masks DIR (any format; resized with nearest neighbour "
         "and a warning if the size differs), else a sidecar NAME_mask.* beside the image, "
         "else its alpha channel (transparent = hole). Known pixels are kept exactly. Without "
         "--model and --task, images with a mask go to the bundled inpaint model and the others "
         "to the bundled denoise model; in an inpaint run, an image without a mask is reported "
         "and skipped.",
-        "Any size works: large images are tiled with blended overlaps. Gray, RGBA and 16-bit "
-        "images keep their kind. Existing outputs are skipped without --overwrite; unreadable "
-        "files are reported and skipped; every output is written to a temporary file and "
-        "renamed into place. Exit code: 1 when any file failed, 2 on a usage error.",
+        "Any size up to --max-pixels works: large images are tiled with blended overlaps. "
+        "Gray, RGBA and 16-bit images keep their kind, EXIF and colour profile. What is no "
+        "image to restore (GIF, HEIC, RAW, broken links, sub-folders without --recursive) is "
+        "named as ignored; animated images fail. --in and --masks are never written to. "
+        "Existing outputs are skipped without --overwrite, also one that appears while the "
+        "run goes on; unreadable files are reported and skipped; every output is written to a "
+        "temporary file and renamed into place. Exit code: 1 when any file failed, 2 on a "
+        "usage error.",
     ]
 )
 
@@ -50,15 +60,20 @@ class FormatChoice(str, Enum):
     png = "png"
     jpg = "jpg"
     webp = "webp"
+    tiff = "tiff"
 
 
 @app.command("apply", help=COMMAND_HELP, no_args_is_help=True)
 def apply_command(
     input_dir: Annotated[
-        Path, typer.Option("--in", help="Folder of images to restore; it is never written to.")
+        Path,
+        typer.Option(
+            "--in", help="Folder of images to restore, or one image file; never written to."
+        ),
     ],
     output_dir: Annotated[
-        Path, typer.Option("--out", help="Output folder (not inside --in); mirrors --in.")
+        Path,
+        typer.Option("--out", help="Output folder (not inside --in or --masks); mirrors --in."),
     ],
     model: Annotated[
         str | None,
@@ -104,6 +119,16 @@ def apply_command(
         FormatChoice,
         typer.Option("--format", help="Output format; keep: the input's (JPEG quality 95)."),
     ] = FormatChoice.keep,
+    max_pixels: Annotated[
+        int,
+        typer.Option(
+            "--max-pixels",
+            help="Images with more pixels (width x height, read from the file header before "
+            "decoding) fail; the others go on. 0: no limit.",
+            min=0,
+        ),
+    ] = 100_000_000,
+    invert_mask: Annotated[bool, typer.Option("--invert-mask", help=INVERT_MASK_HELP)] = False,
 ) -> None:
     """Restore every image in --in into --out (see docs/apply.md)."""
     if "torch" not in sys.modules:
@@ -111,6 +136,7 @@ def apply_command(
         # decode and encode images meanwhile (read when torch loads; set it to override).
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     with user_errors():
+        from ganrestore.data.io import pillow_pixel_limit
         from ganrestore.errors import GanrestoreError
         from ganrestore.inference import (
             ApplyOptions,
@@ -121,9 +147,17 @@ def apply_command(
         )
         from ganrestore.inference.bundled import installed_bundled_models
         from ganrestore.inference.folder import check_folders
+        from ganrestore.tasks import task_model
 
         options = ApplyOptions(
-            input_dir, output_dir, masks, recursive, overwrite, output_format.value
+            input_dir,
+            output_dir,
+            masks,
+            recursive,
+            overwrite,
+            output_format.value,
+            max_pixels=max_pixels,
+            invert_mask=invert_mask,
         )
         check_folders(options)
         try:
@@ -137,8 +171,13 @@ def apply_command(
         restorer = resolve_model(model, wanted, device.value, tiling, self_ensemble)
         if masks is not None and not restorer.uses_mask:
             raise GanrestoreError(
-                f"--masks given, but {restorer.description} is a denoise model; drop --masks "
-                "or pass an inpaint model with --model"
+                f"--masks given, but {restorer.description} is {task_model(restorer.task)}; "
+                "drop --masks or pass an inpaint model with --model"
+            )
+        if invert_mask and not restorer.uses_mask:
+            raise GanrestoreError(
+                f"--invert-mask given, but {restorer.description} is "
+                f"{task_model(restorer.task)}, which takes no mask; drop --invert-mask"
             )
         plan = plan_folder(options, restorer.uses_mask)
         console = Console(stderr=True)
@@ -150,11 +189,12 @@ def apply_command(
             soft_wrap=True,
         )
         try:
-            summary = _run_with_progress(console, restorer, plan, options)
+            with pillow_pixel_limit(None):  # the runner checks each header against --max-pixels
+                summary = _run_with_progress(console, restorer, plan, options)
         except KeyboardInterrupt:
             console.print("Interrupted: every output written so far is complete.")
             raise typer.Exit(130) from None
-    _print_summary(summary)
+    _print_summary(summary, routed=restorer.mask_optional)
     if summary.exit_code:
         raise typer.Exit(FAILED_EXIT_CODE)
 
@@ -164,25 +204,15 @@ def _run_with_progress(
 ) -> ApplySummary:
     from ganrestore.inference import run_plan
 
-    progress = Progress(
-        TextColumn("restoring"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
-    with progress:
-        bar = progress.add_task("apply", total=plan.total)
+    def log(message: str) -> None:
+        console.print(message, highlight=False, markup=False, soft_wrap=True)
 
-        def log(message: str) -> None:
-            console.print(message, highlight=False, markup=False, soft_wrap=True)
-
-        return run_plan(restorer, plan, options, log, lambda n: progress.advance(bar, n))
+    with ApplyProgress(console, plan.total) as progress:
+        return run_plan(restorer, plan, options, log, progress.files, progress.tiles)
 
 
-def _print_summary(summary: ApplySummary) -> None:
+def _print_summary(summary: ApplySummary, routed: bool = False) -> None:
+    """The closing lines; ``routed``: say how many images each model restored."""
     typer.echo(
         f"restored {len(summary.restored)}, skipped {len(summary.skipped)}, "
         f"failed {len(summary.failed)} in {summary.seconds:.1f} s "
@@ -194,5 +224,27 @@ def _print_summary(summary: ApplySummary) -> None:
         reasons[reason] = reasons.get(reason, 0) + 1
     for reason, count in reasons.items():
         typer.echo(f"  skipped {count}: {reason}")
-    for path, reason in summary.failed:
-        typer.echo(f"  failed {path}: {reason}", err=True)
+    _print_notes(summary, routed)
+    # Each failed file was named, with its reason, as it failed: not repeated here.
+
+
+def _print_notes(summary: ApplySummary, routed: bool, listed: int = 10) -> None:
+    """Which model restored what, images without a mask in --masks, ignored files, warnings."""
+    if routed and summary.by_task:
+        counts = (
+            f"{task}: {len(paths)} image(s)" for task, paths in sorted(summary.by_task.items())
+        )
+        typer.echo(f"  {', '.join(counts)}")
+    if summary.without_mask:
+        typer.echo(f"  no mask in --masks: {len(summary.without_mask)} image(s)")
+        for path, outcome in summary.without_mask[:listed]:
+            typer.echo(f"    {path}: {outcome}")
+        if len(summary.without_mask) > listed:
+            typer.echo(f"    and {len(summary.without_mask) - listed} more (named above)")
+    ignored: dict[str, int] = {}
+    for _, reason in summary.ignored:
+        ignored[reason] = ignored.get(reason, 0) + 1
+    for reason, count in ignored.items():
+        typer.echo(f"  ignored {count}: {reason}")
+    if summary.warnings:
+        typer.echo(f"  {len(summary.warnings)} warning(s), shown above")

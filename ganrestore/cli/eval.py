@@ -75,6 +75,22 @@ def eval_command(
         str | None,
         typer.Option(help=f"Denoise: noise levels on the 0-255 scale (default: {DEFAULT_SIGMAS})."),
     ] = None,
+    peak: Annotated[
+        str | None,
+        typer.Option(
+            help="Denoise: also add shot noise first (a camera's signal-dependent noise), with "
+            "these photon counts at white, e.g. 30,100; 'none' keeps a Gaussian-only set.",
+            show_default=False,
+        ),
+    ] = None,
+    jpeg: Annotated[
+        str | None,
+        typer.Option(
+            help="Denoise: save the noisy inputs as JPEG of these qualities (4:2:0), e.g. "
+            "none,90,75; 'none' keeps the PNG set beside them.",
+            show_default=False,
+        ),
+    ] = None,
     mask_kind: Annotated[
         str | None,
         typer.Option(
@@ -145,6 +161,8 @@ def eval_command(
         models=model or [],
         task=task.value if task is not None else None,
         sigma=sigma,
+        peak=peak,
+        jpeg=jpeg,
         mask_kind=mask_kind,
         masks=masks,
         hole_ratio=hole_ratio,
@@ -158,12 +176,15 @@ def eval_command(
         self_ensemble=self_ensemble,
     )
     with user_errors():
+        from ganrestore.evaluation.report import checked_output_paths, write_outputs
+
+        json_file, csv_file = checked_output_paths(json_file, csv_file)
         if restored is not None or reference is not None:
             report = _score_mode(request, log)
         else:
             report = _eval_mode(request, log)
         _print_table(report)
-        _write_files(report, json_file, csv_file, log)
+        write_outputs(report, json_file, csv_file, log)
 
 
 @dataclass(frozen=True)
@@ -176,6 +197,8 @@ class EvalRequest:
             ``baseline:NAME`` or ``baselines``.
         task: ``denoise`` / ``inpaint``, or None for the task of the first model.
         sigma: comma-separated noise levels (0-255 scale), or None for the default.
+        peak: comma-separated photon counts of shot noise (``none`` = Gaussian only), or None.
+        jpeg: comma-separated JPEG qualities of the noisy inputs (``none`` = PNG), or None.
         mask_kind: comma-separated generated mask kinds, or None for the default.
         masks: folder of masks matched by file stem, instead of generated ones.
         hole_ratio: ``LOW,HIGH`` share of hole pixels of generated masks.
@@ -193,6 +216,8 @@ class EvalRequest:
     models: list[str]
     task: str | None
     sigma: str | None
+    peak: str | None
+    jpeg: str | None
     mask_kind: str | None
     masks: Path | None
     hole_ratio: str
@@ -221,6 +246,8 @@ def _score_mode(request: EvalRequest, log: Log) -> EvalReport:
             ("--data", request.data),
             ("--model", request.models),
             ("--sigma", request.sigma),
+            ("--peak", request.peak),
+            ("--jpeg", request.jpeg),
             ("--mask-kind", request.mask_kind),
             ("--self-ensemble", request.self_ensemble),
         )
@@ -279,10 +306,24 @@ def _conditions(request: EvalRequest, task_name: str) -> list[Condition]:
         if request.masks is not None or request.mask_kind is not None:
             raise GanrestoreError("--masks/--mask-kind are for --task inpaint; use --sigma")
         sigmas = _numbers(request.sigma or DEFAULT_SIGMAS, "--sigma")
-        conditions = [noise_condition(sigma) for sigma in sigmas]
+        peaks = _optional_numbers(request.peak, "--peak")
+        qualities = _optional_numbers(request.jpeg, "--jpeg")
+        if any(quality is not None and quality != int(quality) for quality in qualities):
+            raise GanrestoreError(f"--jpeg {request.jpeg}: JPEG qualities are whole numbers")
+        conditions = [
+            noise_condition(sigma, peak, None if quality is None else int(quality))
+            for peak in peaks
+            for quality in qualities
+            for sigma in sigmas
+        ]
     else:
-        if request.sigma is not None:
-            raise GanrestoreError("--sigma is for --task denoise; use --mask-kind or --masks")
+        for option, value in (
+            ("--sigma", request.sigma),
+            ("--peak", request.peak),
+            ("--jpeg", request.jpeg),
+        ):
+            if value is not None:
+                raise GanrestoreError(f"{option} is for --task denoise; use --mask-kind or --masks")
         if request.masks is not None and request.mask_kind is not None:
             raise GanrestoreError("pass --masks DIR or --mask-kind, not both")
         if request.masks is not None:
@@ -292,6 +333,19 @@ def _conditions(request: EvalRequest, task_name: str) -> list[Condition]:
     return list(dict.fromkeys(conditions))
 
 
+def _optional_numbers(text: str | None, option: str) -> list[float | None]:
+    """``"none,90,75"`` -> ``[None, 90.0, 75.0]``; no option -> ``[None]``."""
+    if text is None:
+        return [None]
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    values: list[float | None] = []
+    for part in parts:
+        values.append(None if part.lower() == "none" else _numbers(part, option)[0])
+    if not values:
+        raise GanrestoreError(f"{option} {text!r}: expected comma-separated numbers or none")
+    return list(dict.fromkeys(values))
+
+
 def _fmt(value: float | None, digits: int) -> str:
     if value is None:
         return "-"
@@ -299,6 +353,8 @@ def _fmt(value: float | None, digits: int) -> str:
 
 
 def _print_table(report: EvalReport) -> None:
+    from ganrestore.evaluation.report import short_labels
+
     holes = report.has_holes
     what = report.task or "saved outputs"
     table = Table(title=f"ganrestore eval: {what} against {report.source}")
@@ -306,9 +362,21 @@ def _print_table(report: EvalReport) -> None:
     columns += ["PSNR holes dB"] if holes else []
     columns += ["LPIPS", "s/image"]
     for column in columns:
-        table.add_column(column, justify="left" if column in ("model", "condition") else "right")
-    for row in report.summary():
-        cells = [row.model, row.condition, str(row.images), _fmt(row.psnr, 2), _fmt(row.ssim, 4)]
+        table.add_column(
+            column,
+            justify="left" if column in ("model", "condition") else "right",
+            overflow="fold",  # wrap long model paths instead of cutting them
+        )
+    rows = report.summary()
+    shown = short_labels([row.model for row in rows])
+    for row in rows:
+        cells = [
+            shown[row.model],
+            row.condition,
+            str(row.images),
+            _fmt(row.psnr, 2),
+            _fmt(row.ssim, 4),
+        ]
         cells += [_fmt(row.psnr_hole, 2)] if holes else []
         cells += [_fmt(row.lpips, 4), _fmt(row.seconds_per_image, 3)]
         table.add_row(*cells)
@@ -316,20 +384,3 @@ def _print_table(report: EvalReport) -> None:
     console.print(table)
     if report.lpips_reason:
         typer.echo(f"LPIPS unavailable: {report.lpips_reason}")
-
-
-def _write_files(
-    report: EvalReport, json_file: Path | None, csv_file: Path | None, log: Log
-) -> None:
-    """Write per-image scores to ``csv_file`` (default beside ``json_file``) and means to JSON."""
-    from ganrestore.evaluation import write_csv, write_json
-
-    if csv_file is None and json_file is not None:
-        csv_file = json_file.with_suffix(".csv")
-    if csv_file is not None:
-        write_csv(report, csv_file)
-        report.extra["per_image_csv"] = str(csv_file)
-        log(f"per-image scores: {csv_file}")
-    if json_file is not None:
-        write_json(report, json_file)
-        log(f"means: {json_file}")

@@ -11,13 +11,22 @@ from typing import Annotated
 import typer
 
 from ganrestore.cli.errors import user_errors
-from ganrestore.config import TASKS, ConfigError, TrainConfig, load_config
+from ganrestore.config import (
+    TASKS,
+    ConfigError,
+    TrainConfig,
+    bundled_config_path,
+    load_config,
+    parse_override,
+)
 
 app = typer.Typer(help="Train a restoration model on a folder of your images.")
 
 DATA_HELP = (
-    "Folder with clean/ (degradations are synthesised), or clean/ + degraded/ (denoise pairs), "
-    "or clean/ + masks/ (inpaint pairs; white = hole); optional val/ with the same layout."
+    "A folder of photos (degradations are synthesised), or clean/ (searched recursively) + "
+    "degraded/ or noisy/ (denoise pairs) or masks/ (inpaint; white = hole), or pix2pix "
+    "A/ + B/, trainA/ + trainB/ or side-by-side A|B images (denoise); optional val/. "
+    "What was found, used and ignored is printed before training."
 )
 
 
@@ -28,18 +37,42 @@ def train_command(
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config", help="TOML config (default: the task's ready config).", dir_okay=False
+            "--config",
+            help="TOML config file, or a ready config by name from any folder: denoise, "
+            "inpaint, pix2pix (default: the task's ready config).",
+            dir_okay=False,
         ),
     ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Run directory (default: runs/TASK-YYYYmmdd-HHMMSS)."),
     ] = None,
-    steps: Annotated[int | None, typer.Option(help="Total training steps.")] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(help="Total training steps (on a CPU, see docs/training.md first)."),
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Images per step and process.")] = None,
     crop: Annotated[int | None, typer.Option(help="Square training crop size in pixels.")] = None,
     device: Annotated[
-        str | None, typer.Option(help="auto (CUDA if available), cpu or cuda.")
+        str | None,
+        typer.Option(help="auto (CUDA if available, else CPU), cpu, cuda or mps (Apple GPUs)."),
+    ] = None,
+    pair_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--pair-dir",
+            help="Folder beside clean/ holding each image's pair: its degraded image (denoise) "
+            "or mask (inpaint); default degraded/ or noisy/, masks/.",
+            show_default=False,
+        ),
+    ] = None,
+    direction: Annotated[
+        str | None,
+        typer.Option(
+            help="pix2pix A/B pairs: AtoB (default: A is the degraded input, B the clean "
+            "target) or BtoA.",
+            show_default=False,
+        ),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")
@@ -68,6 +101,7 @@ def train_command(
 
         run_dir = _run_dir(out, task, resume)
         saved = _saved_config(run_dir, config) if resume else None
+        config = _config_file(config)
         train_config = load_config(
             task,
             config,
@@ -76,15 +110,25 @@ def train_command(
             steps=steps,
             device=device,
             init=init,
-            **{"data.batch_size": batch_size, "data.crop": crop},
+            **{
+                "data.batch_size": batch_size,
+                "data.crop": crop,
+                "data.pair_dir": pair_dir,
+                "data.direction": direction,
+            },
         )
+        chosen = steps is not None or any(parse_override(o)[0] == "steps" for o in overrides or ())
+        default_steps = not resume and not chosen and _is_ready_config(config)
         if resume and init is not None:
             raise ConfigError("--init starts a new run; --resume continues one: drop one of them")
         if not resume:
             train_config = _resolve_init(train_config)
         context = setup_processes(train_config.device)
         try:
-            Trainer(train_config, data, run_dir, context, resume=resume).fit()
+            trainer = Trainer(
+                train_config, data, run_dir, context, resume=resume, default_steps=default_steps
+            )
+            trainer.fit()
         finally:
             teardown_processes(context)
 
@@ -95,6 +139,29 @@ def _run_dir(out: Path | None, task: str, resume: bool) -> Path:
     if resume:
         raise ConfigError("--resume needs --out RUN_DIR: the run to continue")
     return Path("runs") / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _config_file(config: Path | None) -> Path | None:
+    """``--config``: a TOML file as given, or a ready config by name (``pix2pix``)."""
+    if config is None or config.is_file():
+        return config
+    ready = sorted(p.stem for p in bundled_config_path(TASKS[0]).parent.glob("*.toml"))
+    if config.suffix == "" and len(config.parts) == 1:
+        if config.name in ready:
+            return bundled_config_path(config.name)
+        raise ConfigError(
+            f"--config {config}: no such file, and not a ready config ({', '.join(ready)})"
+        )
+    if not config.exists() and config.stem in ready:
+        raise ConfigError(
+            f"config file {config} does not exist; the ready config '{config.stem}' is "
+            f"available from any folder as --config {config.stem}"
+        )
+    return config
+
+
+def _is_ready_config(config: Path | None) -> bool:
+    return config is None or config.parent == bundled_config_path(TASKS[0]).parent
 
 
 def _resolve_init(config: TrainConfig) -> TrainConfig:
@@ -120,4 +187,13 @@ def _saved_config(run_dir: Path, config_file: Path | None) -> dict:
     path = run_dir / "config.json"
     if not path.is_file():
         raise ConfigError(f"--resume: {path} is missing, so {run_dir} is not a ganrestore run")
-    return json.loads(path.read_text())
+    try:
+        saved = json.loads(path.read_text())
+    except (ValueError, OSError) as exc:
+        raise ConfigError(
+            f"--resume: {path} cannot be read ({exc}); each checkpoint's record.json holds a "
+            'copy under "config": restore the file from it, or start a new run with another --out'
+        ) from None
+    if not isinstance(saved, dict):
+        raise ConfigError(f"--resume: {path} is not a ganrestore run config")
+    return saved

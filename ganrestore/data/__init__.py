@@ -5,7 +5,11 @@ Modules, each with one job:
 - ``io``: read/write image files (EXIF orientation, 8/16-bit, atomic writes);
 - ``degradations``: synthetic noise on ``(B, C, H, W)`` batches;
 - ``masks``: random hole masks (box, free-form);
-- ``layout``: what is in ``--data DIR`` (pairs, validation split, unreadable files);
+- ``sources``: which folders of ``--data DIR`` hold the samples (plain folder, clean/ with
+  its pairs, pix2pix A/B folders or side-by-side A|B images);
+- ``pairs``: matching clean images with their pairs by name, image headers read once;
+- ``layout``: what is in ``--data DIR`` (samples, validation split, unreadable and
+  ignored files);
 - ``sampler``: exact, resumable ``(index, sample_seed)`` streams;
 - ``datasets``: training crops and deterministic validation items.
 """

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ganrestore.data.degradations import noise_image
+from ganrestore.data.degradations import draw_sigma, jpeg_recompress, noise_image
 from ganrestore.data.io import ImageReadError, read_image, read_mask, to_tensor
-from ganrestore.data.layout import PAIR_FOLDERS, DataError, Sample
+from ganrestore.data.layout import PAIR_FOLDERS, DataError, Sample, split_side_by_side
 from ganrestore.data.masks import MASK_KINDS, HoleRatio, make_mask
 
 Item = dict[str, torch.Tensor]
@@ -57,6 +57,8 @@ class _SampleReader:
         """``(H, W, 3)`` clean and the ``(H, W, 3)`` degraded image or ``(H, W, 1)`` mask."""
         clean = read_image(sample.clean).pixels
         clean = np.repeat(clean, 3, axis=2) if clean.shape[2] == 1 else clean
+        if sample.clean_half is not None:  # one side-by-side A|B file holds both images
+            return split_side_by_side(clean, sample.clean_half)
         pair_path = sample.degraded if self.task == "denoise" else sample.mask
         if pair_path is None:
             return clean, None
@@ -99,10 +101,14 @@ def _pad_to(array: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.pad(array, pads, mode="reflect" if min(array.shape[:2]) > 1 else "edge")
 
 
-def _checked_share(gray_share: float) -> float:
-    if not 0.0 <= gray_share <= 1.0:
-        raise ValueError(f"gray_share must be in [0, 1], got {gray_share}")
-    return gray_share
+def _checked_share(share: float, name: str = "gray_share") -> float:
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {share}")
+    return float(share)
+
+
+#: A JPEG re-compression of a noisy crop: (quality, 4:2:0 chroma subsampling or 4:4:4).
+Jpeg = tuple[int, bool]
 
 
 def _gray(clean: np.ndarray) -> np.ndarray:
@@ -119,10 +125,12 @@ def _assemble(
     peak: float | None,
     mask_kind: str,
     hole_ratio: HoleRatio,
+    jpeg: Jpeg | None = None,
 ) -> Item:
     """Builds the item dict from a cropped clean image and its cropped pair, if any.
 
     A gray ``(S, S, 1)`` clean image is degraded once and both are then repeated to RGB.
+    Synthetic noise is re-saved as ``jpeg`` when given (``sigma`` keeps the noise level).
     """
     size = clean.shape[:2]
     if task == "denoise":
@@ -131,6 +139,8 @@ def _assemble(
             degraded, sigma = pair, 0.0
         else:
             degraded = noise_image(clean, sigma, rng, peak)
+            if jpeg is not None:
+                degraded = jpeg_recompress(degraded, *jpeg)
     else:
         mask = pair if pair is not None else make_mask(mask_kind, *size, rng, hole_ratio)[..., None]
         degraded, sigma = clean * (1.0 - mask), 0.0
@@ -149,23 +159,34 @@ class TrainDataset(Dataset[Item]):
 
     Keys are ``(index, sample_seed)`` pairs from ``StepSampler``; all randomness comes from
     ``np.random.default_rng(sample_seed)``, drawn in this order: crop window, flip, rotation,
-    gray or not (only when ``gray_share`` > 0), then σ, peak and noise (denoise) or the mask
-    (inpaint). The same key always gives the same item, whatever the worker. Flips and 90°
-    rotations are done here, on both sides of a pair; an engine may instead augment whole
-    batches (e.g. with kornia) and pass ``augment=False``.
+    gray or not (only when ``gray_share`` > 0), clean or not (only when ``clean_share`` > 0),
+    σ, shot noise or not (only when ``poisson`` is a share below 1), peak, JPEG or not and its
+    settings (only when ``jpeg_share`` > 0), then the noise (denoise) or the mask (inpaint).
+    The same key always gives the same item, whatever the worker. Flips and 90° rotations are
+    done here, on both sides of a pair; an engine may instead augment whole batches (e.g. with
+    kornia) and pass ``augment=False``.
 
     Args:
         samples: From ``discover``.
         task: ``"denoise"`` or ``"inpaint"``.
         crop: Side of the square crops; smaller images are reflect-padded first.
-        sigma_range: Gaussian σ range on the 0–255 scale for synthetic noise (uniform).
-        poisson: Add shot noise before the Gaussian noise, with a photon count at white
-            drawn log-uniformly from ``peak_range``.
+        sigma_range: Gaussian σ range on the 0–255 scale for synthetic noise.
+        sigma_power: σ is ``low + (high - low) * u ** sigma_power`` with ``u`` uniform:
+            1 draws σ uniformly, 2 draws half of the crops from the lowest quarter of the range.
+        poisson: Share of the noisy crops (True = all) that get shot noise before the
+            Gaussian noise, with a photon count at white drawn log-uniformly from
+            ``peak_range``: signal-dependent noise, as a camera sensor makes.
         peak_range: Photon counts at white for Poisson noise.
         gray_share: Denoise with synthetic noise: the share of crops turned gray (Rec. 601
             luma) and noised alike in all three channels, which is what a gray photo is when
             a restorer repeats it to RGB. A model trained on colour noise alone mistakes such
             noise, fully correlated across channels, for image detail.
+        clean_share: Denoise: the share of crops left without noise (σ 0, no JPEG), so that
+            the model learns to leave clean photos alone.
+        jpeg_share: Denoise: the share of noisy crops re-saved as JPEG, quality drawn from
+            ``jpeg_quality``, with 4:2:0 or 4:4:4 chroma at even odds (how most noisy photos
+            reach a user: 4:2:0 turns white noise into coloured blotches).
+        jpeg_quality: Range of JPEG qualities, within [1, 95].
         mask_kind: ``"box"``, ``"free"`` or ``"mixed"`` for synthetic masks.
         hole_ratio: Range of the hole share of synthetic masks.
         augment: Random horizontal flip and 90° rotation.
@@ -178,9 +199,13 @@ class TrainDataset(Dataset[Item]):
         crop: int,
         *,
         sigma_range: tuple[float, float] = (0.0, 55.0),
-        poisson: bool = False,
+        sigma_power: float = 1.0,
+        poisson: bool | float = False,
         peak_range: tuple[float, float] = (10.0, 1000.0),
         gray_share: float = 0.0,
+        clean_share: float = 0.0,
+        jpeg_share: float = 0.0,
+        jpeg_quality: tuple[int, int] = (60, 95),
         mask_kind: str = "mixed",
         hole_ratio: HoleRatio = (0.05, 0.4),
         augment: bool = True,
@@ -192,9 +217,17 @@ class TrainDataset(Dataset[Item]):
             raise ValueError(f"sigma_range must satisfy 0 <= low <= high, got {sigma_range}")
         if not 0.0 < peak_range[0] <= peak_range[1]:
             raise ValueError(f"peak_range must satisfy 0 < low <= high, got {peak_range}")
+        if sigma_power <= 0:
+            raise ValueError(f"sigma_power must be > 0, got {sigma_power}")
+        if not 1 <= jpeg_quality[0] <= jpeg_quality[1] <= 95:
+            raise ValueError(f"jpeg_quality must be 1 <= low <= high <= 95, got {jpeg_quality}")
         self.gray_share = _checked_share(gray_share)
+        self.clean_share = _checked_share(clean_share, "clean_share")
+        self.poisson_share = _checked_share(float(poisson), "poisson")
+        self.jpeg_share = _checked_share(jpeg_share, "jpeg_share")
         self.task, self.crop, self.augment = task, crop, augment
-        self.sigma_range, self.poisson, self.peak_range = sigma_range, poisson, peak_range
+        self.sigma_range, self.sigma_power, self.peak_range = sigma_range, sigma_power, peak_range
+        self.jpeg_quality = jpeg_quality
         self.mask_kind, self.hole_ratio = mask_kind, hole_ratio
         self._reader = _SampleReader(samples, task)
 
@@ -220,13 +253,21 @@ class TrainDataset(Dataset[Item]):
         synthetic_noise = self.task == "denoise" and pair is None
         if synthetic_noise and self.gray_share and rng.random() < self.gray_share:
             clean = _gray(clean)
-        sigma = float(rng.uniform(*self.sigma_range))
+        if synthetic_noise and self.clean_share and rng.random() < self.clean_share:
+            return _assemble(clean, clean, self.task, rng, 0.0, None, "box", self.hole_ratio)
+        sigma = draw_sigma(*self.sigma_range, self.sigma_power, rng)
         peak = None
-        if self.poisson:
+        if self.poisson_share == 1.0 or (self.poisson_share and rng.random() < self.poisson_share):
             low, high = math.log(self.peak_range[0]), math.log(self.peak_range[1])
             peak = math.exp(rng.uniform(low, high))
+        jpeg = None
+        if synthetic_noise and self.jpeg_share and rng.random() < self.jpeg_share:
+            quality = int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1))
+            jpeg = (quality, bool(rng.random() < 0.5))
         pair = stack[..., 3:] if pair is not None else None
-        return _assemble(clean, pair, self.task, rng, sigma, peak, self.mask_kind, self.hole_ratio)
+        return _assemble(
+            clean, pair, self.task, rng, sigma, peak, self.mask_kind, self.hole_ratio, jpeg
+        )
 
 
 class ValDataset(Dataset[Item]):

@@ -7,10 +7,12 @@ batch functions, so there is a single implementation of each kind of noise.
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
 import torch
+from PIL import Image
 
 
 def _per_image(values: torch.Tensor | float, images: torch.Tensor, name: str) -> torch.Tensor:
@@ -92,6 +94,45 @@ def sample_sigma(batch: int, low: float, high: float, generator: torch.Generator
         raise ValueError(f"need 0 <= low <= high, got low={low}, high={high}")
     uniform = torch.rand(batch, generator=generator, device=generator.device)
     return low + (high - low) * uniform
+
+
+def draw_sigma(low: float, high: float, power: float, rng: np.random.Generator) -> float:
+    """One noise level ``low + (high - low) * u ** power`` with ``u`` uniform on ``[0, 1)``.
+
+    ``power = 1`` is uniform on ``[low, high]``; ``power = 2`` puts half of the draws in the
+    lowest quarter of the range, where real photos are and where a blind model trained on a
+    uniform draw is weakest (its loss is dominated by heavy noise).
+    """
+    if not 0.0 <= low <= high or power <= 0:
+        raise ValueError(f"need 0 <= low <= high and power > 0, got {low}, {high}, {power}")
+    return low + (high - low) * float(rng.uniform()) ** power
+
+
+def jpeg_recompress(image: np.ndarray, quality: int, chroma_subsampling: bool) -> np.ndarray:
+    """Saves one image as JPEG in memory and decodes it again, as a camera or an editor would.
+
+    With ``chroma_subsampling`` colour is stored at half resolution in both directions (4:2:0,
+    Pillow's default), which turns white noise into the coloured blotches of noisy JPEGs;
+    without it, 4:4:4.
+
+    Args:
+        image: ``(H, W, 1)`` gray or ``(H, W, 3)`` RGB float in ``[0, 1]``.
+        quality: JPEG quality, 1-95.
+        chroma_subsampling: 4:2:0 when True, else 4:4:4 (ignored for gray images).
+
+    Returns:
+        ``(H, W, C)`` float32 in ``[0, 1]``, quantised to 8 bits.
+    """
+    if image.ndim != 3 or image.shape[2] not in (1, 3):
+        raise ValueError(f"image must be (H, W, 1) or (H, W, 3), got {image.shape}")
+    if not 1 <= quality <= 95:
+        raise ValueError(f"quality must be in [1, 95], got {quality}")
+    pixels = np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+    picture = Image.fromarray(pixels[..., 0] if image.shape[2] == 1 else pixels)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=int(quality), subsampling=2 if chroma_subsampling else 0)
+    decoded = np.asarray(Image.open(buffer), dtype=np.float32) / 255.0
+    return decoded.reshape(image.shape)
 
 
 def sample_peak(batch: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:

@@ -1,20 +1,19 @@
 """Image files <-> arrays: the only module that touches image bytes.
 
 Arrays at this boundary are ``(H, W, C)`` float32 in ``[0, 1]`` (``docs/conventions.md``).
-Pillow decodes almost everything; OpenCV decodes and encodes 16-bit multichannel PNG/TIFF,
-which Pillow would silently truncate to 8 bits. EXIF orientation is applied on read, so
-``read_image`` returns pixels the way a viewer shows them and ``image_size`` agrees with it.
+Pillow decodes almost everything; OpenCV decodes 16-bit multichannel PNG/TIFF, which Pillow
+would truncate to 8 bits (:mod:`.encoders` writes them, and every TIFF). EXIF orientation is
+applied on read, so ``read_image`` returns pixels the way a viewer shows them and
+``image_size`` agrees; EXIF and ICC profile are kept, files of several pictures refused.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import secrets
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -22,6 +21,16 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from ganrestore.data.atomic import write_atomically
+from ganrestore.data.encoders import encode_png16, encode_tiff
+from ganrestore.data.metadata import (
+    ImageMetadata,
+    header_exif,
+    pillow_options,
+    read_metadata,
+    several_pictures,
+    upright_exif,
+)
 from ganrestore.errors import GanrestoreError
 
 _FORMAT_BY_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -56,6 +65,8 @@ class DecodedImage:
         alpha: ``(H, W)`` float32 in ``[0, 1]`` or None when the file has no alpha channel.
         bit_depth: Bits per channel in the file, 8 or 16.
         format: ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"TIFF"`` or ``"BMP"``.
+        metadata: its EXIF (orientation set to 1, as the pixels are upright) and ICC profile,
+            to pass to ``write_image``.
     """
 
     path: Path
@@ -63,6 +74,7 @@ class DecodedImage:
     alpha: np.ndarray | None
     bit_depth: int
     format: str
+    metadata: ImageMetadata = field(default_factory=ImageMetadata)
 
     @property
     def height(self) -> int:
@@ -106,24 +118,44 @@ def _reading(path: Path) -> Iterator[Image.Image]:
     openers = [name for name in _FORMAT_NAMES if name in Image.OPEN]
     try:
         with Image.open(path, formats=openers) as image:
+            several = several_pictures(image)
+            if several is not None:
+                raise ImageReadError(path, several)
             yield image
     except ImageReadError:
         raise
     except Image.UnidentifiedImageError:
-        raise ImageReadError(path, "not a PNG, JPEG, WebP, TIFF or BMP image") from None
+        raise ImageReadError(path, _unidentified_reason(path)) from None
     except Exception as error:
         raise ImageReadError(path, f"{type(error).__name__}: {error}") from error
+
+
+_THIRTY_TWO_BIT = (
+    "32-bit {kind} TIFF, which ganrestore does not read (it reads 8- and 16-bit images); "
+    "convert it to a 16-bit TIFF or PNG first, e.g. `magick IN.tif -depth 16 OUT.tif`, or in "
+    "Python: (numpy.clip(x, 0, 1) * 65535).round().astype(numpy.uint16) for floats in [0, 1]"
+)
+
+
+def _unidentified_reason(path: Path) -> str:
+    """Why Pillow cannot open ``path``: a 32-bit (e.g. float RGB) TIFF is named as such."""
+    with path.open("rb") as file:
+        magic = file.read(4)
+    if magic not in (b"II*\x00", b"MM\x00*"):
+        return "not a PNG, JPEG, WebP, TIFF or BMP image"
+    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if data is not None and data.dtype.itemsize >= 4:
+        kind = "float" if np.issubdtype(data.dtype, np.floating) else "integer"
+        return _THIRTY_TWO_BIT.format(kind=kind)
+    return "a TIFF whose layout or compression Pillow cannot decode; re-save it as 8 or 16 bits"
 
 
 def _header_orientation(image: Image.Image) -> int:
     """EXIF orientation (1-8) from metadata available without decoding pixels."""
     if image.format == "TIFF":
         return int(image.tag_v2.get(_ORIENTATION_TAG, 1))
-    exif_keys = ("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp")
-    if image.format == "PNG" and not any(key in image.info for key in exif_keys):
-        # Pillow would decode the whole PNG to look for an eXIf chunk after the pixel data.
-        return 1
-    orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+    exif = header_exif(image)
+    orientation = 1 if exif is None else exif.get(_ORIENTATION_TAG, 1)
     return int(orientation) if orientation in range(1, 9) else 1
 
 
@@ -133,6 +165,23 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
     if image.format == "TIFF":  # newer Pillow reports a TIFF's size already rotated
         width, height = int(image.tag_v2[256]), int(image.tag_v2[257])
     return (width, height) if _header_orientation(image) >= 5 else (height, width)
+
+
+@contextmanager
+def pillow_pixel_limit(max_pixels: int | None) -> Iterator[None]:
+    """Within the block, Pillow's decompression-bomb limit is ``max_pixels`` (None: none).
+
+    Pillow warns when it opens a file above its limit (89 megapixels by default) and refuses
+    twice that, in messages that name no option. ``ganrestore apply`` checks each header against
+    ``--max-pixels`` itself, so it lifts Pillow's limit while it runs. The setting is
+    process-wide: change it from the program's main thread only.
+    """
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -218,9 +267,13 @@ def _pillow_to_arrays(path: Path, image: Image.Image):
     """Converts a loaded, upright Pillow image to (pixels, alpha, bit_depth)."""
     mode = image.mode
     if mode.startswith("I;16") or (mode == "I" and image.format == "PNG"):  # 16-bit gray
-        return np.asarray(image, dtype=np.float32)[..., None] / 65535.0, None, 16
+        values = np.asarray(image, dtype=np.float32)
+        transparent = image.info.get("transparency")  # a PNG's one transparent gray level
+        alpha = (values != transparent).astype(np.float32) if type(transparent) is int else None
+        return values[..., None] / 65535.0, alpha, 16
     if mode in ("I", "F"):
-        raise ImageReadError(path, f"unsupported 32-bit mode {mode}; convert it to 8 or 16 bits")
+        kind = "float" if mode == "F" else "integer"
+        raise ImageReadError(path, _THIRTY_TWO_BIT.format(kind=kind))
     if mode == "P":
         mode = "RGBA" if "transparency" in image.info else "RGB"
     target = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "PA": "RGBA", "RGBa": "RGBA"}
@@ -249,10 +302,14 @@ def read_image(path: Path) -> DecodedImage:
         layout = _sixteen_bit_layout(path, image)
         if layout is not None:
             pixels, alpha = _decode_sixteen_bit(path, image, *layout)
-            return DecodedImage(path, pixels, alpha, 16, file_format)
+            exif = upright_exif(header_exif(image))
+            metadata = read_metadata(image, exif, pixels.shape[2])
+            return DecodedImage(path, pixels, alpha, 16, file_format, metadata)
+        exif = upright_exif(image.getexif())  # before load(), which closes a TIFF's file
         image.load()
         pixels, alpha, bit_depth = _pillow_to_arrays(path, ImageOps.exif_transpose(image))
-    return DecodedImage(path, pixels, alpha, bit_depth, file_format)
+        metadata = read_metadata(image, exif, pixels.shape[2])
+    return DecodedImage(path, pixels, alpha, bit_depth, file_format, metadata)
 
 
 def read_mask(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -277,44 +334,30 @@ def _quantize(values: np.ndarray, bit_depth: int) -> np.ndarray:
 
 
 def _encode(
-    pixels: np.ndarray, alpha: np.ndarray | None, bit_depth: int, file_format: str, quality: int
+    pixels: np.ndarray,
+    alpha: np.ndarray | None,
+    bit_depth: int,
+    file_format: str,
+    quality: int,
+    metadata: ImageMetadata | None = None,
 ) -> bytes:
-    """Encodes ``(H, W, C)`` float pixels (and alpha) to the bytes of an image file."""
+    """Encodes ``(H, W, C)`` float pixels (and alpha, metadata) to the bytes of an image file."""
     if file_format not in _ALPHA_FORMATS:
         alpha = None
     channels = pixels if alpha is None else np.concatenate([pixels, alpha[..., None]], axis=2)
-    if bit_depth == 16 and file_format in ("PNG", "TIFF"):
-        values = _quantize(channels, 16)
-        if values.shape[2] == 2:  # OpenCV has no gray+alpha: store it as RGBA
-            values = values[..., [0, 0, 0, 1]]
-        ok, encoded = cv2.imencode(f".{file_format.lower()}", _swap_red_blue(values))
-        if not ok:
-            raise OSError(f"OpenCV could not encode a 16-bit {file_format} image")
-        return encoded.tobytes()
+    if file_format == "TIFF":
+        return encode_tiff(_quantize(channels, bit_depth), metadata)
+    if bit_depth == 16 and file_format == "PNG":
+        return encode_png16(_quantize(channels, 16), metadata)
     values = _quantize(channels, 8)
     if file_format == "WEBP" and values.shape[2] <= 2:  # WebP has no gray modes
         values = values[..., [0, 0, 0, 1][: values.shape[2] + 2]]
     image = Image.fromarray(values[..., 0] if values.shape[2] == 1 else values)  # L/LA/RGB/RGBA
     options = {"JPEG": {"quality": quality, "subsampling": 0}, "WEBP": {"quality": quality}}
-    options["TIFF"] = {"compression": "tiff_lzw"}
+    kept = pillow_options(metadata, file_format, 1 if values.shape[2] <= 2 else 3)
     buffer = io.BytesIO()
-    image.save(buffer, format=file_format, **options.get(file_format, {}))
+    image.save(buffer, format=file_format, **options.get(file_format, {}), **kept)
     return buffer.getvalue()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Writes a temporary file next to ``path`` and renames it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with temporary.open("xb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def write_image(
@@ -324,11 +367,14 @@ def write_image(
     bit_depth: int = 8,
     format: str | None = None,
     quality: int = 95,
+    overwrite: bool = True,
+    metadata: ImageMetadata | None = None,
 ) -> None:
     """Writes an image file atomically: a crash never leaves a truncated image behind.
 
     The file is encoded in memory, written to a hidden temporary file in the same folder and
-    renamed over ``path``; parent folders are created. No EXIF is written (pixels are upright).
+    renamed over ``path``; parent folders are created.
+    See :mod:`ganrestore.data.atomic`.
 
     Args:
         path: Destination; its suffix gives the format unless ``format`` is given.
@@ -337,9 +383,13 @@ def write_image(
         bit_depth: 8 or 16; 16 is honoured by PNG and TIFF, other formats get 8 bits.
         format: ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"TIFF"`` or ``"BMP"``.
         quality: JPEG/WebP quality (JPEG is written with 4:4:4 chroma).
+        overwrite: replace an existing ``path``; when False, a file that exists at the moment
+            of writing is left alone (checked atomically, not beforehand).
+        metadata: EXIF and ICC profile to write (``DecodedImage.metadata``; not in BMP files).
 
     Raises:
         ValueError: bad shapes, non-finite values or an unknown format (nothing written).
+        OutputExistsError: ``overwrite`` is False and ``path`` exists (nothing written).
         OSError: the encoder or the file system failed (the target is left as it was).
     """
     path = Path(path)
@@ -359,7 +409,8 @@ def write_image(
             raise ValueError(f"alpha must be {pixels.shape[:2]}, got {alpha.shape}")
     if not np.isfinite(pixels).all() or (alpha is not None and not np.isfinite(alpha).all()):
         raise ValueError(f"refusing to write {path}: the pixels contain NaN or infinity")
-    _write_atomically(path, _encode(pixels, alpha, bit_depth, file_format, quality))
+    data = _encode(pixels, alpha, bit_depth, file_format, quality, metadata)
+    write_atomically(path, data, overwrite=overwrite)
 
 
 def to_tensor(array: np.ndarray) -> torch.Tensor:

@@ -121,14 +121,35 @@ def read_record(checkpoint: Path) -> dict[str, Any]:
         path = checkpoint / RECORD
         if not path.is_file():
             raise CheckpointError(f"{checkpoint} is not a ganrestore checkpoint (no {RECORD})")
-        return json.loads(path.read_text())
+        return _parsed_record(path.read_text(), path)
     metadata = _safetensors_metadata(checkpoint)
     if RECORD_METADATA_KEY not in metadata:
         raise CheckpointError(
             f"{checkpoint} has no ganrestore record in its metadata; it was not saved by "
             "ganrestore, so its architecture is unknown"
         )
-    return json.loads(metadata[RECORD_METADATA_KEY])
+    return _parsed_record(metadata[RECORD_METADATA_KEY], checkpoint)
+
+
+def _parsed_record(text: str, source: Path) -> dict[str, Any]:
+    """The record as a dict; bad JSON, too deep nesting or a non-object is a CheckpointError."""
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise CheckpointError(
+            f"{source}: its ganrestore record is not valid JSON ({reason}); the file is damaged: "
+            "save or download it again"
+        ) from None
+    if not isinstance(record, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+            type(record), "a number"
+        )
+        raise CheckpointError(
+            f"{source}: its ganrestore record is {kind}, not a JSON object; "
+            "the file is damaged or was not saved by ganrestore"
+        )
+    return record
 
 
 def generator_file(path: Path) -> Path:

@@ -34,7 +34,9 @@ class ProcessContext:
 
 
 def resolve_device(preference: str, local_rank: int = 0) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; ``"cuda"`` without CUDA is an error."""
+    """The device ``--device`` names: ``auto`` (CUDA when available, else CPU), ``cpu``,
+    ``cuda`` or ``mps`` (Apple GPUs, as ``apply`` takes); one PyTorch cannot see is an error.
+    """
     if preference == "auto":
         preference = "cuda" if torch.cuda.is_available() else "cpu"
     if preference == "cuda":
@@ -46,7 +48,15 @@ def resolve_device(preference: str, local_rank: int = 0) -> torch.device:
         return torch.device("cuda", local_rank)
     if preference == "cpu":
         return torch.device("cpu")
-    raise GanrestoreError(f"unknown --device '{preference}'; choose auto, cpu or cuda")
+    if preference == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise GanrestoreError(
+                "--device mps was asked for but no Apple GPU (MPS) is visible to PyTorch; "
+                "use --device cpu or --device auto"
+            )
+        return torch.device("mps")
+    raise GanrestoreError(f"unknown --device '{preference}'; choose auto, cpu, cuda or mps")
 
 
 def setup_processes(device_preference: str) -> ProcessContext:

@@ -30,13 +30,25 @@ class RunReporter:
         total_steps: the step the run ends at.
         start_step: the step it starts (or resumes) from.
         enabled: False on every process but rank 0.
+        device: the device type the run trains on (``"cpu"``, ``"cuda"``, ...), for the plan.
+        default_steps: ``total_steps`` is the ready config's; on a CPU the plan adds a hint.
     """
 
-    def __init__(self, run_dir: Path, total_steps: int, start_step: int, enabled: bool) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        total_steps: int,
+        start_step: int,
+        enabled: bool,
+        device: str = "cpu",
+        default_steps: bool = False,
+    ) -> None:
         self.run_dir = run_dir
         self.total_steps = total_steps
         self.start_step = start_step
         self.enabled = enabled
+        self.device, self.default_steps = device, default_steps
+        self._timer = StepTimer()
         self.console = Console(stderr=True)
         self.interactive = enabled and self.console.is_terminal
         self._sums: dict[str, float] = defaultdict(float)
@@ -80,13 +92,22 @@ class RunReporter:
         if self._tensorboard is not None:
             self._tensorboard.close()
 
-    def step(self, step: int, losses: dict[str, float]) -> None:
-        """Record the losses of the step that just ended (``step`` = steps completed)."""
+    def step(self, step: int, losses: dict[str, float], seconds: float | None = None) -> None:
+        """Record the losses of the step that just ended (``step`` = steps completed).
+
+        ``seconds``: how long the step took; once the first few are timed, the time the rest
+        of the run will take is shown (:func:`plan_message`).
+        """
         for key, value in losses.items():
             self._sums[key] += value
         self._count += 1
         if self._progress is not None:
             self._progress.update(self._task_id, completed=step)
+        per_step = self._timer.add(seconds) if seconds is not None else None
+        if per_step is not None and step < self.total_steps:
+            plan = plan_message(step, self.total_steps, per_step, self.device, self.default_steps)
+            for line in plan:
+                self.message(line)
 
     def flush_train(self, step: int) -> dict[str, float]:
         """Write the mean losses since the last flush and the speed; returns them."""
@@ -147,3 +168,66 @@ def _tensorboard_writer(run_dir: Path) -> Any:
     from torch.utils.tensorboard import SummaryWriter
 
     return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+
+
+class StepTimer:
+    """Times the first steps of a run to plan the rest; the very first step (warm-up) is left out.
+
+    Args:
+        steps: how many steps after the first to time.
+    """
+
+    def __init__(self, steps: int = 5) -> None:
+        self.steps = steps
+        self._seen = 0
+        self._seconds = 0.0
+
+    def add(self, seconds: float) -> float | None:
+        """Record one step; returns the mean seconds per step once, when enough are timed."""
+        self._seen += 1
+        if self._seen == 1 or self._seen > self.steps + 1:
+            return None
+        self._seconds += seconds
+        return self._seconds / self.steps if self._seen == self.steps + 1 else None
+
+
+def duration(seconds: float) -> str:
+    """``"21 h 20 min"``, ``"4 min 10 s"``, ``"12 s"``."""
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+#: A first CPU run this long shows whether training works before a whole day is spent.
+FIRST_RUN_STEPS = 2000
+
+
+def plan_message(
+    step: int, total: int, seconds_per_step: float, device: str, default_steps: bool
+) -> list[str]:
+    """What the rest of the run will take, and on a CPU with the default steps a hint.
+
+    Args:
+        step: steps done; total: the step the run ends at.
+        seconds_per_step: measured on the first steps (validation and checkpoints excluded).
+        device: ``"cpu"``, ``"cuda"``, ...
+        default_steps: ``total`` is the ready config's step count, not one the user chose.
+    """
+    left = (total - step) * seconds_per_step
+    done_at = time.strftime("%a %H:%M", time.localtime(time.time() + left))
+    lines = [
+        f"plan: steps {step}->{total} at {seconds_per_step:.2f} s/step on {device}: about "
+        f"{duration(left)} (until {done_at}), plus validation and checkpoints"
+    ]
+    if device == "cpu" and default_steps and total - step > FIRST_RUN_STEPS:
+        first = duration(FIRST_RUN_STEPS * seconds_per_step)
+        lines.append(
+            f"hint: {total} steps is the ready config's full schedule, not chosen with --steps. "
+            f"On a CPU, try --steps {FIRST_RUN_STEPS} first (about {first} here), look at "
+            "samples/ and the validation PSNR, then continue the same run with --resume "
+            "--steps N (docs/training.md, 'How many steps')"
+        )
+    return lines

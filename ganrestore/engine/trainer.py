@@ -27,9 +27,17 @@ from ganrestore.data.layout import DataLayout, discover
 from ganrestore.data.sampler import StepSampler
 from ganrestore.engine import checkpoint as ckpt
 from ganrestore.engine.components import Components, build_components, network_record
-from ganrestore.engine.distributed import ProcessContext, barrier
+from ganrestore.engine.distributed import ProcessContext, all_true, barrier
 from ganrestore.engine.metrics import psnr, ssim
 from ganrestore.engine.reporting import RunReporter
+from ganrestore.engine.run_dir import (
+    ResumePoint,
+    check_outside_data,
+    load_resume_point,
+    nonfinite_weights,
+    refuse_occupied,
+    set_aside,
+)
 from ganrestore.engine.warm_start import WarmStart, warm_start
 from ganrestore.errors import GanrestoreError
 
@@ -57,9 +65,12 @@ class Trainer:
     Args:
         config: the resolved configuration.
         data_dir: the ``--data`` folder.
-        run_dir: the run directory (created if needed).
+        run_dir: the run directory: a new run needs a new or empty folder outside
+            ``data_dir`` (created if needed); a resumed one continues there.
         context: device, rank and world size of this process.
-        resume: continue from the run directory's latest checkpoint.
+        resume: continue from the run directory's newest intact checkpoint.
+        default_steps: ``config.steps`` is the ready config's, not chosen by the user; on a
+            CPU the run then suggests a shorter first run once it has timed a few steps.
     """
 
     def __init__(
@@ -69,15 +80,23 @@ class Trainer:
         run_dir: Path,
         context: ProcessContext,
         resume: bool = False,
+        default_steps: bool = False,
     ) -> None:
         self.config = config
         self.run_dir = run_dir
         self.context = context
+        self.default_steps = default_steps
+        check_outside_data(run_dir, data_dir)
+        if not resume:  # every process checks: none writes before all have built their DDP
+            refuse_occupied(run_dir)
         self.layout: DataLayout = discover(
             data_dir,
             config.task,
             val_fraction=config.data.val_fraction,
             max_bad_fraction=config.data.max_bad_fraction,
+            pair_dir=config.data.pair_dir,
+            direction=config.data.direction,
+            layout=config.data.layout,
         )
         torch.manual_seed(config.seed + context.rank)
         self.parts: Components = build_components(config, context)
@@ -85,13 +104,11 @@ class Trainer:
         self.validation: dict[str, float] = {}
         self._stop_requested = False
         self.warm_start: WarmStart | None = None
+        self.resume_notes: list[str] = []
         if resume:
-            self._restore(_resumable_checkpoint(run_dir))
-        else:
-            if context.is_main:
-                _refuse_existing_run(run_dir)
-            if config.init:
-                self.warm_start = warm_start(self.parts, Path(config.init), config.task)
+            self._restore(load_resume_point(run_dir, list(self._networks())))
+        elif config.init:
+            self.warm_start = warm_start(self.parts, Path(config.init), config.task)
 
     # ---------------------------------------------------------------------------------- loop
     def fit(self) -> TrainSummary:
@@ -102,19 +119,28 @@ class Trainer:
         batches = self._batches()
         nonfinite_streak, last_saved, step = 0, None, self.start_step
         started = time.perf_counter()
-        reporter = RunReporter(self.run_dir, config.steps, self.start_step, context.is_main)
+        reporter = RunReporter(
+            self.run_dir,
+            config.steps,
+            self.start_step,
+            context.is_main,
+            device=context.device.type,
+            default_steps=self.default_steps,
+        )
         previous_handler = self._catch_interrupts()
         try:
             with reporter:
                 self._describe(reporter)
                 while step < config.steps and not self._stop_requested:
+                    step_started = time.perf_counter()
                     result = self.parts.step(next(batches))
                     step += 1
                     nonfinite_streak = 0 if result.finite else nonfinite_streak + 1
                     if nonfinite_streak >= config.optim.max_nonfinite_steps:
-                        raise self._diverged(step, nonfinite_streak)
+                        streak = f"{nonfinite_streak} steps in a row"
+                        raise self._diverged(step, f"losses were NaN or infinite for {streak}")
                     self.parts.advance()
-                    reporter.step(step, result.losses)
+                    reporter.step(step, result.losses, time.perf_counter() - step_started)
                     if step % config.log_every == 0:
                         reporter.flush_train(step)
                     if step % config.validate_every == 0 or step == config.steps:
@@ -146,8 +172,12 @@ class Trainer:
             config.task,
             config.data.crop,
             sigma_range=config.data.sigma_range,
+            sigma_power=config.data.sigma_power,
             poisson=config.data.poisson,
             gray_share=config.data.gray_share,
+            clean_share=config.data.clean_share,
+            jpeg_share=config.data.jpeg_share,
+            jpeg_quality=config.data.jpeg_quality,
             mask_kind=config.data.mask_kind,
             hole_ratio=config.data.hole_ratio,
         )
@@ -217,14 +247,24 @@ class Trainer:
         barrier(self.context)
 
     # --------------------------------------------------------------------------- checkpoints
+    def _networks(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Weight file name -> state dict, as a checkpoint holds them."""
+        parts = self.parts
+        networks = {ckpt.GENERATOR: parts.inference_generator.state_dict()}
+        networks[ckpt.GENERATOR_RAW] = parts.generator.state_dict()
+        if parts.discriminator is not None:
+            networks[ckpt.DISCRIMINATOR] = parts.discriminator.state_dict()
+        return networks
+
     def _save(self, step: int) -> Path | None:
-        parts, context = self.parts, self.context
+        """Save a checkpoint; weights holding NaN or infinity are never saved: the run stops."""
+        context, networks = self.context, self._networks()
+        broken = nonfinite_weights(networks)
+        if not all_true(not broken, context):
+            held = f"the {' and '.join(broken)} weights hold" if broken else "weights hold"
+            raise self._diverged(step, f"{held} NaN or infinite values, so they were not saved")
         saved = None
         if context.is_main:
-            networks = {ckpt.GENERATOR: parts.inference_generator.state_dict()}
-            networks[ckpt.GENERATOR_RAW] = parts.generator.state_dict()
-            if parts.discriminator is not None:
-                networks[ckpt.DISCRIMINATOR] = parts.discriminator.state_dict()
             saved = ckpt.save_checkpoint(
                 self.run_dir,
                 step,
@@ -261,19 +301,21 @@ class Trainer:
             "torch_version": torch.__version__,
         }
 
-    def _restore(self, checkpoint: Path) -> None:
-        parts = self.parts
-        state = ckpt.load_training_state(checkpoint)
+    def _restore(self, point: ResumePoint) -> None:
+        parts, checkpoint, state, tensors = self.parts, point.checkpoint, point.state, point.tensors
+        if point.damaged:
+            if self.context.is_main:
+                self.resume_notes += set_aside(point.damaged)
+            self.resume_notes.append(
+                f"resuming from the newest intact checkpoint instead: {checkpoint} "
+                f"(step {state['step']})"
+            )
         try:
-            parts.generator.load_state_dict(ckpt.load_tensors(checkpoint / ckpt.GENERATOR_RAW))
+            parts.generator.load_state_dict(tensors[ckpt.GENERATOR_RAW])
             if parts.ema is not None:
-                parts.ema.load_state_dict(
-                    ckpt.load_tensors(checkpoint / ckpt.GENERATOR), state["ema_updates"]
-                )
+                parts.ema.load_state_dict(tensors[ckpt.GENERATOR], state["ema_updates"])
             if parts.discriminator is not None:
-                parts.discriminator.load_state_dict(
-                    ckpt.load_tensors(checkpoint / ckpt.DISCRIMINATOR)
-                )
+                parts.discriminator.load_state_dict(tensors[ckpt.DISCRIMINATOR])
             for group in ("optimizers", "schedulers", "scalers"):
                 for name, component in getattr(parts, group).items():
                     component.load_state_dict(state[group][name])
@@ -290,7 +332,7 @@ class Trainer:
             torch.manual_seed(self.config.seed + self.context.rank + self.start_step)
         if "rng_cuda" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
-        self.validation = read_metrics(checkpoint)
+        self.validation = dict(point.record.get("metrics", {}))
 
     # --------------------------------------------------------------------------------- misc
     def _catch_interrupts(self) -> Any:
@@ -306,27 +348,28 @@ class Trainer:
         except ValueError:  # not the main thread (e.g. a notebook's worker thread)
             return signal.getsignal(signal.SIGINT)
 
-    def _diverged(self, step: int, streak: int) -> TrainingDivergedError:
+    def _diverged(self, step: int, cause: str) -> TrainingDivergedError:
         latest = ckpt.latest_checkpoint(self.run_dir)
         where = f"the last good checkpoint is {latest}" if latest else "no checkpoint was saved"
         return TrainingDivergedError(
-            f"training diverged: losses were NaN or infinite for {streak} steps in a row at step "
-            f"{step}; {where}. Lower optim.lr_g / optim.lr_d, set optim.grad_clip (e.g. 1.0) "
-            'or use precision = "fp32".'
+            f"training diverged at step {step}: {cause}; {where}. Lower optim.lr_g / "
+            'optim.lr_d, set optim.grad_clip (e.g. 1.0) or use precision = "fp32".'
         )
 
     def _describe(self, reporter: RunReporter) -> None:
         layout, config = self.layout, self.config
+        reporter.message(f"data: {layout.summary}")
+        for note in self.resume_notes:
+            reporter.message(f"note: {note}")
         for note in layout.notes:
             reporter.message(f"note: {note}")
         for path, reason in layout.skipped:
             reporter.message(f"skipped {path}: {reason}")
         if self.warm_start is not None:
             reporter.message(self.warm_start.describe())
-        kind = "pairs" if layout.paired else "clean images, degraded on the fly"
         reporter.message(
             f"{config.task}: {len(layout.train)} training and {len(layout.val)} validation "
-            f"images ({kind}); {config.generator.name} + {config.discriminator.name} on "
+            f"images; {config.generator.name} + {config.discriminator.name} on "
             f"{self.context.device} x{self.context.world_size}; steps {self.start_step}"
             f"->{config.steps}; run directory {self.run_dir}"
         )
@@ -342,32 +385,8 @@ class Trainer:
         reporter.summary(rows)
 
 
-def read_metrics(checkpoint: Path) -> dict[str, float]:
-    return dict(ckpt.read_record(checkpoint).get("metrics", {}))
-
-
 def _grid_rows(batch: dict[str, torch.Tensor], restored: torch.Tensor, masked: bool) -> list:
     """One ``input | output | target`` strip per image, (H, 3W, 3) float arrays."""
     shown_input = batch["degraded"] * (1 - batch["mask"]) if masked else batch["degraded"]
     strips = torch.cat([shown_input, restored, batch["clean"]], dim=3)
     return [strip.permute(1, 2, 0).float().cpu().numpy() for strip in strips]
-
-
-def _resumable_checkpoint(run_dir: Path) -> Path:
-    latest = ckpt.latest_checkpoint(run_dir)
-    if latest is None:
-        raise ckpt.CheckpointError(
-            f"--resume: {run_dir} holds no checkpoint to resume from; "
-            "drop --resume to start a new run there"
-        )
-    return latest
-
-
-def _refuse_existing_run(run_dir: Path) -> None:
-    latest = ckpt.latest_checkpoint(run_dir)
-    if latest is not None:
-        step = ckpt.read_record(latest).get("step")
-        raise GanrestoreError(
-            f"{run_dir} already holds a training run (checkpoint at step {step}); pass --resume "
-            "to continue it, or choose another --out so nothing is overwritten"
-        )

@@ -5,7 +5,10 @@ Every (image, condition) pair gets its own ``numpy.random.default_rng`` seeded f
 number or the other files of the folder, on the platform or on Python's hash randomisation.
 Degraded images are quantized to 8 bits, as a saved noisy photo would be.
 
-* Denoising: ``clean × 255 + σ × N(0, 1)``, rounded and clipped to 0–255.
+* Denoising: ``clean × 255 + σ × N(0, 1)``, rounded and clipped to 0–255; with a photon count
+  ``peak`` shot noise comes first (``Poisson(clean × peak) / peak``, a camera sensor's
+  signal-dependent noise); with a JPEG quality the noisy image is then saved as a JPEG
+  (Pillow's default 4:2:0 chroma subsampling, as most cameras and editors write) and decoded.
 * Inpainting: a hole mask from :func:`ganrestore.data.masks.make_mask` (or a file from
   ``--masks DIR``, matched by stem); holes are set to mid-gray (the value our networks see
   there) so that no clean pixel leaks into the input.
@@ -14,10 +17,12 @@ Degraded images are quantized to 8 bits, as a saved noisy photo would be.
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ganrestore.data.masks import MASK_KINDS, HoleRatio, make_mask
 from ganrestore.errors import GanrestoreError
@@ -38,12 +43,16 @@ class Condition:
     Attributes:
         name: short label used in tables, files and folders: ``sigma25``, ``box``, ``masks``.
         sigma: noise level on the 0–255 scale (denoising), else None.
+        peak: photon count at white of shot noise added before the Gaussian noise, or None.
+        jpeg_quality: the noisy image is saved as a JPEG of this quality, or None (PNG).
         mask_kind: ``"box"``/``"free"``/``"mixed"`` for generated masks, else None.
         masks_dir: folder of mask files (inpainting with ``--masks``), else None.
     """
 
     name: str
     sigma: float | None = None
+    peak: float | None = None
+    jpeg_quality: int | None = None
     mask_kind: str | None = None
     masks_dir: Path | None = None
 
@@ -51,12 +60,40 @@ class Condition:
     def uses_mask(self) -> bool:
         return self.sigma is None
 
+    @property
+    def sigma_hint(self) -> float | None:
+        """The σ told to baselines that take one: the Gaussian σ, or with shot noise the σ of
+        the total noise at mid-gray, ``sqrt(σ² + 255² × 0.5 / peak)`` (0–255 scale)."""
+        if self.sigma is None or self.peak is None:
+            return self.sigma
+        return float(np.sqrt(self.sigma**2 + 255.0**2 * 0.5 / self.peak))
 
-def noise_condition(sigma: float) -> Condition:
-    """Gaussian noise of ``sigma`` (0–255 scale)."""
+
+def noise_condition(
+    sigma: float, peak: float | None = None, jpeg_quality: int | None = None
+) -> Condition:
+    """Gaussian noise of ``sigma`` (0–255 scale), after shot noise of photon count ``peak`` at
+    white when given, saved as a JPEG of ``jpeg_quality`` when given.
+
+    Names: ``sigma25``, ``sigma25_peak30``, ``sigma25_jpeg90``, ``sigma25_peak30_jpeg90``.
+    """
     if not (np.isfinite(sigma) and sigma >= 0):
         raise DegradationError(f"--sigma: noise levels must be numbers >= 0, got {sigma}")
-    return Condition(name=f"sigma{float(sigma):g}", sigma=float(sigma))
+    name = f"sigma{float(sigma):g}"
+    if peak is not None:
+        if not (np.isfinite(peak) and peak > 0):
+            raise DegradationError(f"--peak: photon counts must be numbers > 0, got {peak}")
+        name += f"_peak{float(peak):g}"
+    if jpeg_quality is not None:
+        if not 1 <= jpeg_quality <= 95:
+            raise DegradationError(f"--jpeg: qualities must be in 1-95, got {jpeg_quality}")
+        name += f"_jpeg{int(jpeg_quality)}"
+    return Condition(
+        name=name,
+        sigma=float(sigma),
+        peak=None if peak is None else float(peak),
+        jpeg_quality=None if jpeg_quality is None else int(jpeg_quality),
+    )
 
 
 def mask_condition(kind: str) -> Condition:
@@ -77,19 +114,37 @@ def file_rng(seed: int, name: str, condition: str) -> np.random.Generator:
     return np.random.default_rng(file_seed(seed, name, condition))
 
 
-def add_noise(clean: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+def add_noise(
+    clean: np.ndarray, sigma: float, rng: np.random.Generator, peak: float | None = None
+) -> np.ndarray:
     """Noisy 8-bit copy of ``clean``.
 
     Args:
         clean: ``(H, W, C)`` float in [0, 1].
         sigma: standard deviation on the 0–255 scale.
         rng: the only source of randomness.
+        peak: photon count at white of shot noise drawn first, or None.
 
     Returns:
-        ``(H, W, C)`` uint8: ``rint(clip(clean × 255 + σ × N(0, 1), 0, 255))``.
+        ``(H, W, C)`` uint8: ``rint(clip(clean × 255 + σ × N(0, 1), 0, 255))``, with
+        ``clean`` replaced by ``Poisson(clean × peak) / peak`` when ``peak`` is given.
     """
+    signal = clean.astype(np.float64)
+    if peak is not None:
+        signal = rng.poisson(np.clip(signal, 0, None) * peak) / peak
     noise = rng.standard_normal(clean.shape, dtype=np.float64) * float(sigma)
-    return np.rint(np.clip(clean.astype(np.float64) * 255.0 + noise, 0, 255)).astype(np.uint8)
+    return np.rint(np.clip(signal * 255.0 + noise, 0, 255)).astype(np.uint8)
+
+
+def save_as_jpeg(pixels: np.ndarray, quality: int) -> np.ndarray:
+    """``(H, W, C)`` uint8 -> the same image after a JPEG round trip at ``quality``.
+
+    Pillow's defaults otherwise: 4:2:0 chroma subsampling for colour, as most photos are saved.
+    """
+    image = Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=int(quality))
+    return np.asarray(Image.open(buffer)).reshape(pixels.shape)
 
 
 def punch_holes(clean: np.ndarray, holes: np.ndarray) -> np.ndarray:
@@ -142,7 +197,10 @@ def degrade(
     """
     rng = file_rng(seed, name, condition.name)
     if condition.sigma is not None:
-        return Degraded(add_noise(clean, condition.sigma, rng), None)
+        noisy = add_noise(clean, condition.sigma, rng, condition.peak)
+        if condition.jpeg_quality is not None:
+            noisy = save_as_jpeg(noisy, condition.jpeg_quality)
+        return Degraded(noisy, None)
     if condition.mask_kind is not None:
         holes = generated_mask(condition.mask_kind, clean.shape[:2], rng, hole_ratio)
     if holes is None:

@@ -10,7 +10,9 @@ import csv
 import io
 import json
 import math
+import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import cv2
 import numpy as np
 
 from ganrestore.data.io import write_image
+from ganrestore.errors import GanrestoreError
 
 METRICS = ("psnr", "ssim", "psnr_hole", "lpips")
 
@@ -172,6 +175,85 @@ def write_json(report: EvalReport, path: Path) -> None:
     path.write_text(json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n")
 
 
+def checked_output_paths(
+    json_file: Path | None, csv_file: Path | None
+) -> tuple[Path | None, Path | None]:
+    """``--json`` and ``--csv`` (default beside the JSON), checked writable before any scoring.
+
+    Raises:
+        GanrestoreError: a file or its folder cannot be written; nothing has been scored yet.
+    """
+    if csv_file is None and json_file is not None:
+        csv_file = json_file.with_suffix(".csv")
+    for option, path in (("--json", json_file), ("--csv", csv_file)):
+        if path is not None:
+            problem = _unwritable(path)
+            if problem:
+                raise GanrestoreError(f"{option} {path}: {problem}; pass another path")
+    return json_file, csv_file
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written (created with its folders), or None when it can."""
+    if path.is_dir():
+        return "is a folder"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else "the file is read-only"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    return None if os.access(folder, os.W_OK | os.X_OK) else f"the folder {folder} is read-only"
+
+
+def write_outputs(
+    report: EvalReport,
+    json_file: Path | None,
+    csv_file: Path | None,
+    log: Callable[[str], None],
+) -> None:
+    """Write per-image scores to ``csv_file`` and the means to ``json_file``.
+
+    Raises:
+        GanrestoreError: writing failed after all (the table is already printed).
+    """
+    for option, path, write in (("--csv", csv_file, write_csv), ("--json", json_file, write_json)):
+        if path is None:
+            continue
+        try:
+            write(report, path)
+        except OSError as exc:
+            raise GanrestoreError(
+                f"{option} {path}: could not write it ({exc.strerror or exc}); the scores are "
+                "in the table above. Pass another path"
+            ) from None
+        if option == "--csv":
+            report.extra["per_image_csv"] = str(path)
+            log(f"per-image scores: {path}")
+        else:
+            log(f"means: {path}")
+
+
+def short_labels(labels: list[str]) -> dict[str, str]:
+    """Each label shortened to the fewest trailing path parts that still tell it apart.
+
+    ``/home/me/exp-a/runs/denoise`` and ``/home/me/exp-b/runs/denoise`` become
+    ``.../exp-a/runs/denoise`` and ``.../exp-b/runs/denoise``; labels without a ``/`` (baselines,
+    bundled names) stay as they are. For tables and pictures; files keep the full labels.
+    """
+    parts = {label: label.rstrip("/").split("/") for label in labels}
+    shortened = {}
+    for label, own in parts.items():
+        others = [other for key, other in parts.items() if key != label]
+        keep = 1
+        while keep < len(own) and any(other[-keep:] == own[-keep:] for other in others):
+            keep += 1
+        tail = "/".join(own[-keep:])
+        shortened[label] = tail if keep >= len(own) else f".../{tail}"
+    return shortened
+
+
 def folder_name(label: str) -> str:
     """A model label made safe as one folder name (``runs/x`` -> ``runs_x``)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "model"
@@ -222,7 +304,8 @@ class GridBuilder:
         self.rows.append(np.concatenate([_strip(row.shape[1], title), row], axis=0))
 
     def write(self, path: Path) -> None:
-        titles = [("degraded" if i == 0 else label) for i, label in enumerate(self.labels)]
+        short = short_labels(self.labels)
+        titles = [("degraded" if i == 0 else short[label]) for i, label in enumerate(self.labels)]
         header = np.concatenate([_strip(CELL, title) for title in [*titles, "reference"]], axis=1)
         picture = np.concatenate([header, *self.rows], axis=0)
         write_image(path, picture.astype(np.float32) / 255.0)

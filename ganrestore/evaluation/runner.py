@@ -228,7 +228,7 @@ def _restore(
     restorer = model.restorer
     hinted = isinstance(restorer, SigmaAware)
     if hinted:
-        restorer.set_sigma(condition.sigma)
+        restorer.set_sigma(condition.sigma_hint)
     try:
         start = time.perf_counter()
         restored = restorer.restore_batch(images.contiguous(), masks)

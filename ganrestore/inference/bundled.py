@@ -9,6 +9,7 @@ else.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -16,6 +17,7 @@ import torch
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.restorer import NetworkRestorer, Restorer
 from ganrestore.inference.tiling import TileSettings
+from ganrestore.tasks import task_model
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 #: The bundled model of each task, by name.
@@ -61,6 +63,7 @@ def resolve_model(
         CheckpointError: the checkpoint is incomplete, foreign or does not fit its record.
         GanrestoreError: the model's task is not ``task``.
     """
+    _check_model_kind(model)
     if model is None:
         if task is None:
             return BundledPair(
@@ -84,10 +87,23 @@ def resolve_model(
         )
     if task is not None and restorer.task != task:
         raise GanrestoreError(
-            f"--task {task}, but {restorer.description} is a {restorer.task} model; "
-            f"drop --task or pass a {task} model with --model"
+            f"--task {task}, but {restorer.description} is {task_model(restorer.task)}; "
+            f"drop --task or pass {task_model(task)} with --model"
         )
     return restorer
+
+
+def _check_model_kind(model: object) -> None:
+    """Refuse a ``model`` that is neither text nor a path (e.g. ``load_restorer(123)``)."""
+    if model is None or isinstance(model, (str, os.PathLike)):
+        return
+    shown = repr(model)
+    shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
+    raise ModelNotFoundError(
+        f"model must be a run directory, a checkpoint folder or a .safetensors file (a str or "
+        f"pathlib.Path), a bundled model name ({', '.join(BUNDLED_MODELS)}) or baseline:NAME; "
+        f"got {type(model).__name__} {shown}"
+    )
 
 
 def _bundled(
@@ -125,6 +141,9 @@ class BundledPair(Restorer):
     def restore_batch(self, images: torch.Tensor, masks: torch.Tensor | None = None):
         model = self.inpaint if masks is not None else self.denoise
         return model.restore_batch(images, masks)
+
+    def task_for(self, has_mask: bool) -> str:
+        return (self.inpaint if has_mask else self.denoise).task
 
     def batch_limit(self, height: int, width: int) -> int:
         return min(self.denoise.batch_limit(height, width), self.inpaint.batch_limit(height, width))

@@ -1,16 +1,18 @@
 """The folder runner behind ``ganrestore apply``: every file restored, skipped or reported.
 
-Rules, in the order they apply:
+Which files are read and where each output may go is planned by :mod:`.plan` (the safety
+rules: ``--in`` and ``--masks`` are only read). Then, for each planned file:
 
-* ``--in`` is only read. ``--out`` equal to or inside ``--in`` is refused, and so is any output
-  that would land inside ``--in``.
-* Images are found by suffix (PNG, JPEG, WebP, TIFF, BMP; ``--recursive`` descends into
-  sub-folders, mirrored under ``--out``). Hidden files, files under ``--masks`` and, in inpaint
-  runs, sidecar masks ``NAME_mask.*`` are not inputs.
-* An existing output is skipped unless ``overwrite``; two inputs with one output name fail.
-* Unreadable, corrupt or unsupported files fail with the reason; the others go on.
-* Outputs are written to a temporary file and renamed into place (``write_image``), so an
-  interrupted run never leaves a truncated image.
+* Unreadable, corrupt or unsupported files, and images above ``max_pixels`` (read from the
+  header, before decoding), fail with the reason; the others go on.
+* Outputs are written to a temporary file and moved into place (``write_image``), so an
+  interrupted run never leaves a truncated image. Without ``overwrite``, an output that
+  appeared since planning (another run on the same ``--out``) is not replaced but skipped.
+  Temporaries left by a killed run are removed when the next run starts.
+* EXIF and ICC profile are written back (``DecodedImage.metadata``).
+* Said out loud, in the log and the :class:`ApplySummary`: what ``--in`` holds besides images
+  (``ignored``), which model restored each image (``by_task``), images with no mask in
+  ``--masks`` and what became of them, masks with no hole or mostly holes (``warnings``).
 
 Speed: headers are read first so that same-size images are batched together; decoding and
 encoding run on worker threads, ahead of and behind the model; large images are tiled by the
@@ -31,24 +33,54 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganrestore.data.io import ImageReadError, image_size, list_images, read_image, write_image
+from ganrestore.data.atomic import OutputExistsError, remove_stale_temporaries
+from ganrestore.data.io import IMAGE_SUFFIXES, ImageReadError, image_size, read_image, write_image
+from ganrestore.data.listing import NOT_AN_IMAGE
+from ganrestore.data.metadata import ImageMetadata
 from ganrestore.errors import GanrestoreError
-from ganrestore.inference.masks import ALPHA_SUFFIXES, MaskFinder, load_mask_file, mask_from_alpha
+from ganrestore.inference.masks import (
+    ALPHA_SUFFIXES,
+    LoadedMask,
+    load_mask_file,
+    mask_from_alpha,
+)
+from ganrestore.inference.plan import (
+    OUTPUT_SUFFIXES,
+    FolderPlan,
+    Job,
+    UnsafeFoldersError,
+    check_folders,
+    output_path,
+    plan_folder,
+)
 from ganrestore.inference.restorer import Restorer
+from ganrestore.inference.summary import ApplySummary
+from ganrestore.inference.tiling import TileProgress, reporting_tiles
 
-#: ``--format`` choices -> output suffix (None keeps the input's).
-OUTPUT_SUFFIXES = {"keep": None, "png": ".png", "jpg": ".jpg", "webp": ".webp"}
+__all__ = [  # the planning half lives in .plan; its names are re-exported here
+    "OUTPUT_SUFFIXES",
+    "ApplyOptions",
+    "ApplySummary",
+    "FolderPlan",
+    "Job",
+    "UnsafeFoldersError",
+    "check_folders",
+    "output_path",
+    "plan_folder",
+    "run_folder",
+    "run_plan",
+]
+
 #: Pixels decoded ahead of the model, or restored and waiting for their encoder, beyond which
 #: the runner waits (bounds memory on folders of huge photos).
 PREFETCH_PIXELS = 16_000_000
 MAX_GROUPS_AHEAD = 4
+#: Default ``max_pixels`` (``--max-pixels``): 100 megapixels, 8x a 4000x3000 photo. Restoring
+#: 169 megapixels takes about 6 GB of memory and minutes on a CPU.
+DEFAULT_MAX_PIXELS = 100_000_000
 
 Log = Callable[[str], None]
 Progress = Callable[[int], None]
-
-
-class UnsafeFoldersError(GanrestoreError):
-    """``--out`` would write into ``--in``, or a folder option does not name a folder."""
 
 
 @dataclass(frozen=True)
@@ -56,14 +88,17 @@ class ApplyOptions:
     """What ``ganrestore apply`` was asked to do.
 
     Attributes:
-        input_dir: folder of images to restore (never written to).
+        input_dir: folder of images to restore, or one image file (never written to).
         output_dir: where restored images go, mirroring ``input_dir``.
         masks_dir: ``--masks DIR`` (inpainting), or None.
         recursive: descend into sub-folders.
         overwrite: replace existing outputs (else they are skipped).
-        output_format: ``keep``, ``png``, ``jpg`` or ``webp``.
+        output_format: ``keep``, ``png``, ``jpg``, ``webp`` or ``tiff``.
         workers: threads decoding and encoding images.
         quality: JPEG / WebP quality.
+        max_pixels: images with more pixels (height x width, read from the header before
+            decoding) fail; 0: no limit.
+        invert_mask: mask files are black = hole (``--invert-mask``); alpha is not inverted.
     """
 
     input_dir: Path
@@ -74,52 +109,8 @@ class ApplyOptions:
     output_format: str = "keep"
     workers: int = field(default_factory=lambda: min(8, max(2, os.cpu_count() or 2)))
     quality: int = 95
-
-
-@dataclass
-class ApplySummary:
-    """Outcome of a run: every input file is in exactly one of the three lists."""
-
-    restored: list[Path] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-    failed: list[tuple[Path, str]] = field(default_factory=list)
-    seconds: float = 0.0
-    megapixels: float = 0.0
-
-    @property
-    def images_per_second(self) -> float:
-        return len(self.restored) / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def megapixels_per_second(self) -> float:
-        return self.megapixels / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def exit_code(self) -> int:
-        """1 when any file failed, else 0."""
-        return 1 if self.failed else 0
-
-
-@dataclass(frozen=True)
-class Job:
-    """One input file and where its output goes."""
-
-    source: Path
-    target: Path
-    mask_file: Path | None = None
-
-
-@dataclass
-class FolderPlan:
-    """Files to restore, and those already skipped or failed while planning."""
-
-    jobs: list[Job] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-    failed: list[tuple[Path, str]] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return len(self.jobs) + len(self.skipped) + len(self.failed)
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    invert_mask: bool = False
 
 
 @dataclass
@@ -131,66 +122,9 @@ class _Ready:
     holes: np.ndarray | None  # (H, W) {0, 1}, 1 = hole
     alpha: np.ndarray | None  # (H, W) the alpha to write back
     bit_depth: int
-    warning: str | None = None
-
-
-def check_folders(options: ApplyOptions) -> None:
-    """Refuse ``--out`` equal to or inside ``--in``, and folder options that are no folders."""
-    for option, folder in (("--in", options.input_dir), ("--masks", options.masks_dir)):
-        if folder is not None and not folder.is_dir():
-            raise UnsafeFoldersError(f"{option} {folder}: not a folder")
-    source, target = options.input_dir.resolve(), options.output_dir.resolve()
-    if target == source or source in target.parents:
-        raise UnsafeFoldersError(
-            f"--out {options.output_dir} is inside --in {options.input_dir}; the input folder is "
-            "never written to: choose an output folder outside it"
-        )
-    if target.exists() and not target.is_dir():
-        raise UnsafeFoldersError(f"--out {options.output_dir} exists and is not a folder")
-
-
-def plan_folder(options: ApplyOptions, uses_mask: bool) -> FolderPlan:
-    """Find the inputs, their outputs and masks, applying the safety rules.
-
-    Raises:
-        UnsafeFoldersError: see :func:`check_folders`.
-    """
-    check_folders(options)
-    source_root = options.input_dir.resolve()
-    images = list_images(options.input_dir, options.recursive)
-    if options.masks_dir is not None:
-        masks_root = options.masks_dir.resolve()
-        images = [p for p in images if masks_root not in p.resolve().parents]
-    finder = MaskFinder(options.input_dir, options.masks_dir, images) if uses_mask else None
-    plan, owners = FolderPlan(), {}
-    for source in images:
-        if finder is not None and source in finder.sidecar_files:
-            continue
-        target = output_path(options, source)
-        resolved = target.resolve()
-        if resolved == source_root or source_root in resolved.parents:
-            plan.failed.append((source, f"its output {target} would be inside --in"))
-        elif resolved in owners:
-            plan.failed.append((source, f"same output {target} as {owners[resolved]}"))
-        elif target.exists() and not options.overwrite:
-            owners[resolved] = source
-            plan.skipped.append((source, "output exists (use --overwrite)"))
-        else:
-            owners[resolved] = source
-            mask_file = finder.mask_file(source) if finder is not None else None
-            plan.jobs.append(Job(source, target, mask_file))
-    return plan
-
-
-def output_path(options: ApplyOptions, source: Path) -> Path:
-    """Where the output of ``source`` goes: mirrored under ``--out``, suffix per ``--format``."""
-    if options.output_format not in OUTPUT_SUFFIXES:
-        raise GanrestoreError(
-            f"--format {options.output_format}: choose one of {', '.join(OUTPUT_SUFFIXES)}"
-        )
-    target = options.output_dir / source.relative_to(options.input_dir)
-    suffix = OUTPUT_SUFFIXES[options.output_format]
-    return target.with_suffix(suffix) if suffix else target
+    warnings: list[str] = field(default_factory=list)
+    metadata: ImageMetadata | None = None  # EXIF and ICC profile to write back
+    task: str = ""  # the task of the model that restores it
 
 
 def run_folder(
@@ -198,20 +132,24 @@ def run_folder(
     options: ApplyOptions,
     log: Log | None = None,
     progress: Progress | None = None,
+    tiles: TileProgress | None = None,
 ) -> ApplySummary:
     """Restore every image of ``options.input_dir`` into ``options.output_dir``.
 
     Args:
         restorer: the model.
         options: folders and rules.
-        log: receives one line per warning, skipped and failed file.
+        log: receives one line per warning, skipped and failed file, and one for removed
+            leftovers of killed runs.
         progress: called with the number of files just finished (any outcome).
+        tiles: called with ``(done, total)`` tiles of the batch being restored, after each
+            batch of tiles (a large photo advances tile by tile).
 
     Returns:
         The counts; ``exit_code`` is 1 when any file failed.
     """
     plan = plan_folder(options, restorer.uses_mask)
-    return run_plan(restorer, plan, options, log, progress)
+    return run_plan(restorer, plan, options, log, progress, tiles)
 
 
 def run_plan(
@@ -220,11 +158,19 @@ def run_plan(
     options: ApplyOptions,
     log: Log | None = None,
     progress: Progress | None = None,
+    tiles: TileProgress | None = None,
 ) -> ApplySummary:
     """Run a :class:`FolderPlan` (see :func:`run_folder`)."""
     log = log or (lambda message: None)
     progress = progress or (lambda count: None)
+    stale = remove_stale_temporaries(options.output_dir, options.recursive, suffixes=IMAGE_SUFFIXES)
+    if stale:
+        log(f"removed {len(stale)} temporary file(s) left in {options.output_dir} by a killed run")
     summary = ApplySummary(skipped=list(plan.skipped), failed=list(plan.failed))
+    summary.ignored = list(plan.ignored)
+    for source, reason in plan.ignored:  # other files are only counted (in the summary)
+        if reason != NOT_AN_IMAGE:
+            log(f"ignored: {source}: {reason}")
     for status, files in (("skipped", plan.skipped), ("failed", plan.failed)):
         for source, reason in files:
             log(f"{status}: {source}: {reason}")
@@ -232,6 +178,7 @@ def run_plan(
     start = time.perf_counter()
     pool = ThreadPoolExecutor(max(1, options.workers), thread_name_prefix="ganrestore-io")
     runner = _Runner(restorer, options, pool, summary, log, progress)
+    runner.tiles = tiles
     try:
         runner.run(plan.jobs)
     finally:  # on Ctrl-C: decode no more, but finish the (atomic) writes of restored images
@@ -240,6 +187,7 @@ def run_plan(
                 future.cancel()
         pool.shutdown(wait=True)
     summary.seconds = time.perf_counter() - start
+    summary.without_mask.sort()
     return summary
 
 
@@ -257,7 +205,8 @@ class _Runner:
     ) -> None:
         self.restorer, self.options, self.pool = restorer, options, pool
         self.summary, self.log, self.progress = summary, log, progress
-        self.writes: deque[tuple[_Ready, Future[str | None], int]] = deque()
+        self.tiles: TileProgress | None = None
+        self.writes: deque[tuple[_Ready, Future[tuple[str, str] | None], int]] = deque()
         self.decoding: deque[list[Future[_Ready | tuple[Job, str, str]]]] = deque()
 
     def run(self, jobs: list[Job]) -> None:
@@ -292,7 +241,8 @@ class _Runner:
     def _groups(self, jobs: list[Job]) -> list[tuple[tuple[int, int], list[Job]]]:
         """Jobs with the same header size, in batches of the restorer's limit."""
         sized = []
-        for job, size in zip(jobs, self.pool.map(_header_size, jobs), strict=True):
+        sizes = self.pool.map(lambda job: _header_size(job, self.options.max_pixels), jobs)
+        for job, size in zip(jobs, sizes, strict=True):
             if isinstance(size, str):
                 self._finish(job, "failed", size)
             else:
@@ -310,30 +260,55 @@ class _Runner:
             image = read_image(job.source)
         except ImageReadError as exc:
             return job, "failed", exc.reason
-        alpha, loaded = image.alpha, None
+        alpha, loaded, warnings = image.alpha, None, []
         if self.restorer.uses_mask:
             if job.mask_file is not None:
+                size, invert = (image.height, image.width), self.options.invert_mask
                 try:
-                    loaded = load_mask_file(job.mask_file, (image.height, image.width))
+                    loaded = load_mask_file(job.mask_file, size, invert)
                 except ImageReadError as exc:
                     return job, "failed", f"its mask {exc.path}: {exc.reason}"
             else:
-                loaded = mask_from_alpha(image.alpha)
+                loaded = mask_from_alpha(image.alpha, job.source)
                 if loaded is not None and alpha is not None:
                     alpha = np.where(loaded.holes > 0, np.float32(1), alpha)  # filled: opaque
+            outcome = self._without_mask(job, loaded)
+            if outcome is not None:
+                self.summary.without_mask.append((job.source, outcome))  # sorted at the end
+                if loaded is not None or self.restorer.mask_optional:  # a skip says it itself
+                    masks = self.options.masks_dir
+                    warnings.append(f"{job.source}: no mask in --masks {masks}; {outcome}")
             if loaded is None and not self.restorer.mask_optional:
                 reason = "no mask (none in --masks, no NAME_mask.* beside it, no transparency)"
                 return job, "skipped", reason
-        holes, warning = (None, None) if loaded is None else (loaded.holes, loaded.warning)
-        return _Ready(job, image.pixels, holes, alpha, image.bit_depth, warning)
+        holes = None if loaded is None else loaded.holes
+        if loaded is not None and loaded.warning:
+            warnings.insert(0, loaded.warning)
+        task = self.restorer.task_for(holes is not None)
+        pixels, depth, metadata = image.pixels, image.bit_depth, image.metadata
+        return _Ready(job, pixels, holes, alpha, depth, warnings, metadata, task)
+
+    def _without_mask(self, job: Job, loaded: LoadedMask | None) -> str | None:
+        """What becomes of an image without a mask in ``--masks``; None: it has one there."""
+        masks = self.options.masks_dir
+        if masks is None or (job.mask_file is not None and masks in job.mask_file.parents):
+            return None
+        if job.mask_file is not None:
+            return f"its sidecar mask {job.mask_file} is used"
+        if loaded is not None:
+            return "its transparent pixels are the holes"
+        if self.restorer.mask_optional:
+            return f"restored by the {self.restorer.task_for(False)} model instead"
+        return "skipped"
 
     def _restore(self, ready: list[_Ready]) -> None:
         key = lambda item: (item.pixels.shape, item.holes is None)  # noqa: E731
         for _, members in groupby(sorted(ready, key=key), key=key):
             batch = list(members)
             for item in batch:
-                if item.warning:
-                    self.log(f"warning: {item.warning}")
+                for warning in item.warnings:
+                    self.log(f"warning: {warning}")
+                    self.summary.warnings.append((item.job.source, warning))
             pixels = torch.stack([torch.from_numpy(i.pixels).permute(2, 0, 1) for i in batch])
             holes = None
             if batch[0].holes is not None:
@@ -341,7 +316,11 @@ class _Runner:
             for item in batch:  # the batch tensors hold the pixels now
                 item.pixels = item.holes = None
             try:
-                restored = self.restorer.restore_batch(pixels, holes)
+                if self.tiles is None:
+                    restored = self.restorer.restore_batch(pixels, holes)
+                else:
+                    with reporting_tiles(self.tiles):
+                        restored = self.restorer.restore_batch(pixels, holes)
             except (RuntimeError, ValueError, GanrestoreError) as exc:
                 hint = ""
                 if "out of memory" in str(exc):
@@ -357,7 +336,8 @@ class _Runner:
             for item, result in zip(batch, restored, strict=True):
                 self.writes.append((item, self.pool.submit(self._write, item, result), area))
 
-    def _write(self, item: _Ready, result: torch.Tensor) -> str | None:
+    def _write(self, item: _Ready, result: torch.Tensor) -> tuple[str, str] | None:
+        """Writes one output; returns ``(status, reason)`` when it was not written."""
         try:
             pixels = result.permute(1, 2, 0).numpy()
             write_image(
@@ -366,19 +346,26 @@ class _Runner:
                 alpha=item.alpha,
                 bit_depth=item.bit_depth,
                 quality=self.options.quality,
+                overwrite=self.options.overwrite,
+                metadata=item.metadata,
             )
+        except OutputExistsError:  # created since planning, e.g. by another run on --out
+            return "skipped", "output appeared during the run; not replaced (use --overwrite)"
         except (OSError, ValueError) as exc:
-            return f"cannot write {item.job.target}: {exc}"
+            return "failed", f"cannot write {item.job.target}: {exc}"
         return None
 
     def _collect_write(self) -> None:
         item, future, _ = self.writes.popleft()
-        error = future.result()
-        if error is not None:
-            self._finish(item.job, "failed", error)
+        unwritten = future.result()
+        if unwritten is not None:
+            self._finish(item.job, *unwritten)
             return
         if item.alpha is not None and item.job.target.suffix.lower() not in ALPHA_SUFFIXES:
-            self.log(f"warning: {item.job.target}: its format has no alpha; transparency dropped")
+            warning = f"{item.job.target}: its format has no alpha; transparency dropped"
+            self.log(f"warning: {warning}")
+            self.summary.warnings.append((item.job.source, warning))
+        self.summary.by_task.setdefault(item.task, []).append(item.job.source)
         self._finish(item.job, "restored", "")
 
     def _finish(self, job: Job, status: str, reason: str) -> None:
@@ -390,8 +377,16 @@ class _Runner:
         self.progress(1)
 
 
-def _header_size(job: Job) -> tuple[int, int] | str:
+def _header_size(job: Job, max_pixels: int) -> tuple[int, int] | str:
+    """``(H, W)`` from the header, or why the file fails (unreadable, or over ``max_pixels``)."""
     try:
-        return image_size(job.source)
+        height, width = image_size(job.source)
     except ImageReadError as exc:
         return exc.reason
+    if max_pixels and height * width > max_pixels:
+        return (
+            f"{width}x{height} is {height * width / 1e6:.1f} megapixels, above the limit of "
+            f"{max_pixels / 1e6:g} megapixels; raise it with --max-pixels (0: no limit) if "
+            "this machine has the memory (about 40 bytes per pixel)"
+        )
+    return height, width

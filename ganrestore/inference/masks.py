@@ -4,7 +4,7 @@ The convention, written once (``docs/apply.md`` and ``ganrestore apply --help`` 
 
 * A mask is white / non-zero where the image has a hole: 8-bit values above 127 are holes
   (uint16 above 32767, floats above 0.5, ``True``). The brightest channel counts; alpha is
-  ignored.
+  ignored. ``--invert-mask`` turns mask files around (black = hole); alpha is never inverted.
 * For an image, the first of these that exists is its mask:
 
   1. ``--masks DIR``: a file with the image's stem (any image format), in the same sub-folder
@@ -13,6 +13,8 @@ The convention, written once (``docs/apply.md`` and ``ganrestore apply --help`` 
   3. the image's own alpha channel: transparent pixels (alpha below 128 of 255) are holes.
 
 * A mask of another size than its image is resized with nearest neighbour, with a warning.
+* A mask without any hole, or with holes over more than 90 % of its image (an inverted mask?),
+  is used as it is, with a warning.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ SIDECAR_SUFFIX = "_mask"
 ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff"})
 #: Alpha below this (on [0, 1]) is transparent, hence a hole: 127 of 255 and below.
 ALPHA_HOLE_BELOW = 127.5 / 255.0
+#: Holes covering more than this share of an image get a warning: the mask may be inverted.
+MOSTLY_HOLES = 0.9
 
 
 def is_sidecar(path: Path) -> bool:
@@ -96,12 +100,21 @@ def _strip_sidecar(stem: str) -> str:
 
 
 def guess_task(input_dir: Path, recursive: bool, masks_dir: Path | None) -> str:
-    """``inpaint`` when masks are given or found (sidecars, transparency), else ``denoise``."""
+    """``inpaint`` when masks are given or found (sidecars, transparency), else ``denoise``.
+
+    ``input_dir`` may be a single image file.
+    """
     if masks_dir is not None:
         return "inpaint"
-    images = list_images(input_dir, recursive)
-    if MaskFinder(input_dir, None, images).sidecar_files:
-        return "inpaint"
+    if input_dir.is_file():  # one image: its own sidecar counts, not its neighbours'
+        finder = MaskFinder(input_dir.parent, None, list_images(input_dir.parent))
+        if finder.mask_file(input_dir) is not None:
+            return "inpaint"
+        images = [input_dir]
+    else:
+        images = list_images(input_dir, recursive)
+        if MaskFinder(input_dir, None, images).sidecar_files:
+            return "inpaint"
     for path in images:
         if path.suffix.lower() in ALPHA_SUFFIXES and _header_has_alpha(path):
             try:
@@ -121,29 +134,61 @@ def _header_has_alpha(path: Path) -> bool:
         return False
 
 
-def load_mask_file(path: Path, size: tuple[int, int]) -> LoadedMask:
+def load_mask_file(path: Path, size: tuple[int, int], invert: bool = False) -> LoadedMask:
     """Read a mask file for an image of ``size`` ``(H, W)``, resizing it if needed.
+
+    Args:
+        path: the mask file (white = hole).
+        size: ``(H, W)`` of its image.
+        invert: black = hole instead (``--invert-mask``).
+
+    The warning names a resize, a mask without any hole (the image comes out unchanged) and
+    one whose holes cover more than :data:`MOSTLY_HOLES` of the image (inverted masks?).
 
     Raises:
         ImageReadError: the mask file cannot be read.
     """
     holes = read_mask(path)
-    warning = None
+    if invert:
+        holes = 1.0 - holes
+    warnings = []
     if holes.shape != tuple(size):
-        warning = (
+        warnings.append(
             f"mask {path} is {holes.shape[1]}x{holes.shape[0]} but its image is "
             f"{size[1]}x{size[0]}; resized with nearest neighbour"
         )
         holes = cv2.resize(holes, (size[1], size[0]), interpolation=cv2.INTER_NEAREST_EXACT)
-    return LoadedMask(holes.astype(np.float32), str(path), warning)
+    hole, flag = ("black", "drop --invert-mask") if invert else ("white", "use --invert-mask")
+    if not holes.any():
+        warnings.append(
+            f"mask {path} marks no hole (no {hole} pixel): its image is written unchanged"
+        )
+    elif holes.mean() > MOSTLY_HOLES:
+        warnings.append(
+            f"mask {path} covers {holes.mean() * 100:.0f} % of its image ({hole} = hole); "
+            f"if your masks are inverted, {flag}"
+        )
+    return LoadedMask(holes.astype(np.float32), str(path), "; ".join(warnings) or None)
 
 
-def mask_from_alpha(alpha: np.ndarray | None) -> LoadedMask | None:
-    """Holes where ``alpha`` ``(H, W)`` in [0, 1] is transparent; None without any hole."""
+def mask_from_alpha(alpha: np.ndarray | None, image: Path | None = None) -> LoadedMask | None:
+    """Holes where ``alpha`` ``(H, W)`` in [0, 1] is transparent; None without any hole.
+
+    Transparency over more than :data:`MOSTLY_HOLES` of ``image`` (named in the message) is
+    warned about: an image on a transparent background would be filled whole.
+    """
     if alpha is None:
         return None
     holes = (alpha < ALPHA_HOLE_BELOW).astype(np.float32)
-    return LoadedMask(holes, "alpha") if holes.any() else None
+    if not holes.any():
+        return None
+    warning = None
+    if holes.mean() > MOSTLY_HOLES:
+        warning = (
+            f"{image or 'the image'}: transparent pixels cover {holes.mean() * 100:.0f} % of it, "
+            "and transparent = hole: they are filled"
+        )
+    return LoadedMask(holes, "alpha", warning)
 
 
 def holes_from_array(mask: np.ndarray) -> np.ndarray:
@@ -166,8 +211,17 @@ def holes_from_array(mask: np.ndarray) -> np.ndarray:
     if mask.dtype == np.uint16:
         return (mask > 32767).astype(np.float32)
     if np.issubdtype(mask.dtype, np.floating):
+        _check_finite_mask(bool(np.isfinite(mask).all()))
         return (mask > 0.5).astype(np.float32)
     raise ValueError(f"a mask must be bool, uint8, uint16 or float, got {mask.dtype}")
+
+
+def _check_finite_mask(finite: bool) -> None:
+    if not finite:
+        raise ValueError(
+            "the mask contains NaN or infinity, so its holes are unknown: use 1 / True / white "
+            "for holes and 0 elsewhere"
+        )
 
 
 def mask_batch(mask: object, shape: torch.Size | tuple[int, ...]) -> torch.Tensor:
@@ -182,8 +236,8 @@ def mask_batch(mask: object, shape: torch.Size | tuple[int, ...]) -> torch.Tenso
         ValueError: an unsupported type, or a size other than the images'.
     """
     batch, _, height, width = shape
-    if isinstance(mask, Image.Image):
-        mask = np.asarray(mask.convert("L"))
+    if isinstance(mask, Image.Image):  # a float (mode F) mask keeps its values, NaN included
+        mask = np.asarray(mask if mask.mode == "F" else mask.convert("L"))
     if isinstance(mask, np.ndarray):
         holes = torch.from_numpy(holes_from_array(mask))
     elif isinstance(mask, torch.Tensor):
@@ -193,6 +247,7 @@ def mask_batch(mask: object, shape: torch.Size | tuple[int, ...]) -> torch.Tenso
         elif values.dtype == torch.uint8:
             holes = (values > 127).float()
         elif values.is_floating_point():
+            _check_finite_mask(bool(torch.isfinite(values).all()))
             holes = (values > 0.5).float()
         else:
             raise ValueError(f"a mask tensor must be bool, uint8 or float, got {values.dtype}")

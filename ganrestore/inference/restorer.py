@@ -25,11 +25,11 @@ from torch import Tensor, nn
 from ganrestore.engine import checkpoint as ckpt
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.ensemble import symmetric_mean
+from ganrestore.inference.inpaint_scales import ScaleSettings, fill_holes
 from ganrestore.inference.masks import ALPHA_HOLE_BELOW, mask_batch
+from ganrestore.inference.model_file import load_generator
 from ganrestore.inference.tiling import TileSettings, size_multiple, tiled_forward
-from ganrestore.models.networks import build_generator
-from ganrestore.registry import PluginError
-from ganrestore.tasks import Task, build_task
+from ganrestore.tasks import Task, task_model
 
 ImageLike = Union[np.ndarray, Image.Image, Tensor]  # noqa: UP007 (a runtime alias)
 
@@ -75,6 +75,13 @@ class Restorer(ABC):
         """How many images of this size :meth:`restore_batch` should get at once."""
         return 1
 
+    def task_for(self, has_mask: bool) -> str:
+        """The task of the model that restores an image with (or without) a mask.
+
+        ``task`` itself, unless the restorer routes images between models (``mask_optional``).
+        """
+        return self.task
+
     def restore(self, image: ImageLike, mask: ImageLike | None = None) -> Any:
         """Restore one image (or a tensor batch) and return it in the form it came in.
 
@@ -100,7 +107,7 @@ class Restorer(ABC):
         if mask is not None:
             if not self.uses_mask:
                 raise RestoreInputError(
-                    f"{self.description} is a {self.task} model and takes no mask; drop mask="
+                    f"{self.description} is {task_model(self.task)} and takes no mask; drop mask="
                 )
             try:
                 masks = mask_batch(mask, batch.pixels.shape)
@@ -163,7 +170,17 @@ class NetworkRestorer(Restorer):
         self_ensemble: average each tile over its 8 rotated / mirrored views
             (:mod:`ganrestore.inference.ensemble`): 8x the time for a slightly better result;
             can be changed later through ``self_ensemble``.
+
+    Attributes:
+        inpaint_strategy: how an inpainting model meets large images and holes: ``"scales"``
+            (default: the network runs only around the holes, and holes deeper than its reach
+            are filled coarse to fine, :mod:`ganrestore.inference.inpaint_scales`) or
+            ``"tiles"`` (every tile with a hole in it, at full resolution only, as before).
+        scale_settings: depths, cells and margins of the ``"scales"`` strategy.
     """
+
+    inpaint_strategy: str = "scales"
+    scale_settings: ScaleSettings = ScaleSettings()
 
     def __init__(
         self,
@@ -205,39 +222,18 @@ class NetworkRestorer(Restorer):
             self_ensemble: average over the 8 rotated / mirrored views (8x slower).
 
         Raises:
-            CheckpointError: missing, incomplete, foreign or mismatching checkpoint, or a
-                generator plugin that is not installed.
+            CheckpointError: missing, incomplete, foreign or damaged checkpoint, a record that
+                does not fit its weights, weights holding NaN or infinity, or a generator
+                plugin that is not installed (:mod:`ganrestore.inference.model_file`).
         """
-        file = ckpt.generator_file(Path(path))
-        record = ckpt.read_record(file)
-        spec = record.get("generator")
-        if not isinstance(spec, dict) or "name" not in spec or "task" not in record:
-            raise ckpt.CheckpointError(f"{file}: its record names no task or generator")
-        try:
-            task = build_task(str(record["task"]))
-            generator = build_generator(
-                spec["name"], task.in_channels, task.out_channels, **spec.get("params", {})
-            )
-        except PluginError as exc:
-            source = spec.get("distribution") or "an unknown distribution"
-            version = f" {spec['version']}" if spec.get("version") else ""
-            raise ckpt.CheckpointError(
-                f"{file} needs generator '{spec['name']}' from {source}{version}: {exc}"
-            ) from exc
-        try:
-            generator.load_state_dict(ckpt.load_tensors(file))
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise ckpt.CheckpointError(
-                f"{file}: the weights do not fit generator '{spec['name']}' ({first})"
-            ) from exc
+        loaded = load_generator(ckpt.generator_file(Path(path)))  # checked before it is built
         return cls(
-            generator,
-            task,
+            loaded.module,
+            loaded.task,
             device,
             tiling,
-            description=str(file),
-            record=record,
+            description=str(loaded.file),
+            record=loaded.record,
             self_ensemble=self_ensemble,
         )
 
@@ -252,15 +248,29 @@ class NetworkRestorer(Restorer):
         images = images.float()
         rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
         network_input = rgb if masks is None else torch.cat([rgb, masks.float()], dim=1)
-        restored = tiled_forward(
-            network_input,
-            self._symmetric_forward if self.self_ensemble else self._forward,
-            out_channels=3,
-            settings=self.tiling,
-            device=self.device,
-            multiple=self.multiple,
-            passthrough=_has_no_hole if self.uses_mask else None,
-        ).clamp_(0, 1)
+        forward = self._symmetric_forward if self.self_ensemble else self._forward
+        if masks is not None and self.inpaint_strategy == "scales":
+            restored = fill_holes(
+                rgb,
+                masks.float(),
+                forward,
+                settings=self.scale_settings,
+                tiling=self.tiling,
+                device=self.device,
+                multiple=self.multiple,
+            )
+        else:
+            restored = tiled_forward(
+                network_input,
+                forward,
+                out_channels=3,
+                settings=self.tiling,
+                device=self.device,
+                multiple=self.multiple,
+                passthrough=_has_no_hole if self.uses_mask else None,
+            )
+        _check_finite_output(restored, self.description, self.device)
+        restored = restored.clamp_(0, 1)
         if images.shape[1] == 1:
             restored = restored.mean(dim=1, keepdim=True)
         if masks is not None:
@@ -286,6 +296,16 @@ class NetworkRestorer(Restorer):
         with autocast:
             raw = self.generator(network_input)
         return self.task_spec.restore(raw.float(), batch)
+
+
+def _check_finite_output(restored: Tensor, description: str, device: torch.device) -> None:
+    """Refuse a network output holding NaN or infinity (clamped, it would be a black image)."""
+    if not bool(torch.isfinite(restored).all()):
+        hint = " (float16 overflow on CUDA? try device='cpu')" if device.type == "cuda" else ""
+        raise GanrestoreError(
+            f"{description} produced NaN or infinity for this image{hint}: its output would "
+            "be black; check the model file, or use an earlier checkpoint"
+        )
 
 
 def _has_no_hole(tile: Tensor) -> bool:
@@ -330,6 +350,7 @@ def _to_batch(image: ImageLike) -> _Batch:
             values = _checked_range(torch.from_numpy(values.astype(np.float32))).numpy()
         else:
             raise RestoreInputError(f"images must be uint8, uint16 or float, not {values.dtype}")
+        _check_not_empty(values.shape[0], values.shape[1])
         channels = torch.from_numpy(np.ascontiguousarray(values.transpose(2, 0, 1)))[None]
         if values.shape[2] in (2, 4):
             return _Batch(channels[:, :-1], channels[:, -1:], original, image)
@@ -344,15 +365,27 @@ def _to_batch(image: ImageLike) -> _Batch:
         pixels = pixels[None] if pixels.ndim == 3 else pixels
         if pixels.shape[1] not in (1, 3):
             raise RestoreInputError(f"a tensor image needs 1 or 3 channels, got {image.shape}")
+        _check_not_empty(pixels.shape[2], pixels.shape[3], pixels.shape[0])
         return _Batch(_checked_range(pixels), None, original)
     raise RestoreInputError(
         f"cannot restore a {type(image).__name__}: pass a numpy array, PIL image or tensor"
     )
 
 
+def _check_not_empty(height: int, width: int, batch: int = 1) -> None:
+    if not (height and width and batch):
+        what = "an empty batch" if not batch else f"an empty image ({width}x{height} pixels)"
+        raise RestoreInputError(f"got {what}: there is nothing to restore")
+
+
 def _pil_array(image: Image.Image) -> np.ndarray:
-    """A PIL image as uint8 / uint16 ``(H, W[, C])`` (gray, gray+alpha, RGB or RGBA)."""
+    """A PIL image as uint8 / uint16 / float32 ``(H, W[, C])`` (gray, gray+alpha, RGB, RGBA).
+
+    Mode ``F`` (32-bit float gray) is read as float in [0, 1], like a float numpy array.
+    """
     mode = image.mode
+    if mode == "F":
+        return np.asarray(image, dtype=np.float32)
     if mode.startswith("I;16") or mode == "I":
         values = np.asarray(image)
         if values.min(initial=0) < 0 or values.max(initial=0) > 65535:
@@ -361,7 +394,12 @@ def _pil_array(image: Image.Image) -> np.ndarray:
     if mode == "P":
         mode = "RGBA" if "transparency" in image.info else "RGB"
     target = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "RGBA": "RGBA", "RGBa": "RGBA"}
-    return np.asarray(image.convert(target.get(mode, "RGB")))
+    try:
+        return np.asarray(image.convert(target.get(mode, "RGB")))
+    except ValueError as exc:  # e.g. HSV, which Pillow cannot convert to RGB
+        raise RestoreInputError(
+            f"a PIL image of mode {image.mode} cannot be read ({exc}); convert it to RGB first"
+        ) from None
 
 
 def _checked_range(values: Tensor) -> Tensor:

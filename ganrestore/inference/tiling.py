@@ -9,11 +9,16 @@ untiled runs share one code path.
 
 Tiles are reflect-padded to the network's size multiple (replicate where a reflection does not
 fit) and cropped back, so any size works even for networks that do not pad themselves.
+
+Progress: inside ``with reporting_tiles(callback):`` every :func:`tiled_forward` call on this
+thread reports ``callback(done, total)`` after each batch of tiles, whichever restorer calls it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
@@ -24,6 +29,20 @@ from torch import Tensor, nn
 TileForward = Callable[[Tensor], Tensor]
 #: ``passthrough(tile)``: ``(C_in, h, w)`` on the CPU -> True to copy its first C_out channels.
 TilePassthrough = Callable[[Tensor], bool]
+#: ``progress(done, total)``: tiles of the current :func:`tiled_forward` call finished so far.
+TileProgress = Callable[[int, int], None]
+
+_TILE_PROGRESS: ContextVar[TileProgress | None] = ContextVar("tile_progress", default=None)
+
+
+@contextmanager
+def reporting_tiles(progress: TileProgress) -> Iterator[None]:
+    """Within the block, :func:`tiled_forward` reports its tiles to ``progress``."""
+    token = _TILE_PROGRESS.set(progress)
+    try:
+        yield
+    finally:
+        _TILE_PROGRESS.reset(token)
 
 
 @dataclass(frozen=True)
@@ -220,6 +239,7 @@ def tiled_forward(
         rows, cols = inside(spot)
         return images[spot.index, :, rows, cols]
 
+    report = _TILE_PROGRESS.get()
     pending: list[_Tile] = []
     for position, spot in enumerate(plan):
         if passthrough is not None and passthrough(crop(spot)):
@@ -232,6 +252,10 @@ def tiled_forward(
             for done, result in zip(pending, results, strict=True):
                 paste(done, result)
             pending = []
+            if report is not None and position < len(plan) - 1:
+                report(position + 1, len(plan))
+    if report is not None:  # also when the last tiles passed through without the network
+        report(len(plan), len(plan))
     if weight_sum is not None:
         output /= weight_sum
     return output

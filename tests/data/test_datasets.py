@@ -110,6 +110,38 @@ class TestTrainDenoise:
         noise = (poisson["degraded"] - poisson["clean"]).std()
         assert noise > 2 * (gaussian["degraded"] - gaussian["clean"]).std()
 
+    def test_clean_share_leaves_crops_untouched(self, clean_samples):
+        dataset = TrainDataset(clean_samples, "denoise", crop=32, clean_share=1.0)
+        for seed in range(4):
+            item = dataset[(seed % 3, seed)]
+            assert torch.equal(item["degraded"], item["clean"]) and item["sigma"].item() == 0.0
+
+    def test_clean_share_draws_about_its_share(self, clean_samples):
+        dataset = TrainDataset(clean_samples, "denoise", crop=16, clean_share=0.25)
+        items = [dataset[(0, seed)] for seed in range(200)]
+        assert 30 <= sum(torch.equal(item["degraded"], item["clean"]) for item in items) <= 70
+
+    def test_jpeg_share_quantises_noisy_crops_to_eight_bits(self, clean_samples):
+        options = {"crop": 32, "sigma_range": (25.0, 25.0), "jpeg_quality": (75, 75)}
+        item = TrainDataset(clean_samples, "denoise", jpeg_share=1.0, **options)[(0, 3)]
+        levels = item["degraded"] * 255
+        torch.testing.assert_close(levels, levels.round(), atol=1e-4, rtol=0)
+        assert item["sigma"].item() == 25.0
+        assert (item["degraded"] - item["clean"]).abs().mean() > 0.02  # still noisy
+
+    def test_sigma_power_two_draws_half_the_crops_from_the_lowest_quarter(self, clean_samples):
+        dataset = TrainDataset(clean_samples, "denoise", crop=16, sigma_power=2.0)
+        sigmas = [dataset[(0, seed)]["sigma"].item() for seed in range(400)]
+        assert 0.42 <= np.mean(np.array(sigmas) < 55.0 / 4) <= 0.58
+
+    @pytest.mark.parametrize(
+        ("option", "value"),
+        [("clean_share", 1.5), ("jpeg_share", -0.1), ("poisson", 2.0), ("sigma_power", 0.0)],
+    )
+    def test_noise_options_are_checked(self, clean_samples, option, value):
+        with pytest.raises(ValueError, match=option):
+            TrainDataset(clean_samples, "denoise", crop=24, **{option: value})
+
     def test_real_pair_cropped_flipped_and_rotated_together(self, tmp_path, astronaut):
         clean = save(tmp_path / "clean" / "a.png", astronaut)
         inverted = save(tmp_path / "degraded" / "a.png", 255 - astronaut)

@@ -9,6 +9,8 @@ import torch
 from ganrestore.data.degradations import (
     add_gaussian_noise,
     add_poisson_gaussian_noise,
+    draw_sigma,
+    jpeg_recompress,
     noise_image,
     sample_peak,
     sample_sigma,
@@ -123,3 +125,35 @@ class TestNoiseImage:
         noisy = noise_image(image, 30.0, np.random.default_rng(0), clip=False)
 
         assert (noisy - image).std() == pytest.approx(30.0 / 255, rel=0.03)
+
+
+class TestJpegRecompress:
+    """JPEG re-compression, as noisy photos reach a user."""
+
+    def test_chroma_subsampling_blurs_the_colour_of_the_noise(self, astronaut):
+        rng = np.random.default_rng(0)
+        clean = astronaut.astype(np.float32) / 255.0
+        noisy = np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1).astype(np.float32)
+
+        def chroma_detail(image: np.ndarray) -> float:
+            chroma = image[..., 0] - image[..., 1]  # a colour-difference channel
+            return float(np.abs(np.diff(chroma, axis=1)).mean())
+
+        full = jpeg_recompress(noisy, 95, chroma_subsampling=False)
+        subsampled = jpeg_recompress(noisy, 95, chroma_subsampling=True)
+        assert full.shape == subsampled.shape == noisy.shape and full.dtype == np.float32
+        assert chroma_detail(subsampled) < 0.7 * chroma_detail(full)
+
+    def test_gray_stays_gray_and_checks_its_arguments(self, astronaut):
+        gray = astronaut[..., :1].astype(np.float32) / 255.0
+        assert jpeg_recompress(gray, 60, chroma_subsampling=True).shape == gray.shape
+        with pytest.raises(ValueError, match="quality"):
+            jpeg_recompress(gray, 100, chroma_subsampling=False)
+
+
+def test_draw_sigma_power_one_is_uniform_and_power_is_checked():
+    rng = np.random.default_rng(1)
+    draws = np.array([draw_sigma(0.0, 50.0, 1.0, rng) for _ in range(2000)])
+    assert draws.min() >= 0 and draws.max() <= 50 and abs(np.mean(draws < 12.5) - 0.25) < 0.04
+    with pytest.raises(ValueError, match="power"):
+        draw_sigma(0.0, 50.0, 0.0, rng)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ganrestore.data.datasets import ValDataset
 from ganrestore.data.layout import DataError, Sample, discover
 from ganrestore.errors import GanrestoreError
 
@@ -118,10 +119,11 @@ class TestFolders:
         with pytest.raises(DataError, match=r"data folder .*nothing does not exist"):
             discover(tmp_path / "nothing", "denoise")
 
-    def test_missing_clean_folder_points_at_loose_images(self, tmp_path, camera):
-        Image.fromarray(camera).save(tmp_path / "a.png")
+    def test_a_folder_with_only_sub_folders_names_them(self, tmp_path, camera):
+        (tmp_path / "2019").mkdir()
+        Image.fromarray(camera).save(tmp_path / "2019" / "a.png")
 
-        with pytest.raises(DataError, match=r"no clean/ folder .*1 image\(s\) directly in"):
+        with pytest.raises(DataError, match=r"no images directly in .*2019/ \(1 image\)"):
             discover(tmp_path, "denoise")
 
     def test_empty_clean_folder(self, tmp_path):
@@ -167,3 +169,136 @@ class TestUnreadableFiles:
 
         assert [path.name for path, _ in layout.skipped] == ["img03.jpg"]
         assert "img03.png" not in clean_names(layout.train + layout.val)
+
+
+def save_all(folder, images, names=None):
+    """Writes ``images`` as PNGs into ``folder`` (created), named img00.png, ... or ``names``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"{names[i] if names else f'img{i:02d}'}.png")
+    return folder
+
+
+def side_by_side(sample_images, count):
+    """``count`` (40, 80, 3) A|B images: A = the photo inverted, B = the photo."""
+    rgb = [image for image in sample_images if image.ndim == 3][:count]
+    return [np.concatenate([255 - image[:, :40], image[:, :40]], axis=1) for image in rgb]
+
+
+class TestLayouts:
+    def test_a_plain_folder_is_clean_photos_and_its_sub_folders_are_named(
+        self, tmp_path, sample_images
+    ):
+        photos = save_all(tmp_path / "photos", sample_images[:6])
+        save_all(photos / "thumbs", sample_images[6:8])
+
+        layout = discover(photos, "inpaint")
+
+        assert sorted(clean_names(layout.train + layout.val)) == [
+            f"img{i:02d}.png" for i in range(6)
+        ]
+        assert all(sample.clean.parent == photos for sample in layout.train + layout.val)
+        assert not layout.paired
+        assert layout.summary.startswith(f"6 clean photos in {photos} (plain folder)")
+        assert f"validation: {len(layout.val)} of them held out" in layout.summary
+        assert layout.ignored == (f"{photos / 'thumbs'} (2 images)",)
+        assert layout.summary.endswith(f"ignored: {photos / 'thumbs'} (2 images)")
+
+    def test_loose_images_beside_clean_are_named_as_ignored(self, make_data_dir, sample_images):
+        root = make_data_dir(count=4)
+        Image.fromarray(sample_images[5]).save(root / "stray.png")
+
+        layout = discover(root, "denoise")
+
+        assert len(layout.train + layout.val) == 4
+        assert layout.ignored == (f"1 image directly in {root}",)
+
+    def test_a_noisy_folder_beside_clean_is_used_as_pairs(self, make_data_dir):
+        root = make_data_dir(count=4, pairs="degraded")
+        (root / "degraded").rename(root / "noisy")
+
+        layout = discover(root, "denoise")
+
+        assert layout.paired and layout.ignored == ()
+        assert all(s.degraded.parent.name == "noisy" for s in layout.train + layout.val)
+        assert f"each with its degraded image in {root / 'noisy'}" in layout.summary
+
+    def test_pair_dir_names_any_pair_folder_and_without_it_the_folder_is_named(self, make_data_dir):
+        root = make_data_dir(count=4, pairs="degraded")
+        (root / "degraded").rename(root / "camera")
+
+        unnamed = discover(root, "denoise")
+        named = discover(root, "denoise", pair_dir="camera")
+
+        assert not unnamed.paired and unnamed.ignored == (f"{root / 'camera'} (4 images)",)
+        assert "noise is added on the fly" in unnamed.summary
+        assert named.paired and named.ignored == ()
+        assert all(s.degraded.parent.name == "camera" for s in named.train + named.val)
+        with pytest.raises(DataError, match=r"pair_dir .* is 'raw' but .*raw is not a folder"):
+            discover(root, "denoise", pair_dir="raw")
+
+    def test_degraded_and_noisy_together_are_ambiguous(self, make_data_dir):
+        root = make_data_dir(count=3, pairs="degraded")
+        (root / "noisy").mkdir()
+
+        with pytest.raises(DataError, match=r"both degraded/ and noisy/.*--pair-dir"):
+            discover(root, "denoise")
+
+    @pytest.mark.parametrize(("direction", "clean_side"), [("AtoB", "B"), ("BtoA", "A")])
+    def test_pix2pix_folder_pairs_follow_the_direction(
+        self, tmp_path, sample_images, direction, clean_side
+    ):
+        root = tmp_path / "pairs"
+        for split, first in (("train", 0), ("val", 4)):
+            save_all(root / f"{split}A", sample_images[first : first + 4])
+            save_all(root / f"{split}B", sample_images[first : first + 4])
+        save_all(root / "testA", sample_images[8:10])
+
+        layout = discover(root, "denoise", direction=direction)
+
+        degraded_side = "A" if clean_side == "B" else "B"
+        assert layout.paired and len(layout.train) == len(layout.val) == 4
+        assert {s.clean.parent.name for s in layout.train} == {f"train{clean_side}"}
+        assert {s.degraded.parent.name for s in layout.val} == {f"val{degraded_side}"}
+        assert f"direction {direction}" in layout.summary
+        assert layout.ignored == (f"{root / 'testA'} (2 images)",)
+
+    def test_side_by_side_images_are_split_into_degraded_and_clean_halves(
+        self, tmp_path, sample_images
+    ):
+        root = tmp_path / "facades"
+        pictures = side_by_side(sample_images, 4)
+        save_all(root / "train", pictures[:3])
+        save_all(root / "val", pictures[3:])
+
+        layout = discover(root, "denoise")
+        flipped = discover(root, "denoise", direction="BtoA")
+
+        assert layout.paired and len(layout.train) == 3 and len(layout.val) == 1
+        assert {s.clean_half for s in layout.train + layout.val} == {"right"}
+        assert {s.clean_half for s in flipped.train + flipped.val} == {"left"}
+        assert "side-by-side A|B images" in layout.summary
+        item = ValDataset(layout.val, "denoise", size=40)[0]  # the 40x40 halves, uncropped
+        photo = pictures[3][:, 40:].astype(np.float32) / 255
+        inverted = pictures[3][:, :40].astype(np.float32) / 255
+        assert np.allclose(item["clean"].permute(1, 2, 0).numpy(), photo, atol=1e-6)
+        assert np.allclose(item["degraded"].permute(1, 2, 0).numpy(), inverted, atol=1e-6)
+
+    def test_plain_layout_keeps_wide_photos_whole(self, tmp_path, sample_images):
+        root = save_all(tmp_path / "panoramas", side_by_side(sample_images, 3))
+
+        layout = discover(root, "inpaint", layout="plain")
+
+        assert not layout.paired and layout.train[0].clean_half is None
+
+    def test_inpaint_refuses_pix2pix_pairs_and_says_what_to_do(self, tmp_path, sample_images):
+        folders = tmp_path / "folders"
+        save_all(folders / "A", sample_images[:3])
+        save_all(folders / "B", sample_images[:3])
+        aligned = save_all(tmp_path / "aligned", side_by_side(sample_images, 3))
+
+        with pytest.raises(DataError, match="does not say where the holes are") as caught:
+            discover(folders, "inpaint")
+        assert f"--data {folders / 'B'}" in str(caught.value) and "masks/" in str(caught.value)
+        with pytest.raises(DataError, match=r"twice as wide as tall.*data\.layout=plain"):
+            discover(aligned, "inpaint")

@@ -58,6 +58,40 @@ class TestNoise:
             dg.noise_condition(sigma)
 
 
+class TestCameraNoiseAndJpeg:
+    """Shot noise and JPEG inputs: how noisy photos reach a user."""
+
+    def test_shot_noise_is_stronger_in_bright_than_in_dark_regions(self) -> None:
+        dark, bright = np.full((64, 64, 3), 0.1), np.full((64, 64, 3), 0.9)
+        rng = np.random.default_rng(0)
+        dark_noise = np.std(dg.add_noise(dark, 2, rng, peak=50).astype(float))
+        bright_noise = np.std(dg.add_noise(bright, 2, rng, peak=50).astype(float))
+        assert bright_noise > 2 * dark_noise
+
+    def test_jpeg_condition_is_the_noisy_image_saved_as_jpeg(self) -> None:
+        clean = np.random.default_rng(1).random((32, 48, 3)) * 0.5 + 0.25
+        png = dg.degrade(clean, "a.png", dg.noise_condition(25), seed=0)
+        jpeg_condition = dg.noise_condition(25, jpeg_quality=75)
+        jpeg = dg.degrade(clean, "a.png", jpeg_condition, seed=0)
+        assert jpeg.pixels.shape == png.pixels.shape and jpeg.pixels.dtype == np.uint8
+        again = dg.degrade(clean, "a.png", jpeg_condition, seed=0)
+        assert np.array_equal(jpeg.pixels, again.pixels)  # reproducible
+        assert not np.array_equal(jpeg.pixels, png.pixels)
+        assert jpeg_condition.name == "sigma25_jpeg75" and jpeg_condition.sigma_hint == 25
+
+    def test_names_and_sigma_hint_with_shot_noise(self) -> None:
+        condition = dg.noise_condition(10, peak=50, jpeg_quality=90)
+        assert condition.name == "sigma10_peak50_jpeg90"
+        assert condition.sigma_hint == pytest.approx((10**2 + 255**2 * 0.5 / 50) ** 0.5)
+
+    @pytest.mark.parametrize(
+        ("peak", "quality", "option"), [(0, None, "--peak"), (None, 99, "--jpeg")]
+    )
+    def test_bad_peak_and_quality_are_refused(self, peak, quality, option) -> None:
+        with pytest.raises(dg.DegradationError, match=option):
+            dg.noise_condition(25, peak=peak, jpeg_quality=quality)
+
+
 class TestHoles:
     @pytest.mark.parametrize("kind", ["box", "free"])
     def test_generated_masks_are_reproducible_and_within_the_ratio(self, kind) -> None:

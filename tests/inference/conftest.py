@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,3 +76,17 @@ def box_mask() -> Callable[[tuple[int, int]], np.ndarray]:
         return mask
 
     return make
+
+
+def header_only_png(path: Path, width: int, height: int) -> Path:
+    """A 57-byte PNG whose header says ``width x height``: decoding it fails (truncated)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    signature = b"\x89PNG\r\n\x1a\n"
+    path.write_bytes(signature + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 99)))
+    return path

@@ -1,0 +1,316 @@
+"""Inpainting at any scale: run the network only around the holes, coarse to fine.
+
+An inpainting network fills a hole from what its receptive field sees. The bundled one was
+trained on 128×128 crops, so a hole pixel more than a few dozen pixels from the nearest known
+pixel gets no context at all and comes out as the network's mid-grey; and a photo of a
+megapixel with a few holes needs the network only near the holes. This module does both jobs:
+
+* **Crop around the holes.** The image is cut into ``cell``×``cell`` cells; only cells that
+  hold hole pixels are run, each inside a window grown by ``margin`` pixels of known context
+  on every side (aligned to the network's stride, so neighbouring cells agree and no seam
+  shows), and only their hole pixels are written back. Known pixels are never touched.
+* **Coarse to fine.** The *depth* of a hole pixel is its distance to the nearest known pixel
+  (a distance transform). Where the deepest hole pixel lies beyond the network's ``reach``, a
+  copy of the image at half the size (holes grow to every 2×2 block they touch) is filled
+  first, recursively, until the hole fits the receptive field. Its fill, upsampled, is the
+  *prior* of the finer level: pixels of depth up to ``reach`` take the network's output at
+  this level, pixels deeper than ``reach + ramp`` take the prior, and the weight ramps
+  linearly in between, so the fine detail of the full-resolution fill near the hole border
+  fades into the coarse fill's context-aware colours and shapes deep inside, with no seam.
+  With ``feed_prior`` the network also sees the prior: pixels deeper than ``reach + ramp`` are
+  handed to it as known, so the thin band it fills joins the coarse content on both sides.
+
+Memory stays bounded by the cells (``batch_size`` windows at a time) plus a few copies of the
+image; a level where cells would cost more than the whole image runs through
+:func:`~ganrestore.inference.tiling.tiled_forward` instead (bounded by its tile).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganrestore.inference.ensemble import symmetric_mean
+from ganrestore.inference.tiling import TileForward, TileSettings, pad_bottom_right, tiled_forward
+
+#: The inpainting strategies of :class:`~ganrestore.inference.restorer.NetworkRestorer`.
+STRATEGIES = ("scales", "tiles")
+
+
+@dataclass(frozen=True)
+class ScaleSettings:
+    """How holes are filled across scales (defaults chosen on the development photos).
+
+    Attributes:
+        fit: the deepest hole (pixels from a hole pixel to the nearest known pixel) a level
+            fills on its own; a deeper hole gets a coarser level first.
+        reach: hole depth up to which a level with a coarser one keeps the network's output.
+        ramp: depths over which the network's output fades into the coarser level's fill.
+        cell: side of the cells the image is cut into (rounded up to the network's stride).
+        margin: known context around each cell, in pixels (rounded up to the stride).
+        feed_prior: hand the coarse fill to the network as known content beyond
+            ``reach + ramp``, instead of only blending with it afterwards.
+        min_side: a level is not halved below this many pixels on its shorter side.
+        finest: the finest level the network runs at (0: full resolution, 1: half, ...);
+            finer levels take the upsampled fill of that level.
+        ensemble_from: from this level on (1: half resolution, ...) the network's output is
+            averaged over the 8 rotated / mirrored views (coarse levels are small, so this
+            costs little); ``None``: never.
+    """
+
+    fit: int = 32
+    reach: int = 16
+    ramp: int = 16
+    cell: int = 64
+    margin: int = 64
+    feed_prior: bool = False
+    min_side: int = 32
+    finest: int = 0
+    ensemble_from: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.reach < 1 or self.ramp < 0 or self.cell < 1 or self.margin < 0:
+            raise ValueError(
+                f"reach and cell must be >= 1, ramp and margin >= 0; got reach={self.reach}, "
+                f"ramp={self.ramp}, cell={self.cell}, margin={self.margin}"
+            )
+
+
+def hole_depth(holes: np.ndarray) -> np.ndarray:
+    """Distance of every hole pixel to the nearest known pixel (0 at known pixels).
+
+    Args:
+        holes: ``(H, W)`` bool, True = hole.
+
+    Returns:
+        ``(H, W)`` float32 >= 0, Euclidean pixels; the image border is not a known pixel, so
+        an image without any known pixel gets depths larger than its diagonal.
+    """
+    return cv2.distanceTransform(holes.astype(np.uint8), cv2.DIST_L2, 5)
+
+
+def prior_weight(depth: Tensor, settings: ScaleSettings) -> Tensor:
+    """How much of the coarser level's fill a hole pixel of this depth takes, in [0, 1].
+
+    0 up to ``reach``, 1 beyond ``reach + ramp``, linear in between.
+    """
+    if settings.ramp == 0:
+        return (depth > settings.reach).float()
+    return ((depth - settings.reach) / settings.ramp).clamp(0, 1)
+
+
+def plan_cells(need: np.ndarray, cell: int) -> list[tuple[int, int]]:
+    """Top-left corners of the ``cell``×``cell`` cells that hold at least one needed pixel.
+
+    Args:
+        need: ``(H, W)`` bool, True where the network's output is needed.
+        cell: cell side in pixels.
+
+    Returns:
+        ``(top, left)`` pairs in row-major order; empty when ``need`` is all False.
+    """
+    height, width = need.shape
+    rows, cols = -(-height // cell), -(-width // cell)
+    grid = np.zeros((rows * cell, cols * cell), bool)
+    grid[:height, :width] = need
+    hit = grid.reshape(rows, cell, cols, cell).any(axis=(1, 3))
+    return [(int(i) * cell, int(j) * cell) for i, j in zip(*np.nonzero(hit), strict=True)]
+
+
+def cell_window(start: int, cell: int, margin: int, length: int) -> tuple[int, int]:
+    """The window ``(start, stop)`` along one axis that holds a cell and its margin.
+
+    The window has the same extent for every cell (``cell + 2 * margin``, or ``length`` when
+    that is shorter) and is shifted inward at the image border, so the cell keeps at least
+    ``margin`` pixels of context on each side that is not the image border.
+    """
+    extent = min(cell + 2 * margin, length)
+    begin = min(max(start - margin, 0), length - extent)
+    return begin, begin + extent
+
+
+def run_where_needed(
+    inputs: Tensor,
+    need: np.ndarray,
+    forward: TileForward,
+    *,
+    settings: ScaleSettings,
+    tiling: TileSettings,
+    device: torch.device,
+    multiple: int,
+) -> Tensor:
+    """The network's output at every needed pixel, computed on cells with context around them.
+
+    Args:
+        inputs: ``(4, H, W)`` float on the CPU: RGB in [0, 1] and the mask (1 = hole) that the
+            network is given.
+        need: ``(H, W)`` bool, pixels whose output is wanted.
+        forward: the network, ``(N, 4, h, w)`` on ``device`` -> ``(N, 3, h, w)`` in [0, 1].
+        settings: cell side and margin.
+        tiling: batch size, and the tiles used when cells would cost more than the image.
+        device: where ``forward`` runs.
+        multiple: the network's stride; windows start at multiples of it.
+
+    Returns:
+        ``(3, H, W)`` float32 on the CPU: the network's output at the needed pixels (and at
+        other pixels of the cells or tiles run); the input RGB elsewhere.
+    """
+    _, height, width = inputs.shape
+    output = inputs[:3].clone()
+    cell = -(-settings.cell // multiple) * multiple
+    margin = -(-settings.margin // multiple) * multiple
+    cells = plan_cells(need, cell)
+    if not cells:
+        return output
+    padded_h, padded_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+    window_h, window_w = min(cell + 2 * margin, padded_h), min(cell + 2 * margin, padded_w)
+    if len(cells) * window_h * window_w >= padded_h * padded_w:
+        has_need = torch.from_numpy(need)[None].float()
+        return tiled_forward(
+            torch.cat([inputs, has_need])[None],
+            lambda tiles: forward(tiles[:, :4]),
+            out_channels=3,
+            settings=tiling,
+            device=device,
+            multiple=multiple,
+            passthrough=lambda tile: not bool((tile[4] > 0).any()),
+        )[0]
+    padded = pad_bottom_right(inputs[None], padded_h, padded_w)[0]
+    for first in range(0, len(cells), tiling.batch_size):
+        batch = cells[first : first + tiling.batch_size]
+        spans = [
+            (
+                cell_window(top, cell, margin, padded_h),
+                cell_window(left, cell, margin, padded_w),
+            )
+            for top, left in batch
+        ]
+        windows = torch.stack([padded[:, r0:r1, c0:c1] for (r0, r1), (c0, c1) in spans])
+        results = forward(windows.to(device)).float().cpu()
+        for (top, left), ((r0, _), (c0, _)), result in zip(batch, spans, results, strict=True):
+            bottom, right = min(top + cell, height), min(left + cell, width)
+            output[:, top:bottom, left:right] = result[
+                :, top - r0 : bottom - r0, left - c0 : right - c0
+            ]
+    return output
+
+
+def fill_holes(
+    images: Tensor,
+    masks: Tensor,
+    forward: TileForward,
+    *,
+    settings: ScaleSettings | None = None,
+    tiling: TileSettings | None = None,
+    device: torch.device | None = None,
+    multiple: int = 1,
+) -> Tensor:
+    """Fill the holes of each image coarse to fine, running the network only near the holes.
+
+    Args:
+        images: ``(B, 3, H, W)`` float on the CPU in [0, 1]; hole pixels are ignored.
+        masks: ``(B, 1, H, W)`` float on the CPU, 1 (> 0.5) = hole.
+        forward: the network, ``(N, 4, h, w)`` (RGB in [0, 1] + mask) on ``device`` ->
+            ``(N, 3, h, w)`` in [0, 1]; ``h`` and ``w`` are multiples of ``multiple``.
+        settings: depths, cells and margins (:class:`ScaleSettings` defaults).
+        tiling: windows per forward pass, and the tiles of levels run whole.
+        device: where ``forward`` runs (default: the CPU).
+        multiple: the network's size multiple (stride).
+
+    Returns:
+        ``(B, 3, H, W)`` float32 on the CPU; known pixels are the input's, bit for bit. An
+        image without holes comes back unchanged without running the network.
+    """
+    settings = settings or ScaleSettings()
+    tiling = tiling or TileSettings()
+    device = device or torch.device("cpu")
+    filled = []
+    for image, mask in zip(images.float(), masks, strict=True):
+        holes = mask[0] > 0.5
+        if not bool(holes.any()):
+            filled.append(image.clone())
+            continue
+        result = _fill_level(image, holes, forward, settings, tiling, device, multiple, 0)
+        filled.append(torch.where(holes, result, image))
+    return torch.stack(filled)
+
+
+def _fill_level(
+    image: Tensor,
+    holes: Tensor,
+    forward: TileForward,
+    settings: ScaleSettings,
+    tiling: TileSettings,
+    device: torch.device,
+    multiple: int,
+    level: int,
+) -> Tensor:
+    """``(3, H, W)`` [0, 1] with ``(H, W)`` bool holes -> ``(3, H, W)`` filled (recursive)."""
+    base_forward = forward
+    if settings.ensemble_from is not None and level >= settings.ensemble_from:
+        forward = functools.partial(symmetric_mean, base_forward)
+    holes_np = holes.numpy()
+    depth_np = hole_depth(holes_np)
+    deepest = float(depth_np.max())
+    has_known = not bool(holes_np.all())
+    can_halve = min(holes_np.shape) >= 2 * settings.min_side
+    coarser = can_halve and (level < settings.finest or (has_known and deepest > settings.fit))
+    if not coarser:
+        inputs = torch.cat([image, holes[None].float()])
+        return run_where_needed(
+            inputs,
+            holes_np,
+            forward,
+            settings=settings,
+            tiling=tiling,
+            device=device,
+            multiple=multiple,
+        )
+    small_image, small_holes = _halve(image, holes)
+    small = _fill_level(
+        small_image, small_holes, base_forward, settings, tiling, device, multiple, level + 1
+    )
+    small = torch.where(small_holes, small, small_image)
+    prior = _double(small, holes.shape)
+    if level < settings.finest:
+        return prior
+    weight = prior_weight(torch.from_numpy(depth_np), settings)
+    need = holes_np & (depth_np < settings.reach + settings.ramp)
+    network_holes, network_image = holes, image
+    if settings.feed_prior:
+        network_holes = torch.from_numpy(need)
+        network_image = torch.where(holes & ~network_holes, prior, image)
+    inputs = torch.cat([network_image, network_holes[None].float()])
+    near = run_where_needed(
+        inputs, need, forward, settings=settings, tiling=tiling, device=device, multiple=multiple
+    )
+    return torch.lerp(near, prior, weight)
+
+
+def _halve(image: Tensor, holes: Tensor) -> tuple[Tensor, Tensor]:
+    """Half-size copy: 2×2 means of the image, and a hole wherever a block touches one.
+
+    ``(3, H, W)``, ``(H, W)`` bool -> ``(3, ceil(H/2), ceil(W/2))``, same-size bool.
+    """
+    height, width = holes.shape
+    pad = (0, width % 2, 0, height % 2)
+    known = image * ~holes
+    stacked = F.pad(torch.cat([known, holes[None].float()])[None], pad, mode="replicate")
+    pooled_image = F.avg_pool2d(stacked[:, :3], 2)[0]
+    pooled_holes = F.max_pool2d(stacked[:, 3:], 2)[0, 0] > 0
+    return pooled_image, pooled_holes
+
+
+def _double(image: Tensor, size: tuple[int, int]) -> Tensor:
+    """Bilinear ×2 upsampling of ``(3, h, w)``, cropped to ``size`` (the halved level's)."""
+    height, width = image.shape[-2:]
+    upsampled = F.interpolate(
+        image[None], size=(2 * height, 2 * width), mode="bilinear", align_corners=False
+    )
+    return upsampled[0, :, : size[0], : size[1]]

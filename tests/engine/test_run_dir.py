@@ -1,0 +1,184 @@
+"""The run directory: nothing of the user's is taken over, damaged checkpoints are survived, and
+weights holding NaN are never saved."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from ganrestore.cli.app import app
+from ganrestore.config import TrainConfig, load_config
+from ganrestore.engine import checkpoint as ckpt
+from ganrestore.engine.distributed import ProcessContext
+from ganrestore.engine.trainer import Trainer, TrainingDivergedError
+from ganrestore.errors import GanrestoreError
+from ganrestore.models import build_generator
+from ganrestore.registry import GENERATORS
+
+CPU = ProcessContext(device=torch.device("cpu"))
+
+
+def train_cli(*args: str):
+    """``ganrestore train ARGS`` in this process (as a user runs it, without the start-up)."""
+    return CliRunner().invoke(app, ["train", *args], env={"COLUMNS": "200"})
+
+
+def tiny(tiny_config, *overrides: str, **values: object) -> TrainConfig:
+    return load_config("denoise", tiny_config("denoise", **values), overrides)
+
+
+def all_weights(checkpoint: Path) -> dict[str, torch.Tensor]:
+    return {
+        f"{name}:{key}": value
+        for name in (ckpt.GENERATOR, ckpt.GENERATOR_RAW, ckpt.DISCRIMINATOR)
+        for key, value in ckpt.load_tensors(checkpoint / name).items()
+    }
+
+
+class TestWhereARunMayStart:
+    def test_out_inside_data_is_refused_before_anything_is_written(
+        self, photo_folder: Path, tiny_config
+    ) -> None:
+        for out in (photo_folder / "runs" / "one", photo_folder):
+            result = train_cli(
+                "denoise", "--data", str(photo_folder), "--out", str(out),
+                "--config", str(tiny_config()),
+            )  # fmt: skip
+            assert result.exit_code == 2, result.output
+            assert f"--out {out} is inside --data {photo_folder}" in result.output
+        assert not (photo_folder / "runs").exists()
+        assert not (photo_folder / "config.json").exists()
+
+    def test_a_folder_of_the_users_is_refused_and_left_as_it_was(
+        self, photo_folder: Path, tiny_config, tmp_path: Path
+    ) -> None:
+        mine = tmp_path / "mine"
+        mine.mkdir()
+        (mine / "notes.txt").write_text("my notes")
+
+        with pytest.raises(GanrestoreError, match=r"mine is not empty and is not a ganrestore"):
+            Trainer(tiny(tiny_config), photo_folder, mine, CPU)
+        assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+    def test_an_empty_folder_is_fine(self, photo_folder: Path, tiny_config, tmp_path) -> None:
+        empty = tmp_path / "empty"
+        empty.mkdir()
+
+        summary = Trainer(tiny(tiny_config, steps=1), photo_folder, empty, CPU).fit()
+
+        assert summary.end_step == 1 and (empty / "config.json").is_file()
+
+    def test_a_run_stopped_before_its_first_checkpoint_is_not_started_over(
+        self, photo_folder: Path, tiny_config, tmp_path: Path
+    ) -> None:
+        run = tmp_path / "run"
+        run.mkdir()
+        (run / "config.json").write_text('{"task": "denoise"}')
+        (run / "metrics.jsonl").write_text('{"step": 2, "kind": "train"}\n')
+
+        with pytest.raises(GanrestoreError, match=r"already holds a training run .*--resume"):
+            Trainer(tiny(tiny_config), photo_folder, run, CPU)
+        assert (run / "config.json").read_text() == '{"task": "denoise"}'
+        assert (run / "metrics.jsonl").read_text().count("\n") == 1
+
+
+class TestResumeFromDamagedCheckpoints:
+    def test_the_newest_intact_checkpoint_is_used_and_the_damaged_one_set_aside(
+        self, photo_folder: Path, tiny_config, tmp_path: Path
+    ) -> None:
+        run = tmp_path / "run"
+        Trainer(tiny(tiny_config, steps=6, checkpoint_every=3), photo_folder, run, CPU).fit()
+        damaged = run / "checkpoints" / "step-00000006"
+        raw = damaged / ckpt.GENERATOR_RAW
+        raw.write_bytes(raw.read_bytes()[:200])  # truncated, as by a full disk
+
+        trainer = Trainer(tiny(tiny_config, steps=8), photo_folder, run, CPU, resume=True)
+
+        assert trainer.start_step == 3
+        said = " ".join(trainer.resume_notes)
+        assert f"{damaged} cannot be resumed from ({ckpt.GENERATOR_RAW} cannot be read" in said
+        assert "step-00000003 (step 3)" in said
+        assert not damaged.exists()
+        assert (run / "checkpoints" / "damaged-step-00000006" / ckpt.GENERATOR_RAW).is_file()
+        assert trainer.fit().end_step == 8
+
+    def test_no_intact_checkpoint_is_a_clear_error_listing_each(
+        self, photo_folder: Path, tiny_config, tmp_path: Path
+    ) -> None:
+        run = tmp_path / "run"
+        Trainer(tiny(tiny_config, steps=6, checkpoint_every=3), photo_folder, run, CPU).fit()
+        (run / "checkpoints" / "step-00000003" / ckpt.TRAINING_STATE).write_bytes(b"garbage")
+        (run / "checkpoints" / "step-00000006" / ckpt.RECORD).write_text("{trunc")
+
+        result = train_cli(
+            "denoise", "--data", str(photo_folder), "--out", str(run), "--resume", "--steps", "9"
+        )
+
+        assert result.exit_code == 2, result.output
+        message = " ".join(result.output.split())
+        assert "no intact checkpoint" in message
+        assert re.search(rf"step-00000006: \S*{ckpt.RECORD}", message)
+        assert f"step-00000003: {ckpt.TRAINING_STATE} cannot be read" in message
+
+
+class NaNAfter(torch.nn.Module):
+    """A tiny U-Net whose training outputs turn NaN after ``good`` forward passes."""
+
+    def __init__(self, in_channels: int, out_channels: int, good: int) -> None:
+        super().__init__()
+        self.net = build_generator("unet", in_channels, out_channels, depth=3, base_channels=8)
+        self.good, self.calls = good, 0
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self.calls += 1
+        output = self.net(images)
+        return output * float("nan") if self.calls > self.good else output
+
+
+def test_weights_holding_nan_are_never_saved(
+    photo_folder: Path, tiny_config, tmp_path: Path
+) -> None:
+    GENERATORS.register("nan_after")(NaNAfter)
+    try:
+        config = tiny(
+            tiny_config,
+            "generator.name=nan_after",
+            "generator.params.good=4",
+            "optim.max_nonfinite_steps=20",  # the NaN streak alone would stop it at step 24
+            steps=40,
+            checkpoint_every=2,
+        )
+        trainer = Trainer(config, photo_folder, tmp_path / "run", CPU)
+
+        with pytest.raises(TrainingDivergedError) as caught:
+            trainer.fit()
+    finally:
+        GENERATORS.unregister("nan_after")
+
+    latest = ckpt.latest_checkpoint(tmp_path / "run")
+    assert latest is not None and latest.name == "step-00000004"
+    message = str(caught.value)
+    assert "discriminator weights hold NaN or infinite values, so they were not saved" in message
+    assert f"the last good checkpoint is {latest}" in message
+    for checkpoint in (tmp_path / "run" / "checkpoints").glob("step-*"):
+        for name, value in all_weights(checkpoint).items():
+            assert torch.isfinite(value).all(), f"{checkpoint.name} {name} holds NaN"
+    saved = json.loads((latest / ckpt.RECORD).read_text())
+    assert saved["step"] == 4
+
+
+def test_a_damaged_run_config_is_a_clear_error(photo_folder: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text('{"task": "deno')  # cut short
+
+    result = train_cli("denoise", "--data", str(photo_folder), "--out", str(run), "--resume")
+
+    assert result.exit_code == 2, result.output
+    assert "config.json cannot be read" in " ".join(result.output.split())

@@ -1,0 +1,169 @@
+"""`ganrestore train` as a user meets it: layouts, ready configs by name, devices, the plan."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from ganrestore.cli.app import app
+from ganrestore.config import load_config
+from ganrestore.engine import checkpoint as ckpt
+from ganrestore.engine.distributed import ProcessContext, resolve_device
+from ganrestore.engine.reporting import StepTimer, plan_message
+from ganrestore.engine.trainer import Trainer
+from ganrestore.errors import GanrestoreError
+
+SAMPLES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "brick")
+TINY_NETWORKS = (
+    "--set", "generator.name=unet",
+    "--set", "generator.params={ depth = 3, base_channels = 8 }",
+    "--set", "discriminator.params={ width = 8, n_layers = 2 }",
+    "--set", "data.crop=32", "--set", "data.val_size=32", "--set", "data.batch_size=2",
+    "--set", "data.workers=0", "--set", "data.val_images=2",
+)  # fmt: skip
+
+
+def train_cli(*args: str):
+    """``ganrestore train ARGS`` in this process (as a user runs it, without the start-up)."""
+    return CliRunner().invoke(app, ["train", *args], env={"COLUMNS": "200"})
+
+
+def crops(size: tuple[int, int] = (72, 80)) -> list[np.ndarray]:
+    """Crops of scikit-image's sample photos, ``size`` = (height, width)."""
+    height, width = size
+    return [
+        np.asarray(getattr(skimage.data, name)())[100 : 100 + height, 100 : 100 + width]
+        for name in SAMPLES
+    ]
+
+
+@pytest.mark.slow
+def test_inpaint_trains_on_a_plain_folder_of_photos_and_names_what_it_ignored(
+    tmp_path: Path, tiny_config
+) -> None:
+    photos = tmp_path / "photos"
+    (photos / "thumbs").mkdir(parents=True)
+    for name, image in zip(SAMPLES, crops(), strict=True):
+        Image.fromarray(image).save(photos / f"{name}.jpg", quality=95)
+    for name, image in zip(SAMPLES[:2], crops((20, 20))[:2], strict=True):
+        Image.fromarray(image).save(photos / "thumbs" / f"{name}.png")
+
+    result = train_cli(
+        "inpaint", "--data", str(photos), "--out", str(tmp_path / "run"),
+        "--config", str(tiny_config("inpaint", steps=2, validate_every=2, checkpoint_every=2)),
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"data: 6 clean photos in {photos} (plain folder); holes are drawn on the fly" in said
+    assert f"ignored: {photos / 'thumbs'} (2 images)" in said
+    assert ckpt.latest_checkpoint(tmp_path / "run").name == "step-00000002"
+
+
+def test_denoise_trains_on_pix2pix_side_by_side_pairs(tmp_path: Path, tiny_config) -> None:
+    root = tmp_path / "facades"
+    for split, images in (("train", crops((40, 40))[:5]), ("val", crops((40, 40))[5:])):
+        (root / split).mkdir(parents=True)
+        for i, photo in enumerate(images):
+            noisy = np.clip(photo + np.random.default_rng(i).normal(0, 25, photo.shape), 0, 255)
+            pair = np.concatenate([noisy.astype(np.uint8), photo], axis=1)  # A | B, 40 x 80
+            Image.fromarray(pair).save(root / split / f"{i}.png")
+    config = load_config("denoise", tiny_config(steps=2, validate_every=2, checkpoint_every=2))
+
+    trainer = Trainer(config, root, tmp_path / "run", ProcessContext(torch.device("cpu")))
+    summary = trainer.fit()
+
+    assert trainer.layout.paired and len(trainer.layout.train) == 5
+    assert {sample.clean_half for sample in trainer.layout.train} == {"right"}
+    assert summary.end_step == 2
+    assert summary.validation["input_psnr"] < 25  # the A halves are the noisy inputs
+
+
+@pytest.mark.slow
+def test_a_ready_config_is_found_by_name_from_any_folder(
+    photo_folder: Path, tmp_path: Path, run_cli
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    result = run_cli(
+        "train", "denoise", "--data", str(photo_folder), "--config", "pix2pix",
+        "--out", str(tmp_path / "run"), "--steps", "1", "--device", "cpu",
+        "--set", "generator.params.depth=3", "--set", "generator.params.base_channels=8",
+        "--set", "discriminator.params.width=8", "--set", "data.crop=32",
+        "--set", "data.val_size=32", "--set", "data.val_images=1", "--set", "data.workers=0",
+        cwd=elsewhere,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["loss"]["adversarial"] == "vanilla" and saved["data"]["batch_size"] == 1
+    assert saved["generator"]["params"]["norm"] == "batch"  # pix2pix's, kept beside the --set
+
+
+def test_device_mps_is_accepted_as_apply_accepts_it(photo_folder: Path, tmp_path: Path) -> None:
+    if torch.backends.mps.is_available():
+        assert resolve_device("mps") == torch.device("mps")
+        return
+    with pytest.raises(GanrestoreError, match=r"no Apple GPU \(MPS\) is visible"):
+        resolve_device("mps")
+    result = train_cli(
+        "denoise", "--data", str(photo_folder), "--out", str(tmp_path / "run"), "--device", "mps"
+    )
+    assert result.exit_code == 2
+    assert (
+        "no Apple GPU (MPS) is visible" in result.output and "must be one of" not in result.output
+    )
+
+
+def test_the_plan_comes_after_a_few_timed_steps_with_a_hint_on_a_cpu() -> None:
+    timer = StepTimer(steps=3)
+    timed = [timer.add(seconds) for seconds in (9.0, 1.0, 2.0, 3.0, 5.0)]
+    assert timed == [None, None, None, 2.0, None]  # the warm-up step is left out
+
+    on_cpu = plan_message(4, 40_000, 1.92, "cpu", default_steps=True)
+    assert on_cpu[0].startswith("plan: steps 4->40000 at 1.92 s/step on cpu: about 21 h 19 min")
+    assert on_cpu[1].startswith("hint: 40000 steps is the ready config's full schedule")
+    assert "--steps 2000 first (about 1 h 4 min here)" in on_cpu[1]
+    assert len(plan_message(4, 40_000, 1.92, "cpu", default_steps=False)) == 1
+    assert len(plan_message(4, 40_000, 0.05, "cuda", default_steps=True)) == 1
+
+
+@pytest.mark.slow
+def test_train_with_the_default_steps_on_a_cpu_shows_the_plan_and_the_hint(
+    photo_folder: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "ganrestore", "train", "inpaint", "--data", str(photo_folder),
+               "--out", str(run), "--device", "cpu", *TINY_NETWORKS]  # fmt: skip
+    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    lines: list[str] = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("hint:"):
+            process.send_signal(signal.SIGINT)  # finish the step, save, stop
+            break
+    rest = process.communicate(timeout=300)[1]
+    said = " ".join((" ".join(lines) + rest).split())
+
+    assert process.returncode == 0, said
+    assert "plan: steps 6->40000 at " in said and "s/step on cpu: about " in said
+    assert "hint: 40000 steps is the ready config's full schedule" in said
+    assert "interrupted: saved step" in said and ckpt.latest_checkpoint(run) is not None

@@ -1,0 +1,60 @@
+"""A plugin that exits or raises a BaseException at import is listed as broken, never fatal."""
+
+from __future__ import annotations
+
+import pytest
+
+from ganrestore.registry import PluginLoadError, Registry
+
+GROUP = "ganrestore.generators"
+GOOD_MODULE = "def tiny(in_channels, out_channels):\n    return 'tiny'\n"
+EXITING_MODULE = "import sys\nsys.exit(3)\n"
+BASE_EXCEPTION_MODULE = (
+    "class Abort(BaseException):\n    pass\n\nraise Abort('licence server unreachable')\n"
+)
+INTERRUPTED_MODULE = "raise KeyboardInterrupt\n"
+
+
+def test_a_plugin_calling_sys_exit_at_import_is_broken_and_the_others_still_load(
+    make_distribution,
+) -> None:
+    make_distribution(
+        "exiting-nets",
+        {GROUP: {"exiting": "exiting_nets:make", "abort": "abort_nets:make"}},
+        {"exiting_nets": EXITING_MODULE, "abort_nets": BASE_EXCEPTION_MODULE},
+    )
+    make_distribution("good-nets", {GROUP: {"tiny": "good_nets:tiny"}}, {"good_nets": GOOD_MODULE})
+    registry: Registry[str] = Registry("generator", GROUP)
+
+    with pytest.raises(PluginLoadError, match=r"'exiting' from exiting-nets.*exit\(3\)"):
+        registry.get("exiting")
+    with pytest.raises(PluginLoadError, match="Abort: licence server unreachable"):
+        registry.get("abort")
+    rows = {row.name: row for row in registry.info(load=True)}
+    assert rows["exiting"].status == "broken" and "SystemExit" in (rows["exiting"].error or "")
+    assert rows["abort"].status == "broken"
+    assert rows["tiny"].status == "ok" and registry.build("tiny", 3, 3) == "tiny"
+
+
+def test_ctrl_c_while_a_plugin_imports_still_interrupts(make_distribution) -> None:
+    make_distribution(
+        "slow-nets", {GROUP: {"slow": "slow_nets:make"}}, {"slow_nets": INTERRUPTED_MODULE}
+    )
+    registry: Registry[str] = Registry("generator", GROUP)
+    with pytest.raises(KeyboardInterrupt):
+        registry.get("slow")
+
+
+@pytest.mark.slow
+def test_plugins_list_survives_a_plugin_that_exits_at_import(make_distribution, run_cli) -> None:
+    exiting = make_distribution(
+        "exiting-nets",
+        {GROUP: {"exiting": "exiting_nets:make"}},
+        {"exiting_nets": EXITING_MODULE},
+        on_sys_path=False,
+    )
+    result = run_cli("plugins", "list", extra_path=[exiting])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broken generator 'exiting': SystemExit" in result.stdout
+    assert "exit(3)" in result.stdout
+    assert "unet" in result.stdout and "patchgan" in result.stdout  # the others are still listed
