@@ -153,6 +153,7 @@ def test_without_a_model_the_task_is_guessed_from_the_masks(
     assert result.exit_code == 2 and "ganrestore train inpaint" in result.output
 
 
+@pytest.mark.slow  # a real process: the start-up imports torch
 def test_the_real_command_line_runs(run_cli, photos: Path, tmp_path: Path, runs) -> None:
     out = tmp_path / "fixed"
     result = run_cli(
@@ -164,6 +165,7 @@ def test_the_real_command_line_runs(run_cli, photos: Path, tmp_path: Path, runs)
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
 
 
+@pytest.mark.slow  # a real process and the bundled models
 def test_the_readme_command_restores_every_example_with_the_bundled_models(
     run_cli, tmp_path: Path
 ) -> None:

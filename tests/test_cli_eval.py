@@ -107,6 +107,7 @@ def test_restored_and_reference_agree_with_an_independent_computation(clean, tmp
     assert data["mode"] == "restored" and data["results"][0]["images"] == 3
 
 
+@pytest.mark.slow  # the bundled denoiser over 8 views
 def test_self_ensemble_scores_the_bundled_denoiser_over_8_views_as_its_own_row(
     clean, tmp_path
 ) -> None:

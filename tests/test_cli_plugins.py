@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ def test_version(run_cli) -> None:
     assert result.stdout.startswith("ganrestore ")
 
 
+@pytest.mark.slow  # each test from here on starts the CLI and imports torch: seconds each
 def test_list_shows_the_built_ins_from_the_installed_distribution(run_cli) -> None:
     result = run_cli("plugins", "list")
     assert result.returncode == 0, result.stderr
@@ -31,6 +33,7 @@ def test_list_shows_the_built_ins_from_the_installed_distribution(run_cli) -> No
         assert kind in line and "ganrestore" in line and "ok" in line
 
 
+@pytest.mark.slow
 def test_list_marks_broken_and_conflicting_plugins_and_still_lists_the_rest(
     make_distribution, run_cli
 ) -> None:
@@ -60,6 +63,7 @@ def test_list_marks_broken_and_conflicting_plugins_and_still_lists_the_rest(
     assert "Traceback" not in build.stderr
 
 
+@pytest.mark.slow
 def test_show_prints_the_docstring_and_every_parameter_with_its_default(run_cli) -> None:
     result = run_cli("plugins", "show", "unet")
     assert result.returncode == 0, result.stderr
@@ -71,6 +75,7 @@ def test_show_prints_the_docstring_and_every_parameter_with_its_default(run_cli)
         assert default in line
 
 
+@pytest.mark.slow
 def test_show_unknown_name_is_one_clear_line_with_exit_code_2(run_cli) -> None:
     result = run_cli("plugins", "show", "patchgna")
     assert result.returncode == 2
@@ -101,6 +106,11 @@ def test_docstring_args_are_parsed_with_continuation_lines() -> None:
 def test_a_third_party_package_is_listed_and_built_without_changing_ganrestore(
     tmp_path: Path, run_cli
 ) -> None:
+    example_before = set(EXAMPLE_PLUGIN.rglob("*"))
+    # pip builds in the folder it is given (build/, *.egg-info): give it a copy, not the example.
+    source = tmp_path / "example"
+    leftovers = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    shutil.copytree(EXAMPLE_PLUGIN, source, ignore=leftovers)
     target = tmp_path / "site"
     subprocess.run(
         [
@@ -113,7 +123,7 @@ def test_a_third_party_package_is_listed_and_built_without_changing_ganrestore(
             "--no-build-isolation",
             "--target",
             str(target),
-            str(EXAMPLE_PLUGIN),
+            str(source),
         ],
         check=True,
         capture_output=True,
@@ -139,3 +149,5 @@ def test_a_third_party_package_is_listed_and_built_without_changing_ganrestore(
     )
     assert built.returncode == 0, built.stderr
     assert built.stdout.strip() == "(1, 3, 21, 17)"
+    left = sorted(str(path) for path in set(EXAMPLE_PLUGIN.rglob("*")) - example_before)
+    assert not left, f"installing the example left build outputs in its folder: {left[:3]}"

@@ -139,6 +139,7 @@ def test_value_errors_of_a_factory_become_params_errors_naming_the_plugin() -> N
         registry.build("picky", 3, 3, norm="foo")
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch
 def test_import_is_lazy_and_building_one_plugin_imports_only_that_one() -> None:
     code = (
         "import sys, ganrestore\n"

@@ -8,9 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
+from click.testing import Result
 from PIL import Image
+from typer.testing import CliRunner
+
+from ganrestore.cli.app import app
 
 SAMPLES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "brick")
+
+
+def train_cli(*args: str) -> Result:
+    """``ganrestore train ARGS`` in this process (as a user runs it, without the start-up)."""
+    return CliRunner().invoke(app, ["train", *args], env={"COLUMNS": "200"})
 
 
 @pytest.fixture

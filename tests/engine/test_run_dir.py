@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
-from ganrestore.cli.app import app
 from ganrestore.config import TrainConfig, load_config
 from ganrestore.engine import checkpoint as ckpt
 from ganrestore.engine.distributed import ProcessContext
@@ -20,12 +18,9 @@ from ganrestore.errors import GanrestoreError
 from ganrestore.models import build_generator
 from ganrestore.registry import GENERATORS
 
+from .conftest import train_cli
+
 CPU = ProcessContext(device=torch.device("cpu"))
-
-
-def train_cli(*args: str):
-    """``ganrestore train ARGS`` in this process (as a user runs it, without the start-up)."""
-    return CliRunner().invoke(app, ["train", *args], env={"COLUMNS": "200"})
 
 
 def tiny(tiny_config, *overrides: str, **values: object) -> TrainConfig:

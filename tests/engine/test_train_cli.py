@@ -15,15 +15,15 @@ import pytest
 import skimage.data
 import torch
 from PIL import Image
-from typer.testing import CliRunner
 
-from ganrestore.cli.app import app
 from ganrestore.config import load_config
 from ganrestore.engine import checkpoint as ckpt
 from ganrestore.engine.distributed import ProcessContext, resolve_device
 from ganrestore.engine.reporting import StepTimer, plan_message
 from ganrestore.engine.trainer import Trainer
 from ganrestore.errors import GanrestoreError
+
+from .conftest import train_cli
 
 SAMPLES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "brick")
 TINY_NETWORKS = (
@@ -33,11 +33,6 @@ TINY_NETWORKS = (
     "--set", "data.crop=32", "--set", "data.val_size=32", "--set", "data.batch_size=2",
     "--set", "data.workers=0", "--set", "data.val_images=2",
 )  # fmt: skip
-
-
-def train_cli(*args: str):
-    """``ganrestore train ARGS`` in this process (as a user runs it, without the start-up)."""
-    return CliRunner().invoke(app, ["train", *args], env={"COLUMNS": "200"})
 
 
 def crops(size: tuple[int, int] = (72, 80)) -> list[np.ndarray]:

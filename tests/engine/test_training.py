@@ -1,4 +1,8 @@
-"""Training runs end to end, as `ganrestore train` runs them: real folders, real processes."""
+"""Training runs end to end, as `ganrestore train` runs them: real folders, real processes.
+
+The refusals (an occupied run folder, nothing to resume, no photos) run the same command in this
+process: they do not depend on the start-up of one.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,10 @@ from ganrestore.engine.distributed import ProcessContext
 from ganrestore.engine.trainer import Trainer, TrainingDivergedError
 from ganrestore.registry import LOSSES
 
+from .conftest import train_cli
 
+
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["denoise", "inpaint"])
 def test_train_writes_a_complete_run_directory(
     task: str, photo_folder: Path, tiny_config, tmp_path: Path, run_cli
@@ -115,43 +122,37 @@ def test_a_run_killed_mid_training_resumes_to_identical_weights(
 
 
 def test_an_existing_run_is_never_overwritten(
-    photo_folder: Path, tiny_config, tmp_path: Path, run_cli
+    photo_folder: Path, tiny_config, tmp_path: Path
 ) -> None:
     run = tmp_path / "run"
-    args = ["train", "denoise", "--data", str(photo_folder), "--out", str(run)]
-    first = run_cli(*args, "--config", str(tiny_config(steps=3)))
-    assert first.returncode == 0, first.stderr
+    args = ["denoise", "--data", str(photo_folder), "--out", str(run)]
+    first = train_cli(*args, "--config", str(tiny_config(steps=3)))
+    assert first.exit_code == 0, first.output
     before = (run / "checkpoints" / "step-00000003" / ckpt.GENERATOR).read_bytes()
 
-    again = run_cli(*args, "--config", str(tiny_config(steps=3)))
-    assert again.returncode == 2
+    again = train_cli(*args, "--config", str(tiny_config(steps=3)))
+    assert again.exit_code == 2, again.output
     assert "already holds a training run" in again.stderr and "--resume" in again.stderr
     assert (run / "checkpoints" / "step-00000003" / ckpt.GENERATOR).read_bytes() == before
 
-    longer = run_cli(*args, "--resume", "--steps", "6")
-    assert longer.returncode == 0, longer.stderr
+    longer = train_cli(*args, "--resume", "--steps", "6")
+    assert longer.exit_code == 0, longer.output
     assert ckpt.read_record(ckpt.latest_checkpoint(run))["step"] == 6
 
 
-def test_resume_without_a_run_is_a_clear_error(photo_folder: Path, tmp_path: Path, run_cli):
-    result = run_cli(
-        "train",
-        "denoise",
-        "--data",
-        str(photo_folder),
-        "--out",
-        str(tmp_path / "empty"),
-        "--resume",
+def test_resume_without_a_run_is_a_clear_error(photo_folder: Path, tmp_path: Path) -> None:
+    result = train_cli(
+        "denoise", "--data", str(photo_folder), "--out", str(tmp_path / "empty"), "--resume"
     )
-    assert result.returncode == 2
+    assert result.exit_code == 2, result.output
     assert "config.json is missing" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_bad_data_is_refused_naming_the_folder(tmp_path: Path, run_cli) -> None:
+def test_bad_data_is_refused_naming_the_folder(tmp_path: Path) -> None:
     empty = tmp_path / "photos"
     empty.mkdir()
-    result = run_cli("train", "inpaint", "--data", str(empty), "--out", str(tmp_path / "r"))
-    assert result.returncode == 2
+    result = train_cli("inpaint", "--data", str(empty), "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2, result.output
     assert str(empty) in result.stderr and "clean" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -86,6 +86,7 @@ def test_weights_that_do_not_fit_are_refused_naming_the_tensor(
         Trainer(inpaint, photo_folder, tmp_path / "inpaint", CPU)
 
 
+@pytest.mark.slow  # the bundled model, in three processes
 def test_the_cli_fine_tunes_a_bundled_model_by_name(
     photo_folder: Path, tmp_path: Path, run_cli
 ) -> None:

@@ -124,6 +124,7 @@ def test_docstring_documents_every_parameter() -> None:
     assert "Shape:" in doc
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch
 def test_importing_patchgan_does_not_import_unet() -> None:
     code = (
         "import sys, ganrestore_plugins.patchgan; "

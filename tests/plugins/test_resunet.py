@@ -77,6 +77,7 @@ def test_a_grown_refinement_stage_starts_from_the_output_of_the_network_without_
     assert not torch.allclose(refined, plain(image))
 
 
+@pytest.mark.slow  # 150 optimiser steps
 def test_the_refinement_stage_trains_at_full_resolution() -> None:
     # One 2x2 block's four pixels are one position at half resolution; the refinement sees
     # them apart, so it alone can learn a per-pixel pattern inside every block.

@@ -29,6 +29,7 @@ def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+@pytest.mark.slow  # 54 M parameters on a 256 x 256 image
 def test_defaults_are_pix2pix_unet_256() -> None:
     net = unet(3, 3)
     assert count_params(net) == 54_413_955
@@ -171,6 +172,7 @@ def test_docstring_documents_every_parameter() -> None:
     assert "Shape:" in doc
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch
 def test_importing_unet_does_not_import_patchgan() -> None:
     code = (
         "import sys, ganrestore_plugins.unet; "

@@ -3,23 +3,46 @@
 from __future__ import annotations
 
 import json
-import subprocess
+import runpy
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import skimage.data
 from PIL import Image
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "tile_photos.py"
 
 
-def tile(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, check=False
-    )
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_each_scale_adds_the_downscaled_photo_s_tiles_to_the_photo_s_split(tmp_path: Path) -> None:
+@pytest.fixture
+def tile(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """``python scripts/tile_photos.py ARGS``, run as ``__main__`` in this process."""
+
+    def run(*args: str) -> Done:
+        monkeypatch.setattr(sys, "argv", [str(SCRIPT), *args])
+        capsys.readouterr()
+        try:
+            runpy.run_path(str(SCRIPT), run_name="__main__")
+            code = 0
+        except SystemExit as stop:  # argparse refuses with exit status 2
+            code = 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 1
+        out, err = capsys.readouterr()
+        return Done(code, out, err)
+
+    return run
+
+
+def test_each_scale_adds_the_downscaled_photo_s_tiles_to_the_photo_s_split(
+    tmp_path: Path, tile
+) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.fromarray(skimage.data.coffee()).save(photos / "coffee.png")  # 600 x 400
@@ -43,7 +66,7 @@ def test_each_scale_adds_the_downscaled_photo_s_tiles_to_the_photo_s_split(tmp_p
     assert json.loads(in_val.stdout)["val_tiles"] == 14  # no scale of a val photo is trained on
 
 
-def test_a_scale_outside_0_to_1_is_refused_by_name(tmp_path: Path) -> None:
+def test_a_scale_outside_0_to_1_is_refused_by_name(tmp_path: Path, tile) -> None:
     done = tile(str(tmp_path), str(tmp_path / "out"), "--scales", "1,2")
 
     assert done.returncode != 0
