@@ -14,6 +14,7 @@ import torch
 
 import ganrestore
 from ganrestore.engine.checkpoint import GENERATOR, GENERATOR_RAW, save_checkpoint
+from ganrestore.inference import NetworkRestorer, TileSettings
 from ganrestore.models.networks import build_generator, provenance
 from ganrestore.registry import GENERATORS
 
@@ -57,6 +58,18 @@ def denoise_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def inpaint_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run directory with one checkpoint of a tiny inpainting generator."""
     return save_tiny_run(tmp_path_factory.mktemp("runs") / "inpaint", "inpaint", seed=1)
+
+
+@pytest.fixture(scope="module")
+def denoiser(denoise_run: Path) -> NetworkRestorer:
+    """The tiny denoise run, tiled in 64-pixel tiles so that small test images are tiled."""
+    return NetworkRestorer.from_checkpoint(denoise_run, "cpu", TileSettings(64, 16, 4))
+
+
+@pytest.fixture(scope="module")
+def inpainter(inpaint_run: Path) -> NetworkRestorer:
+    """The tiny inpaint run, tiled like :func:`denoiser`."""
+    return NetworkRestorer.from_checkpoint(inpaint_run, "cpu", TileSettings(64, 16, 4))
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,6 @@ from ganrestore.inference import (
     ApplyOptions,
     NetworkRestorer,
     Restorer,
-    TileSettings,
     UnsafeFoldersError,
     run_folder,
 )
@@ -43,16 +42,6 @@ class Recording(Restorer):
             raise KeyboardInterrupt
         self.batches.append(images.shape[0])
         return self.inner.restore_batch(images, masks)
-
-
-@pytest.fixture(scope="module")
-def denoiser(denoise_run: Path) -> NetworkRestorer:
-    return NetworkRestorer.from_checkpoint(denoise_run, "cpu", TileSettings(64, 16, 4))
-
-
-@pytest.fixture(scope="module")
-def inpainter(inpaint_run: Path) -> NetworkRestorer:
-    return NetworkRestorer.from_checkpoint(inpaint_run, "cpu", TileSettings(64, 16, 4))
 
 
 @pytest.fixture

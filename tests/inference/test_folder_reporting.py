@@ -11,20 +11,10 @@ import pytest
 from PIL import Image, ImageCms
 
 from ganrestore.data.io import read_image
-from ganrestore.inference import ApplyOptions, NetworkRestorer, TileSettings, run_folder
+from ganrestore.inference import ApplyOptions, NetworkRestorer, run_folder
 from ganrestore.inference.bundled import BundledPair
 
 MAKE, MODEL, DATE_TIME, ORIENTATION = 0x010F, 0x0110, 0x0132, 0x0112
-
-
-@pytest.fixture(scope="module")
-def denoiser(denoise_run: Path) -> NetworkRestorer:
-    return NetworkRestorer.from_checkpoint(denoise_run, "cpu", TileSettings(64, 16, 4))
-
-
-@pytest.fixture(scope="module")
-def inpainter(inpaint_run: Path) -> NetworkRestorer:
-    return NetworkRestorer.from_checkpoint(inpaint_run, "cpu", TileSettings(64, 16, 4))
 
 
 @pytest.fixture(scope="module")

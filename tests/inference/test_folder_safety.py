@@ -19,8 +19,6 @@ from ganrestore.data.io import read_image
 from ganrestore.inference import (
     ApplyOptions,
     ApplySummary,
-    NetworkRestorer,
-    TileSettings,
     UnsafeFoldersError,
     plan_folder,
     run_folder,
@@ -28,16 +26,6 @@ from ganrestore.inference import (
 )
 
 from .conftest import header_only_png
-
-
-@pytest.fixture(scope="module")
-def denoiser(denoise_run: Path) -> NetworkRestorer:
-    return NetworkRestorer.from_checkpoint(denoise_run, "cpu", TileSettings(64, 16, 4))
-
-
-@pytest.fixture(scope="module")
-def inpainter(inpaint_run: Path) -> NetworkRestorer:
-    return NetworkRestorer.from_checkpoint(inpaint_run, "cpu", TileSettings(64, 16, 4))
 
 
 @pytest.fixture
