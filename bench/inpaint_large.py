@@ -9,17 +9,20 @@ from ``--seed`` and the photo's name, so every run sees the same holes. Prints o
   old one (``tiles``: every tile that holds a hole, full resolution only) and of OpenCV Telea;
 * ``mean``: their means, ``scales_minus_telea_db``, the photos where ``scales`` is below
   Telea, and ``time_ratio_scales_over_tiles`` (both timed side by side in this run);
-* ``peak_rss_mb``: peak resident memory of this process;
-* ``large_photo`` (with ``--large WxH``): a fresh process filling one photo of that size (the
-  first photo resized) with the default strategy: seconds and peak resident memory.
+* ``peak_rss_mb``: peak resident memory of this process (all methods, all photos);
+* ``large_photo`` (with ``--large WxH``): for each of ``--large-strategies`` a fresh process
+  filling one photo of that size (the first photo, resized): seconds and peak resident memory.
+
+``--threads N`` sets torch's threads (default: torch's choice, one per core); on a machine
+busy with other work one thread can be several times faster.
 
 ``--grid out.png`` writes a picture of the first ``--grid-photos`` photos, downscaled:
 input with holes | Telea | ``tiles`` | ``scales``.
 
 Usage::
 
-    OMP_NUM_THREADS=2 python bench/inpaint_large.py --photos /work/data/inpaint-heldout \
-        --grid docs/images/inpaint_large.png --large 4000x3000
+    python bench/inpaint_large.py --photos /work/data/inpaint-heldout --threads 1 \
+        --grid docs/images/inpaint_large.png --large 4000x3000 --large-strategies scales,tiles
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from PIL import Image, ImageDraw
 
 from ganrestore.evaluation.metrics import psnr
@@ -130,52 +134,59 @@ def summary(rows: list[dict]) -> dict:
     return mean
 
 
-def write_grid(out: Path, photos: list[Path], fills: dict, seed: int, height: int = 220) -> None:
-    """Rows of input with holes (grey) | Telea | tiles | scales, each ``height`` pixels high."""
+def write_grid(out: Path, photos: list[Path], fills: dict, seed: int, width: int = 300) -> None:
+    """Rows of input with holes (grey) | Telea | tiles | scales, each ``width`` pixels wide.
+
+    Saved as a 256-colour PNG (dithered), small enough for the documentation.
+    """
     columns = ("input", "telea", "tiles", "scales")
+    labels = ("input with holes", "OpenCV Telea", "tiles (old default)", "scales (new default)")
+    gap, label_h = 4, 18
     rows = []
     for path in photos:
         image = read_photo(path)
         holes = photo_mask(path.name, *image.shape[:2], seed)
         shown = {"input": np.where(holes[..., None], HOLE_GREY, image).astype(np.uint8)}
         shown.update({name: fills[(path.name, name)] for name in columns[1:]})
-        width = round(image.shape[1] * height / image.shape[0])
-        cells = [
-            Image.fromarray(shown[name]).resize((width, height), Image.Resampling.LANCZOS)
-            for name in columns
-        ]
-        rows.append(cells)
-    grid_w = max(sum(cell.width for cell in row) for row in rows) + 3 * 4
-    label_h = 18
-    grid = Image.new("RGB", (grid_w, label_h + len(rows) * (height + 4)), "white")
+        size = (width, round(image.shape[0] * width / image.shape[1]))
+        resample = Image.Resampling.LANCZOS
+        rows.append([Image.fromarray(shown[name]).resize(size, resample) for name in columns])
+    height = label_h + sum(row[0].height + gap for row in rows)
+    grid = Image.new("RGB", (len(columns) * (width + gap) - gap, height), "white")
     draw = ImageDraw.Draw(grid)
-    for index, name in enumerate(("input with holes", "OpenCV Telea", "tiles (old)", "scales")):
-        draw.text((index * (rows[0][0].width + 4) + 4, 3), name, fill="black")
-    for r, row in enumerate(rows):
-        x = 0
-        for cell in row:
-            grid.paste(cell, (x, label_h + r * (height + 4)))
-            x += cell.width + 4
+    for index, label in enumerate(labels):
+        draw.text((index * (width + gap) + 4, 3), label, fill="black")
+    top = label_h
+    for row in rows:
+        for index, cell in enumerate(row):
+            grid.paste(cell, (index * (width + gap), top))
+        top += row[0].height + gap
     out.parent.mkdir(parents=True, exist_ok=True)
-    grid.save(out, optimize=True)
+    palette = grid.quantize(256, Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
+    palette.save(out, optimize=True)  # 256 colours: a third of the size, for the docs
 
 
-def large_photo_run(source: Path, size: str, seed: int, device: str) -> dict:
-    """Fill one photo of ``size`` (``WxH``) in this process; seconds and peak memory."""
+def large_photo_run(source: Path, size: str, seed: int, device: str, strategy: str) -> dict:
+    """Fill one photo of ``size`` (``WxH``) in this process; seconds and peak memory.
+
+    The peak is read right after the fill (scoring it afterwards takes memory of its own).
+    """
     width, height = (int(value) for value in size.lower().split("x"))
     image = cv2.resize(read_photo(source), (width, height), interpolation=cv2.INTER_CUBIC)
     holes = photo_mask(source.name, height, width, seed)
     restorer = load_restorer("inpaint", device=device)
+    restorer.inpaint_strategy = strategy
     start = time.perf_counter()
     filled = restorer.restore(image, mask=holes)
     seconds = time.perf_counter() - start
+    peak = peak_rss_mb()
     return {
         "size": size,
-        "strategy": restorer.inpaint_strategy,
+        "strategy": strategy,
         "hole_share": round(float(holes.mean()), 4),
         "seconds": round(seconds, 2),
+        "peak_rss_mb": round(peak, 1),
         "psnr_db": round(psnr(filled, image, holes), 3),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
 
@@ -187,27 +198,38 @@ def main() -> None:
     parser.add_argument("--grid", type=Path, help="write a comparison picture here (PNG)")
     parser.add_argument("--grid-photos", type=int, default=3)
     parser.add_argument("--large", metavar="WxH", help="also fill one photo of this size")
-    parser.add_argument("--large-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--large-strategies", default="scales", help="strategies of --large, e.g. scales,tiles"
+    )
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--large-only", metavar="STRATEGY", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.photos.is_dir():
+        parser.error(f"--photos {args.photos}: not a folder")
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in {".png", ".jpg"})
     if not photos:
         parser.error(f"--photos {args.photos}: no .png or .jpg photos in it")
-    if args.large_only:  # the fresh process of --large
-        print(json.dumps(large_photo_run(photos[0], args.large, args.seed, args.device)))
+    if args.large_only:  # a fresh process of --large
+        run = large_photo_run(photos[0], args.large, args.seed, args.device, args.large_only)
+        print(json.dumps(run))
         return
     rows, fills = run_methods(photos, args.seed, args.device)
-    report = {"seed": args.seed, "photos": rows, "mean": summary(rows)}
+    report = {"seed": args.seed, "torch_threads": torch.get_num_threads(), "photos": rows}
+    report["mean"] = summary(rows)
     report["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if args.grid:
         write_grid(args.grid, photos[: args.grid_photos], fills, args.seed)
         report["grid"] = str(args.grid)
-    if args.large:
+    for strategy in args.large_strategies.split(",") if args.large else []:
         command = [sys.argv[0], "--photos", str(args.photos), "--large", args.large]
-        command += ["--seed", str(args.seed), "--device", args.device, "--large-only"]
+        command += ["--seed", str(args.seed), "--device", args.device, "--large-only", strategy]
+        command += ["--threads", str(torch.get_num_threads())]
         done = subprocess.run([sys.executable, *command], capture_output=True, text=True)
         if done.returncode:
             raise SystemExit(f"the --large run failed:\n{done.stderr}")
-        report["large_photo"] = json.loads(done.stdout.strip().splitlines()[-1])
+        report.setdefault("large_photo", []).append(json.loads(done.stdout.splitlines()[-1]))
     print(json.dumps(report, indent=2))
 
 

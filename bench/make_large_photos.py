@@ -20,7 +20,6 @@ import math
 import zlib
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 #: The validation share of ``scripts/tile_photos.py`` (per mille).
@@ -53,7 +52,10 @@ def main() -> None:
     photos = validation_photos(args.photos)
     half = len(photos) // 2
     written: dict[str, list[str]] = {}
-    for name, folder, part in (("dev", args.dev, photos[:half]), ("heldout", args.heldout, photos[half:])):
+    for name, folder, part in (
+        ("dev", args.dev, photos[:half]),
+        ("heldout", args.heldout, photos[half:]),
+    ):
         folder.mkdir(parents=True, exist_ok=True)
         for path in part:
             image = resized(path, args.megapixels)

@@ -1,28 +1,29 @@
 """Inpainting at any scale: run the network only around the holes, coarse to fine.
 
 An inpainting network fills a hole from what its receptive field sees. The bundled one was
-trained on 128×128 crops, so a hole pixel more than a few dozen pixels from the nearest known
-pixel gets no context at all and comes out as the network's mid-grey; and a photo of a
-megapixel with a few holes needs the network only near the holes. This module does both jobs:
+trained on 128×128 crops, so a hole pixel far from every known pixel gets no context and comes
+out as the network's flat mid-grey; and a photo of a megapixel with a few holes needs the
+network only near the holes. This module does both jobs:
 
 * **Crop around the holes.** The image is cut into ``cell``×``cell`` cells; only cells that
-  hold hole pixels are run, each inside a window grown by ``margin`` pixels of known context
-  on every side (aligned to the network's stride, so neighbouring cells agree and no seam
-  shows), and only their hole pixels are written back. Known pixels are never touched.
+  hold a hole pixel are run, each inside a window grown by ``margin`` pixels of context on
+  every side (aligned to the network's stride, so neighbouring cells agree and no seam shows).
+  Where the cells would cost more than the whole image, the whole image (or its tiles) is run
+  instead. Known pixels are never changed.
 * **Coarse to fine.** The *depth* of a hole pixel is its distance to the nearest known pixel
-  (a distance transform). Where the deepest hole pixel lies beyond the network's ``reach``, a
-  copy of the image at half the size (holes grow to every 2×2 block they touch) is filled
-  first, recursively, until the hole fits the receptive field. Its fill, upsampled, is the
-  *prior* of the finer level: pixels of depth up to ``reach`` take the network's output at
-  this level, pixels deeper than ``reach + ramp`` take the prior, and the weight ramps
-  linearly in between, so the fine detail of the full-resolution fill near the hole border
-  fades into the coarse fill's context-aware colours and shapes deep inside, with no seam.
-  With ``feed_prior`` the network also sees the prior: pixels deeper than ``reach + ramp`` are
-  handed to it as known, so the thin band it fills joins the coarse content on both sides.
+  (a distance transform). A hole deeper than ``fit`` is first filled in a copy of the image at
+  half the size (holes grow to every 2×2 block they touch), halved again until it is no deeper
+  than ``coarse_fit``, so that it fits the network's receptive field. The coarser fill,
+  upsampled, is the *prior* of the finer level: hole pixels up to ``reach`` deep keep the
+  network's output of this level, pixels deeper than ``reach + ramp`` keep the prior, and the
+  weight ramps linearly in between, so the detail of the finer fill near the hole border fades
+  into the coarse fill's context-aware colours deep inside, with no seam. With ``feed_prior``
+  (the default) the network sees the prior as known content beyond ``reach + ramp``, so the
+  band it fills joins the coarse content on both sides.
 
-Memory stays bounded by the cells (``batch_size`` windows at a time) plus a few copies of the
-image; a level where cells would cost more than the whole image runs through
-:func:`~ganrestore.inference.tiling.tiled_forward` instead (bounded by its tile).
+Memory: a few full-size copies of the image, plus the network on windows (as many per pass
+as ``batch_size`` tiles hold) or on the tiles of
+:func:`~ganrestore.inference.tiling.tiled_forward`.
 """
 
 from __future__ import annotations
@@ -36,11 +37,23 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganrestore.inference.ensemble import symmetric_mean
-from ganrestore.inference.tiling import TileForward, TileSettings, pad_bottom_right, tiled_forward
+from ganrestore.inference.tiling import (
+    TileForward,
+    TileSettings,
+    pad_bottom_right,
+    tile_starts,
+    tiled_forward,
+)
 
 #: The inpainting strategies of :class:`~ganrestore.inference.restorer.NetworkRestorer`.
 STRATEGIES = ("scales", "tiles")
+
+
+def checked_strategy(name: str) -> str:
+    """``name`` if it is one of :data:`STRATEGIES`, else a ValueError that lists them."""
+    if name not in STRATEGIES:
+        raise ValueError(f"inpaint_strategy must be one of {', '.join(STRATEGIES)}, not {name!r}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -48,8 +61,10 @@ class ScaleSettings:
     """How holes are filled across scales (defaults chosen on the development photos).
 
     Attributes:
-        fit: the deepest hole (pixels from a hole pixel to the nearest known pixel) a level
-            fills on its own; a deeper hole gets a coarser level first.
+        fit: the deepest hole (pixels from a hole pixel to the nearest known pixel) filled
+            at the image's own resolution; a deeper one gets coarser levels first.
+        coarse_fit: the deepest hole a coarser level fills on its own; levels are halved
+            until the hole is no deeper than this.
         reach: hole depth up to which a level with a coarser one keeps the network's output.
         ramp: depths over which the network's output fades into the coarser level's fill.
         cell: side of the cells the image is cut into (rounded up to the network's stride).
@@ -59,20 +74,17 @@ class ScaleSettings:
         min_side: a level is not halved below this many pixels on its shorter side.
         finest: the finest level the network runs at (0: full resolution, 1: half, ...);
             finer levels take the upsampled fill of that level.
-        ensemble_from: from this level on (1: half resolution, ...) the network's output is
-            averaged over the 8 rotated / mirrored views (coarse levels are small, so this
-            costs little); ``None``: never.
     """
 
-    fit: int = 32
-    reach: int = 16
+    fit: int = 64
+    coarse_fit: int = 32
+    reach: int = 24
     ramp: int = 16
-    cell: int = 64
-    margin: int = 64
-    feed_prior: bool = False
+    cell: int = 128
+    margin: int = 32
+    feed_prior: bool = True
     min_side: int = 32
     finest: int = 0
-    ensemble_from: int | None = None
 
     def __post_init__(self) -> None:
         if self.reach < 1 or self.ramp < 0 or self.cell < 1 or self.margin < 0:
@@ -170,20 +182,25 @@ def run_where_needed(
         return output
     padded_h, padded_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
     window_h, window_w = min(cell + 2 * margin, padded_h), min(cell + 2 * margin, padded_w)
-    if len(cells) * window_h * window_w >= padded_h * padded_w:
-        has_need = torch.from_numpy(need)[None].float()
+    area, cells_cost = padded_h * padded_w, len(cells) * window_h * window_w
+    tile = tiling.tile_for(multiple)
+    budget = tiling.batch_size * tile * tile if tile else area  # pixels per forward pass
+    if area <= min(budget, cells_cost):  # the whole level in one pass
+        whole = _window(inputs, (0, padded_h), (0, padded_w))[None]
+        return forward(whole.to(device)).float().cpu()[0, :, :height, :width]
+    if tile and cells_cost > _tiled_cost(padded_h, padded_w, tile, tiling.overlap, multiple):
         return tiled_forward(
-            torch.cat([inputs, has_need])[None],
-            lambda tiles: forward(tiles[:, :4]),
+            inputs[None],
+            forward,
             out_channels=3,
             settings=tiling,
             device=device,
             multiple=multiple,
-            passthrough=lambda tile: not bool((tile[4] > 0).any()),
+            passthrough=lambda tile: not bool((tile[3] > 0.5).any()),  # no hole: no network
         )[0]
-    padded = pad_bottom_right(inputs[None], padded_h, padded_w)[0]
-    for first in range(0, len(cells), tiling.batch_size):
-        batch = cells[first : first + tiling.batch_size]
+    per_pass = max(tiling.batch_size, budget // (window_h * window_w))
+    for first in range(0, len(cells), per_pass):
+        batch = cells[first : first + per_pass]
         spans = [
             (
                 cell_window(top, cell, margin, padded_h),
@@ -191,7 +208,7 @@ def run_where_needed(
             )
             for top, left in batch
         ]
-        windows = torch.stack([padded[:, r0:r1, c0:c1] for (r0, r1), (c0, c1) in spans])
+        windows = torch.stack([_window(inputs, rows, cols) for rows, cols in spans])
         results = forward(windows.to(device)).float().cpu()
         for (top, left), ((r0, _), (c0, _)), result in zip(batch, spans, results, strict=True):
             bottom, right = min(top + cell, height), min(left + cell, width)
@@ -199,6 +216,20 @@ def run_where_needed(
                 :, top - r0 : bottom - r0, left - c0 : right - c0
             ]
     return output
+
+
+def _window(inputs: Tensor, rows: tuple[int, int], cols: tuple[int, int]) -> Tensor:
+    """``inputs[:, rows, cols]``, reflect-padded where it reaches past the image."""
+    height, width = inputs.shape[-2:]
+    crop = inputs[None, :, rows[0] : min(rows[1], height), cols[0] : min(cols[1], width)]
+    return pad_bottom_right(crop, rows[1] - rows[0], cols[1] - cols[0])[0]
+
+
+def _tiled_cost(height: int, width: int, tile: int, overlap: int, multiple: int) -> int:
+    """Pixels :func:`tiled_forward` runs through the network for a whole image of this size."""
+    rows = tile_starts(height, tile, overlap, multiple)
+    cols = tile_starts(width, tile, overlap, multiple)
+    return len(rows) * len(cols) * min(tile, height) * min(tile, width)
 
 
 def fill_holes(
@@ -237,7 +268,7 @@ def fill_holes(
             filled.append(image.clone())
             continue
         result = _fill_level(image, holes, forward, settings, tiling, device, multiple, 0)
-        filled.append(torch.where(holes, result, image))
+        filled.append(torch.where(holes, result, image, out=result))
     return torch.stack(filled)
 
 
@@ -252,58 +283,50 @@ def _fill_level(
     level: int,
 ) -> Tensor:
     """``(3, H, W)`` [0, 1] with ``(H, W)`` bool holes -> ``(3, H, W)`` filled (recursive)."""
-    base_forward = forward
-    if settings.ensemble_from is not None and level >= settings.ensemble_from:
-        forward = functools.partial(symmetric_mean, base_forward)
     holes_np = holes.numpy()
     depth_np = hole_depth(holes_np)
-    deepest = float(depth_np.max())
     has_known = not bool(holes_np.all())
     can_halve = min(holes_np.shape) >= 2 * settings.min_side
-    coarser = can_halve and (level < settings.finest or (has_known and deepest > settings.fit))
-    if not coarser:
-        inputs = torch.cat([image, holes[None].float()])
-        return run_where_needed(
-            inputs,
-            holes_np,
-            forward,
-            settings=settings,
-            tiling=tiling,
-            device=device,
-            multiple=multiple,
-        )
+    fit = settings.fit if level == 0 else settings.coarse_fit
+    deep = has_known and float(depth_np.max()) > fit
+    run = functools.partial(
+        run_where_needed,
+        forward=forward,
+        settings=settings,
+        tiling=tiling,
+        device=device,
+        multiple=multiple,
+    )
+    if not (can_halve and (deep or level < settings.finest)):
+        return run(torch.cat([image, holes[None].float()]), holes_np)
     small_image, small_holes = _halve(image, holes)
     small = _fill_level(
-        small_image, small_holes, base_forward, settings, tiling, device, multiple, level + 1
+        small_image, small_holes, forward, settings, tiling, device, multiple, level + 1
     )
-    small = torch.where(small_holes, small, small_image)
-    prior = _double(small, holes.shape)
+    prior = _double(torch.where(small_holes, small, small_image), holes.shape)
+    del small, small_image
     if level < settings.finest:
         return prior
-    weight = prior_weight(torch.from_numpy(depth_np), settings)
     need = holes_np & (depth_np < settings.reach + settings.ramp)
-    network_holes, network_image = holes, image
-    if settings.feed_prior:
-        network_holes = torch.from_numpy(need)
-        network_image = torch.where(holes & ~network_holes, prior, image)
-    inputs = torch.cat([network_image, network_holes[None].float()])
-    near = run_where_needed(
-        inputs, need, forward, settings=settings, tiling=tiling, device=device, multiple=multiple
-    )
-    return torch.lerp(near, prior, weight)
+    network_holes = torch.from_numpy(need) if settings.feed_prior else holes
+    inputs = torch.empty(4, *holes.shape)
+    torch.where(holes & ~network_holes, prior, image, out=inputs[:3])  # deep: the prior
+    inputs[3] = network_holes
+    near = run(inputs, need)
+    del inputs
+    return near.lerp_(prior, prior_weight(torch.from_numpy(depth_np), settings))
 
 
 def _halve(image: Tensor, holes: Tensor) -> tuple[Tensor, Tensor]:
     """Half-size copy: 2×2 means of the image, and a hole wherever a block touches one.
 
-    ``(3, H, W)``, ``(H, W)`` bool -> ``(3, ceil(H/2), ceil(W/2))``, same-size bool.
+    ``(3, H, W)``, ``(H, W)`` bool -> ``(3, ceil(H/2), ceil(W/2))``, same-size bool. A block
+    cut by an odd border averages the pixels it has.
     """
-    height, width = holes.shape
-    pad = (0, width % 2, 0, height % 2)
-    known = image * ~holes
-    stacked = F.pad(torch.cat([known, holes[None].float()])[None], pad, mode="replicate")
-    pooled_image = F.avg_pool2d(stacked[:, :3], 2)[0]
-    pooled_holes = F.max_pool2d(stacked[:, 3:], 2)[0, 0] > 0
+    known = image.masked_fill(holes, 0)[None]
+    pooled_image = F.avg_pool2d(known, 2, ceil_mode=True)[0]
+    del known
+    pooled_holes = F.max_pool2d(holes[None, None].float(), 2, ceil_mode=True)[0, 0] > 0
     return pooled_image, pooled_holes
 
 

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from ganrestore.engine import checkpoint as ckpt
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.ensemble import symmetric_mean
-from ganrestore.inference.inpaint_scales import ScaleSettings, fill_holes
+from ganrestore.inference.inpaint_scales import ScaleSettings, checked_strategy, fill_holes
 from ganrestore.inference.masks import ALPHA_HOLE_BELOW, mask_batch
 from ganrestore.inference.model_file import load_generator
 from ganrestore.inference.tiling import TileSettings, size_multiple, tiled_forward
@@ -247,9 +247,8 @@ class NetworkRestorer(Restorer):
         _check_batch(images, masks, self.uses_mask, self.description)
         images = images.float()
         rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
-        network_input = rgb if masks is None else torch.cat([rgb, masks.float()], dim=1)
         forward = self._symmetric_forward if self.self_ensemble else self._forward
-        if masks is not None and self.inpaint_strategy == "scales":
+        if masks is not None and checked_strategy(self.inpaint_strategy) == "scales":
             restored = fill_holes(
                 rgb,
                 masks.float(),
@@ -261,7 +260,7 @@ class NetworkRestorer(Restorer):
             )
         else:
             restored = tiled_forward(
-                network_input,
+                rgb if masks is None else torch.cat([rgb, masks.float()], dim=1),
                 forward,
                 out_channels=3,
                 settings=self.tiling,
