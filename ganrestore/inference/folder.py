@@ -275,9 +275,8 @@ class _Runner:
             outcome = self._without_mask(job, loaded)
             if outcome is not None:
                 self.summary.without_mask.append((job.source, outcome))  # sorted at the end
-                if loaded is not None or self.restorer.mask_optional:  # a skip says it itself
-                    masks = self.options.masks_dir
-                    warnings.append(f"{job.source}: no mask in --masks {masks}; {outcome}")
+                masks = self.options.masks_dir
+                warnings.append(f"{job.source}: no mask in --masks {masks}; {outcome}")
             if loaded is None and not self.restorer.mask_optional:
                 reason = "no mask (none in --masks, no NAME_mask.* beside it, no transparency)"
                 return job, "skipped", reason
@@ -289,7 +288,11 @@ class _Runner:
         return _Ready(job, pixels, holes, alpha, depth, warnings, metadata, task)
 
     def _without_mask(self, job: Job, loaded: LoadedMask | None) -> str | None:
-        """What becomes of an image without a mask in ``--masks``; None: it has one there."""
+        """What becomes of an image without a mask in ``--masks``.
+
+        None when it has one there, or when it is skipped: a skipped file is named once, by its
+        own ``skipped:`` line.
+        """
         masks = self.options.masks_dir
         if masks is None or (job.mask_file is not None and masks in job.mask_file.parents):
             return None
@@ -299,7 +302,7 @@ class _Runner:
             return "its transparent pixels are the holes"
         if self.restorer.mask_optional:
             return f"restored by the {self.restorer.task_for(False)} model instead"
-        return "skipped"
+        return None
 
     def _restore(self, ready: list[_Ready]) -> None:
         key = lambda item: (item.pixels.shape, item.holes is None)  # noqa: E731

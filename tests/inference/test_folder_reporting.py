@@ -255,3 +255,20 @@ def test_an_image_that_is_mostly_transparent_is_warned_about(
     assert warning == (
         f"{path}: transparent pixels cover {share} % of it, and transparent = hole: they are filled"
     )
+
+
+def test_in_an_inpaint_run_an_image_without_a_mask_is_named_once_as_skipped(
+    tmp_path: Path, inpainter: NetworkRestorer, astronaut, coffee
+) -> None:
+    root, masks = folder_of(tmp_path), folder_of(tmp_path, "masks")
+    Image.fromarray(astronaut).save(root / "a.png")
+    Image.fromarray(box(astronaut.shape[:2], 0, 255)).save(masks / "a.png")
+    Image.fromarray(coffee).save(root / "b.png")  # no mask anywhere
+
+    lines: list[str] = []
+    summary = run_folder(
+        inpainter, ApplyOptions(root, tmp_path / "out", masks_dir=masks), lines.append
+    )
+
+    assert summary.without_mask == [] and [path.name for path, _ in summary.skipped] == ["b.png"]
+    assert sum("b.png" in line for line in lines) == 1, lines
