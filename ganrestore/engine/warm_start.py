@@ -19,6 +19,7 @@ from torch import nn
 from ganrestore.config import ConfigError
 from ganrestore.engine import checkpoint as ckpt
 from ganrestore.engine.components import Components
+from ganrestore.tasks import task_model
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def warm_start(parts: Components, init: Path, task: str) -> WarmStart:
     record = ckpt.read_record(source)
     if record.get("task", task) != task:
         raise ConfigError(
-            f"init {init}: it is a {record['task']} model, not {task}; start from a {task} model"
+            f"init {init}: it is {task_model(record['task'])}, not {task}; "
+            f"start from {task_model(task)}"
         )
     added = _load_fitting(parts.generator, ckpt.load_tensors(source), f"init {init}")
     if parts.ema is not None:

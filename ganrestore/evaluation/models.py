@@ -24,6 +24,7 @@ from ganrestore.baselines import (
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference import Restorer, resolve_model
 from ganrestore.registry import BASELINES, PluginError
+from ganrestore.tasks import task_model
 
 #: ``--model baselines`` expands to every baseline of the task.
 ALL_BASELINES = "baselines"
@@ -119,7 +120,7 @@ def _load(spec: str, task: str, device: str, self_ensemble: bool) -> Restorer:
     if restorer.task != task:
         raise GanrestoreError(
             f"--model {spec} is made for {restorer.task}, but --task is {task}; "
-            f"pick a {task} model (baselines: ganrestore plugins list --kind baselines)"
+            f"pick {task_model(task)} (baselines: ganrestore plugins list --kind baselines)"
         )
     return restorer
 

@@ -82,7 +82,7 @@ def test_weights_that_do_not_fit_are_refused_naming_the_tensor(
     with pytest.raises(ConfigError, match=misfit):
         Trainer(wider, photo_folder, tmp_path / "wider", CPU)
     inpaint = tiny(tiny_config, f"init={source}", task="inpaint")
-    with pytest.raises(ConfigError, match="it is a denoise model, not inpaint"):
+    with pytest.raises(ConfigError, match="a denoise model, not inpaint; start from an inpaint"):
         Trainer(inpaint, photo_folder, tmp_path / "inpaint", CPU)
 
 
