@@ -17,16 +17,6 @@ from ganrestore.inference import NetworkRestorer, RestoreInputError, Restorer, T
 from ganrestore.tasks import build_task
 
 
-@pytest.fixture(scope="module")
-def denoiser(denoise_run: Path) -> Restorer:
-    return ganrestore.load_restorer(denoise_run, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def inpainter(inpaint_run: Path) -> Restorer:
-    return ganrestore.load_restorer(inpaint_run, device="cpu")
-
-
 def test_a_pil_float_image_is_read_as_0_to_1_and_comes_back_as_float(
     denoiser: Restorer, camera: np.ndarray
 ) -> None:
