@@ -107,7 +107,7 @@ def nonfinite_weights(networks: Mapping[str, Mapping[str, torch.Tensor]]) -> lis
     return [
         _WEIGHT_NAMES.get(name, name)
         for name, state in networks.items()
-        if not all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point())
+        if ckpt.nonfinite_tensors(state)
     ]
 
 

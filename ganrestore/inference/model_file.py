@@ -151,11 +151,7 @@ def tensor_shapes(file: Path) -> dict[str, tuple[int, ...]]:
 
 def check_finite(tensors: Mapping[str, torch.Tensor], file: Path) -> None:
     """Refuse weights holding NaN or infinity, naming the first such tensor."""
-    bad = [
-        key
-        for key, tensor in tensors.items()
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
-    ]
+    bad = ckpt.nonfinite_tensors(tensors)
     if bad:
         raise CheckpointError(
             f"{file}: {len(bad)} weight tensor(s) hold NaN or infinity ({_listing(bad)}), so "
