@@ -13,6 +13,10 @@ from ``--seed`` and the photo's name, so every run sees the same holes. Prints o
 * ``large_photo`` (with ``--large WxH``): for each of ``--large-strategies`` a fresh process
   filling one photo of that size (the first photo, resized): seconds and peak resident memory.
 
+The holes are exact (they mark just the pixels that were removed), so the model fills them as
+they are, like Telea: ``grow`` is 0, not ``apply``'s 2 pixels (``bench/inpaint_edges.py``
+measures that case).
+
 ``--threads N`` sets torch's threads (default: torch's choice, one per core); on a machine
 busy with other work one thread can be several times faster.
 
@@ -97,6 +101,7 @@ def peak_rss_mb() -> float:
 def run_methods(photos: list[Path], seed: int, device: str) -> tuple[list[dict], dict]:
     """Fill every photo with each method; per-photo scores and the filled images."""
     model = load_restorer("inpaint", device=device)
+    model.grow = 0  # the holes are exact, as for Telea (apply grows them by 2 pixels)
     telea = resolve_model("baseline:telea")
     rows, fills = [], {}
     for path in photos:
@@ -175,7 +180,7 @@ def large_photo_run(source: Path, size: str, seed: int, device: str, strategy: s
     image = cv2.resize(read_photo(source), (width, height), interpolation=cv2.INTER_CUBIC)
     holes = photo_mask(source.name, height, width, seed)
     restorer = load_restorer("inpaint", device=device)
-    restorer.inpaint_strategy = strategy
+    restorer.inpaint_strategy, restorer.grow = strategy, 0
     start = time.perf_counter()
     filled = restorer.restore(image, mask=holes)
     seconds = time.perf_counter() - start

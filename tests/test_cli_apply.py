@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ganrestore.cli.app import app
 
-from .inference.conftest import header_only_png, save_tiny_run
+from .inference.conftest import header_only_png, kept_pixels, save_tiny_run
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +112,30 @@ def test_inpainting_with_a_masks_folder_keeps_known_pixels(tmp_path: Path, runs)
     result = invoke("--in", images, "--out", out, "--masks", masks, "--model", runs["inpaint"])
     assert result.exit_code == 0, result.output
     filled = np.asarray(Image.open(out / "cup.png"))
-    assert np.array_equal(filled[mask == 0], picture[mask == 0])
+    known = kept_pixels(mask)  # all but the holes grown by 2 pixels (--grow-mask)
+    assert np.array_equal(filled[known], picture[known])
     assert not np.array_equal(filled[mask > 0], picture[mask > 0])
+    assert "holes are grown by 2 px" in result.output  # said, with how to turn it off
+
+    exact = invoke(
+        *("--in", images, "--out", tmp_path / "exact", "--masks", masks),
+        *("--model", runs["inpaint"], "--grow-mask", "0"),
+    )
+    assert exact.exit_code == 0, exact.output
+    assert "grown" not in exact.output
+    filled = np.asarray(Image.open(tmp_path / "exact" / "cup.png"))
+    assert np.array_equal(filled[mask == 0], picture[mask == 0])  # every known pixel kept
+
+
+def test_grow_mask_and_feather_with_a_denoise_model_are_usage_errors(tmp_path: Path, runs) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(skimage.data.coffee()[:40, :40]).save(photos / "a.png")
+    for flag in ("--grow-mask", "--feather"):
+        args = ("--in", photos, "--out", tmp_path / "o", "--model", runs["denoise"], flag, "3")
+        result = invoke(*args)
+        assert result.exit_code == 2 and f"{flag} given" in result.output
+        assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,15 @@ INVERT_MASK_HELP = (
     "Mask files (--masks and sidecars) are black = hole instead: for masks that mark the "
     "pixels to keep in white. Transparent pixels stay holes."
 )
+GROW_MASK_HELP = (
+    "Widen every hole by N pixels before it is filled, so that the soft outline of a removed "
+    "object goes too and leaves no halo. Default 2; 0 fills exactly the mask (for masks that "
+    "mark exactly the missing pixels)."
+)
+FEATHER_HELP = (
+    "Blend the fill into the N known pixels around each (grown) hole. Default 0: every pixel "
+    "outside the grown holes is kept exactly."
+)
 FAILED_EXIT_CODE = 1
 COMMAND_HELP = "\n\n".join(
     [
@@ -39,7 +48,9 @@ COMMAND_HELP = "\n\n".join(
         "--invert-mask; a mask with no hole or over 90 % holes is warned about). Each image's mask "
         "is the file with its stem in --masks DIR (any format; resized with nearest neighbour "
         "and a warning if the size differs), else a sidecar NAME_mask.* beside the image, "
-        "else its alpha channel (transparent = hole). Known pixels are kept exactly. Without "
+        "else its alpha channel (transparent = hole). Holes are grown by 2 pixels (--grow-mask), "
+        "so the soft outline of a removed object goes too; the other pixels are kept exactly. "
+        "Without "
         "--model and --task, images with a mask go to the bundled inpaint model and the others "
         "to the bundled denoise model; in an inpaint run, an image without a mask is reported "
         "and skipped.",
@@ -129,6 +140,13 @@ def apply_command(
         ),
     ] = 100_000_000,
     invert_mask: Annotated[bool, typer.Option("--invert-mask", help=INVERT_MASK_HELP)] = False,
+    grow_mask: Annotated[
+        int | None,
+        typer.Option("--grow-mask", help=GROW_MASK_HELP, min=0, show_default=False),
+    ] = None,
+    feather: Annotated[
+        int | None, typer.Option(help=FEATHER_HELP, min=0, show_default=False)
+    ] = None,
 ) -> None:
     """Restore every image in --in into --out (see docs/apply.md)."""
     if "torch" not in sys.modules:
@@ -145,7 +163,7 @@ def apply_command(
             plan_folder,
             resolve_model,
         )
-        from ganrestore.inference.bundled import installed_bundled_models
+        from ganrestore.inference.bundled import installed_bundled_models, set_hole_edges
         from ganrestore.inference.folder import check_folders
         from ganrestore.tasks import task_model
 
@@ -174,11 +192,17 @@ def apply_command(
                 f"--masks given, but {restorer.description} is {task_model(restorer.task)}; "
                 "drop --masks or pass an inpaint model with --model"
             )
-        if invert_mask and not restorer.uses_mask:
-            raise GanrestoreError(
-                f"--invert-mask given, but {restorer.description} is "
-                f"{task_model(restorer.task)}, which takes no mask; drop --invert-mask"
-            )
+        for flag, given in (
+            ("--invert-mask", invert_mask),
+            ("--grow-mask", grow_mask is not None),
+            ("--feather", feather is not None),
+        ):
+            if given and not restorer.uses_mask:
+                raise GanrestoreError(
+                    f"{flag} given, but {restorer.description} is "
+                    f"{task_model(restorer.task)}, which takes no mask; drop {flag}"
+                )
+        edges = set_hole_edges(restorer, grow_mask, feather)
         plan = plan_folder(options, restorer.uses_mask)
         console = Console(stderr=True)
         console.print(
@@ -188,6 +212,8 @@ def apply_command(
             markup=False,
             soft_wrap=True,
         )
+        if edges:
+            console.print(edges, highlight=False, markup=False, soft_wrap=True)
         try:
             with pillow_pixel_limit(None):  # the runner checks each header against --max-pixels
                 summary = _run_with_progress(console, restorer, plan, options)

@@ -22,12 +22,16 @@ from ganrestore.baselines import (
     load_baseline,
 )
 from ganrestore.errors import GanrestoreError
-from ganrestore.inference import Restorer, resolve_model
+from ganrestore.inference import NetworkRestorer, Restorer, resolve_model
 from ganrestore.registry import BASELINES, PluginError
 from ganrestore.tasks import task_model
 
 #: ``--model baselines`` expands to every baseline of the task.
 ALL_BASELINES = "baselines"
+EXACT_MASKS_NOTE = (
+    "holes are filled exactly as masked, not grown by 2 pixels as `apply` does for the soft "
+    "outlines of removed objects: the evaluation's masks mark exactly the missing pixels"
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,10 @@ def resolve_models(
                 continue
             seen.add(expanded)
             restorer = _load(expanded, task, device, self_ensemble)
+            if isinstance(restorer, NetworkRestorer) and restorer.uses_mask and restorer.grow:
+                restorer.grow = 0  # the evaluation's masks mark exactly the missing pixels
+                if EXACT_MASKS_NOTE not in resolved.notes:
+                    resolved.notes.append(EXACT_MASKS_NOTE)
             label = _label(expanded, self_ensemble, resolved.models)
             resolved.models.append(EvalModel(label, expanded, restorer))
     if not resolved.models:

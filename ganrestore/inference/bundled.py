@@ -147,3 +147,34 @@ class BundledPair(Restorer):
 
     def batch_limit(self, height: int, width: int) -> int:
         return min(self.denoise.batch_limit(height, width), self.inpaint.batch_limit(height, width))
+
+
+def set_hole_edges(restorer: Restorer, grow: int | None, feather: int | None) -> str:
+    """Set how the network of ``restorer`` that fills holes treats the edge of a hole.
+
+    Args:
+        restorer: any restorer; a :class:`NetworkRestorer` for inpainting, or the inpainting
+            member of a :class:`BundledPair`, takes the settings (baselines fill as masked).
+        grow: pixels every hole is widened by (None: keep the model's default, 2).
+        feather: pixels of known context the fill fades into (None: keep, 0).
+
+    Returns:
+        A line that says how holes will be treated, for the user; empty when no network of
+        ``restorer`` fills holes, or it fills them exactly as masked.
+    """
+    member = restorer.inpaint if isinstance(restorer, BundledPair) else restorer
+    if not (isinstance(member, NetworkRestorer) and member.uses_mask):
+        return ""
+    if grow is not None:
+        member.grow = grow
+    if feather is not None:
+        member.feather = feather
+    said = []
+    if member.grow:
+        said.append(
+            f"holes are grown by {member.grow} px to take the soft outline of removed objects "
+            "too (--grow-mask 0: exactly as masked)"
+        )
+    if member.feather:
+        said.append(f"fills fade into the {member.feather} px around them (--feather)")
+    return "; ".join(said)

@@ -37,10 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganrestore.inference.mask_edges import feather_weights
 from ganrestore.inference.tiling import (
     TileForward,
     TileSettings,
     pad_bottom_right,
+    report_tiles,
     tile_starts,
     tiled_forward,
 )
@@ -215,6 +217,7 @@ def run_where_needed(
             output[:, top:bottom, left:right] = result[
                 :, top - r0 : bottom - r0, left - c0 : right - c0
             ]
+        report_tiles(min(first + per_pass, len(cells)), len(cells))
     return output
 
 
@@ -241,6 +244,7 @@ def fill_holes(
     tiling: TileSettings | None = None,
     device: torch.device | None = None,
     multiple: int = 1,
+    feather: int = 0,
 ) -> Tensor:
     """Fill the holes of each image coarse to fine, running the network only near the holes.
 
@@ -253,10 +257,12 @@ def fill_holes(
         tiling: windows per forward pass, and the tiles of levels run whole.
         device: where ``forward`` runs (default: the CPU).
         multiple: the network's size multiple (stride).
+        feather: known pixels this close to a hole take part of the network's output
+            (:func:`~ganrestore.inference.mask_edges.feather_weights`); 0: none.
 
     Returns:
-        ``(B, 3, H, W)`` float32 on the CPU; known pixels are the input's, bit for bit. An
-        image without holes comes back unchanged without running the network.
+        ``(B, 3, H, W)`` float32 on the CPU; known pixels (beyond ``feather``) are the input's,
+        bit for bit. An image without holes comes back unchanged without running the network.
     """
     settings = settings or ScaleSettings()
     tiling = tiling or TileSettings()
@@ -267,8 +273,10 @@ def fill_holes(
         if not bool(holes.any()):
             filled.append(image.clone())
             continue
-        result = _fill_level(image, holes, forward, settings, tiling, device, multiple, 0)
-        filled.append(torch.where(holes, result, image, out=result))
+        weights = feather_weights(mask[None], feather)[0, 0]
+        ring = ((weights > 0) & ~holes).numpy()
+        result = _fill_level(image, holes, forward, settings, tiling, device, multiple, 0, ring)
+        filled.append(torch.lerp(image, result, weights, out=result))
     return torch.stack(filled)
 
 
@@ -281,9 +289,14 @@ def _fill_level(
     device: torch.device,
     multiple: int,
     level: int,
+    ring: np.ndarray | None = None,
 ) -> Tensor:
-    """``(3, H, W)`` [0, 1] with ``(H, W)`` bool holes -> ``(3, H, W)`` filled (recursive)."""
+    """``(3, H, W)`` [0, 1] with ``(H, W)`` bool holes -> ``(3, H, W)`` filled (recursive).
+
+    ``ring``: ``(H, W)`` bool, known pixels whose network output is wanted too (feathering).
+    """
     holes_np = holes.numpy()
+    wanted = holes_np if ring is None else holes_np | ring
     depth_np = hole_depth(holes_np)
     has_known = not bool(holes_np.all())
     can_halve = min(holes_np.shape) >= 2 * settings.min_side
@@ -298,7 +311,7 @@ def _fill_level(
         multiple=multiple,
     )
     if not (can_halve and (deep or level < settings.finest)):
-        return run(torch.cat([image, holes[None].float()]), holes_np)
+        return run(torch.cat([image, holes[None].float()]), wanted)
     small_image, small_holes = _halve(image, holes)
     small = _fill_level(
         small_image, small_holes, forward, settings, tiling, device, multiple, level + 1
@@ -312,7 +325,7 @@ def _fill_level(
     inputs = torch.empty(4, *holes.shape)
     torch.where(holes & ~network_holes, prior, image, out=inputs[:3])  # deep: the prior
     inputs[3] = network_holes
-    near = run(inputs, need)
+    near = run(inputs, need if ring is None else need | ring)
     del inputs
     return near.lerp_(prior, prior_weight(torch.from_numpy(depth_np), settings))
 

@@ -13,29 +13,22 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor, nn
 
 from ganrestore.engine import checkpoint as ckpt
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.ensemble import symmetric_mean
+from ganrestore.inference.image_batch import ImageLike, RestoreInputError, from_batch, to_batch
 from ganrestore.inference.inpaint_scales import ScaleSettings, checked_strategy, fill_holes
+from ganrestore.inference.mask_edges import feather_weights, grow_holes
 from ganrestore.inference.masks import ALPHA_HOLE_BELOW, mask_batch
 from ganrestore.inference.model_file import load_generator
 from ganrestore.inference.tiling import TileSettings, size_multiple, tiled_forward
 from ganrestore.tasks import Task, task_model
-
-ImageLike = Union[np.ndarray, Image.Image, Tensor]  # noqa: UP007 (a runtime alias)
-
-
-class RestoreInputError(GanrestoreError, ValueError):
-    """An image or mask passed to a restorer has the wrong type, shape or value range."""
 
 
 class MaskRequiredError(RestoreInputError):
@@ -68,7 +61,8 @@ class Restorer(ABC):
 
         Returns:
             ``(B, C, H, W)`` float32 on the CPU in [0, 1]; pixels where the mask is 0 are the
-            input's, bit for bit.
+            input's, bit for bit, except within ``grow`` (+ ``feather``) pixels of a hole for a
+            :class:`NetworkRestorer` that grows its holes (2 pixels by default).
         """
 
     def batch_limit(self, height: int, width: int) -> int:
@@ -92,7 +86,8 @@ class Restorer(ABC):
             mask: holes to fill (1 / white / True = hole; uint8 above 127, floats above 0.5),
                 ``(H, W)`` numpy or PIL, or a tensor ``(H, W)``, ``(1, H, W)``, ``(B, 1, H, W)``.
                 Inpainting models need one, or an image whose transparent pixels
-                (alpha below 128 of 255) mark the holes.
+                (alpha below 128 of 255) mark the holes. Networks grow every hole by their
+                ``grow`` pixels first (default 2; set ``restorer.grow = 0`` to fill exactly it).
 
         Returns:
             The restored image: same type, shape, dtype (and device) as ``image``. Alpha is kept;
@@ -102,7 +97,7 @@ class Restorer(ABC):
             RestoreInputError: a bad image or mask, or a mask given to a denoising model.
             MaskRequiredError: an inpainting model without a mask.
         """
-        batch = _to_batch(image)
+        batch = to_batch(image)
         masks = None
         if mask is not None:
             if not self.uses_mask:
@@ -124,7 +119,7 @@ class Restorer(ABC):
             masks = (alpha < ALPHA_HOLE_BELOW).float()
             alpha = torch.where(masks > 0, torch.ones_like(alpha), alpha)
         restored = self.restore_batch(batch.pixels, masks)
-        return _from_batch(batch, restored, alpha)
+        return from_batch(batch, restored, alpha)
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
@@ -177,10 +172,18 @@ class NetworkRestorer(Restorer):
             are filled coarse to fine, :mod:`ganrestore.inference.inpaint_scales`) or
             ``"tiles"`` (every tile with a hole in it, at full resolution only, as before).
         scale_settings: depths, cells and margins of the ``"scales"`` strategy.
+        grow: pixels every hole is widened by before it is filled (default 2), so that the
+            soft outline of a removed object goes too and leaves no halo
+            (:func:`~ganrestore.inference.mask_edges.grow_holes`); 0 fills exactly the mask,
+            for masks that mark exactly the missing pixels.
+        feather: known pixels this close to a (grown) hole take part of the fill, fading out
+            (default 0: every pixel outside the grown holes is the input's, bit for bit).
     """
 
     inpaint_strategy: str = "scales"
     scale_settings: ScaleSettings = ScaleSettings()
+    grow: int = 2
+    feather: int = 0
 
     def __init__(
         self,
@@ -248,15 +251,20 @@ class NetworkRestorer(Restorer):
         images = images.float()
         rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
         forward = self._symmetric_forward if self.self_ensemble else self._forward
+        weights = None  # the fill's share of each pixel (1 in the holes)
+        if masks is not None:
+            masks = grow_holes(masks.float(), self.grow)
+            weights = feather_weights(masks, self.feather)
         if masks is not None and checked_strategy(self.inpaint_strategy) == "scales":
             restored = fill_holes(
                 rgb,
-                masks.float(),
+                masks,
                 forward,
                 settings=self.scale_settings,
                 tiling=self.tiling,
                 device=self.device,
                 multiple=self.multiple,
+                feather=self.feather,
             )
         else:
             restored = tiled_forward(
@@ -268,12 +276,14 @@ class NetworkRestorer(Restorer):
                 multiple=self.multiple,
                 passthrough=_has_no_hole if self.uses_mask else None,
             )
+            if weights is not None:
+                restored = torch.lerp(rgb, restored, weights)
         _check_finite_output(restored, self.description, self.device)
         restored = restored.clamp_(0, 1)
         if images.shape[1] == 1:
             restored = restored.mean(dim=1, keepdim=True)
-        if masks is not None:
-            restored = torch.where(masks > 0.5, restored, images)
+        if weights is not None:  # known pixels beyond the feather: the input's, bit for bit
+            restored = torch.where(weights > 0, restored, images)
         return restored
 
     def _symmetric_forward(self, tiles: Tensor) -> Tensor:
@@ -294,6 +304,8 @@ class NetworkRestorer(Restorer):
         )
         with autocast:
             raw = self.generator(network_input)
+        if self.uses_mask:  # the network's output at every pixel: the caller composites it
+            batch["mask"] = torch.ones_like(batch["mask"])
         return self.task_spec.restore(raw.float(), batch)
 
 
@@ -320,105 +332,3 @@ def _check_batch(images: Tensor, masks: Tensor | None, uses_mask: bool, descript
         expected = (images.shape[0], 1, *images.shape[2:])
         if tuple(masks.shape) != expected:
             raise RestoreInputError(f"expected masks {expected}, got {tuple(masks.shape)}")
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """An image given to :meth:`Restorer.restore` as a batch, and how to give it back."""
-
-    pixels: Tensor  # (B, C, H, W) float32 on the CPU in [0, 1], C = 1 or 3
-    alpha: Tensor | None  # (B, 1, H, W) float32 in [0, 1]
-    original: Any  # the object passed in
-    array: np.ndarray | None = None  # numpy / PIL: the array it was read from
-
-
-_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-
-
-def _to_batch(image: ImageLike) -> _Batch:
-    original = image
-    if isinstance(image, Image.Image):
-        image = _pil_array(image)
-    if isinstance(image, np.ndarray):
-        values = image[..., None] if image.ndim == 2 else image
-        if values.ndim != 3 or values.shape[2] not in (1, 2, 3, 4):
-            raise RestoreInputError(f"expected an (H, W) or (H, W, C) image, got {image.shape}")
-        if values.dtype in _SCALES:
-            values = values.astype(np.float32) / _SCALES[values.dtype]
-        elif np.issubdtype(values.dtype, np.floating):
-            values = _checked_range(torch.from_numpy(values.astype(np.float32))).numpy()
-        else:
-            raise RestoreInputError(f"images must be uint8, uint16 or float, not {values.dtype}")
-        _check_not_empty(values.shape[0], values.shape[1])
-        channels = torch.from_numpy(np.ascontiguousarray(values.transpose(2, 0, 1)))[None]
-        if values.shape[2] in (2, 4):
-            return _Batch(channels[:, :-1], channels[:, -1:], original, image)
-        return _Batch(channels, None, original, image)
-    if isinstance(image, Tensor):
-        if not image.is_floating_point() or image.ndim not in (3, 4):
-            raise RestoreInputError(
-                f"a tensor image must be float (C, H, W) or (B, C, H, W), got {image.dtype} "
-                f"{tuple(image.shape)}"
-            )
-        pixels = image.detach().to("cpu", torch.float32)
-        pixels = pixels[None] if pixels.ndim == 3 else pixels
-        if pixels.shape[1] not in (1, 3):
-            raise RestoreInputError(f"a tensor image needs 1 or 3 channels, got {image.shape}")
-        _check_not_empty(pixels.shape[2], pixels.shape[3], pixels.shape[0])
-        return _Batch(_checked_range(pixels), None, original)
-    raise RestoreInputError(
-        f"cannot restore a {type(image).__name__}: pass a numpy array, PIL image or tensor"
-    )
-
-
-def _check_not_empty(height: int, width: int, batch: int = 1) -> None:
-    if not (height and width and batch):
-        what = "an empty batch" if not batch else f"an empty image ({width}x{height} pixels)"
-        raise RestoreInputError(f"got {what}: there is nothing to restore")
-
-
-def _pil_array(image: Image.Image) -> np.ndarray:
-    """A PIL image as uint8 / uint16 / float32 ``(H, W[, C])`` (gray, gray+alpha, RGB, RGBA).
-
-    Mode ``F`` (32-bit float gray) is read as float in [0, 1], like a float numpy array.
-    """
-    mode = image.mode
-    if mode == "F":
-        return np.asarray(image, dtype=np.float32)
-    if mode.startswith("I;16") or mode == "I":
-        values = np.asarray(image)
-        if values.min(initial=0) < 0 or values.max(initial=0) > 65535:
-            raise RestoreInputError(f"PIL mode {mode} with values outside 16 bits")
-        return values.astype(np.uint16)
-    if mode == "P":
-        mode = "RGBA" if "transparency" in image.info else "RGB"
-    target = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "RGBA": "RGBA", "RGBa": "RGBA"}
-    try:
-        return np.asarray(image.convert(target.get(mode, "RGB")))
-    except ValueError as exc:  # e.g. HSV, which Pillow cannot convert to RGB
-        raise RestoreInputError(
-            f"a PIL image of mode {image.mode} cannot be read ({exc}); convert it to RGB first"
-        ) from None
-
-
-def _checked_range(values: Tensor) -> Tensor:
-    if not bool(torch.isfinite(values).all()):
-        raise RestoreInputError("the image contains NaN or infinity")
-    if values.numel() and (values.min() < -1e-3 or values.max() > 1 + 1e-3):
-        raise RestoreInputError(
-            "float images must be in [0, 1] (divide 8-bit values by 255, 16-bit by 65535)"
-        )
-    return values.clamp(0, 1)
-
-
-def _from_batch(batch: _Batch, restored: Tensor, alpha: Tensor | None) -> Any:
-    original = batch.original
-    if batch.array is None:  # a tensor
-        return restored.reshape(original.shape).to(original.device, original.dtype)
-    channels = restored if alpha is None else torch.cat([restored, alpha], dim=1)
-    values = channels[0].permute(1, 2, 0).numpy()
-    dtype = batch.array.dtype
-    if dtype in _SCALES:
-        values = np.rint(np.clip(values, 0, 1) * _SCALES[dtype])
-    values = values.astype(dtype).reshape(batch.array.shape)
-    return Image.fromarray(values) if isinstance(original, Image.Image) else values

@@ -45,6 +45,13 @@ def reporting_tiles(progress: TileProgress) -> Iterator[None]:
         _TILE_PROGRESS.reset(token)
 
 
+def report_tiles(done: int, total: int) -> None:
+    """Tell the :func:`reporting_tiles` callback of this thread (if any) how far a pass is."""
+    report = _TILE_PROGRESS.get()
+    if report is not None:
+        report(done, total)
+
+
 @dataclass(frozen=True)
 class TileSettings:
     """How images are cut for the network.

@@ -182,3 +182,13 @@ def test_models_resolve_expand_and_refuse_the_wrong_task(tmp_path, monkeypatch) 
     assert any(
         "baseline:bm3d" in note and "ganrestore[baselines]" in note for note in resolved.notes
     )
+
+
+def test_inpainting_networks_are_scored_on_the_exact_masks_and_that_is_said() -> None:
+    from ganrestore.evaluation.models import EXACT_MASKS_NOTE
+
+    resolved = resolve_models(["inpaint", "baselines"], "inpaint", "cpu")
+    network = resolved.models[0].restorer
+    assert network.grow == 0  # apply grows holes by 2 pixels; the evaluation's masks are exact
+    assert resolved.notes.count(EXACT_MASKS_NOTE) == 1
+    assert EXACT_MASKS_NOTE not in resolve_models(["denoise"], "denoise", "cpu").notes

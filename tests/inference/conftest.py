@@ -15,6 +15,8 @@ import torch
 import ganrestore
 from ganrestore.engine.checkpoint import GENERATOR, GENERATOR_RAW, save_checkpoint
 from ganrestore.inference import NetworkRestorer, TileSettings
+from ganrestore.inference.mask_edges import distance_to_holes
+from ganrestore.inference.masks import holes_from_array
 from ganrestore.models.networks import build_generator, provenance
 from ganrestore.registry import GENERATORS
 
@@ -89,6 +91,16 @@ def box_mask() -> Callable[[tuple[int, int]], np.ndarray]:
         return mask
 
     return make
+
+
+def kept_pixels(mask: np.ndarray, grow: int = NetworkRestorer.grow) -> np.ndarray:
+    """``(H, W)`` bool: the pixels an inpainting network keeps exactly for this mask.
+
+    Those farther than ``grow`` pixels (the restorer's default) from every hole; ``mask`` is
+    any mask :func:`~ganrestore.inference.masks.holes_from_array` reads (white / True = hole).
+    """
+    holes = holes_from_array(mask) > 0
+    return distance_to_holes(holes) > grow if holes.any() else ~holes
 
 
 def header_only_png(path: Path, width: int, height: int) -> Path:

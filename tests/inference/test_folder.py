@@ -25,6 +25,8 @@ from ganrestore.inference import (
     run_folder,
 )
 
+from .conftest import kept_pixels
+
 
 class Recording(Restorer):
     """Any restorer, remembering the batch sizes it was given (and optionally interrupted)."""
@@ -227,7 +229,7 @@ def test_inpainting_finds_each_mask_keeps_known_pixels_and_skips_the_maskless(
     for name, hole in (("by_dir.png", upscaled), ("by_alpha.png", holes), ("by_sidecar.png", None)):
         source = np.asarray(Image.open(inpaint_folder / name))[..., :3]
         result = np.asarray(Image.open(out / name))[..., :3]
-        known = ~(box_mask(source.shape[:2]) > 0) if hole is None else ~hole
+        known = kept_pixels(box_mask(source.shape[:2]) if hole is None else hole)
         assert np.array_equal(result[known], source[known]), name  # bit-exact known pixels
         assert not np.array_equal(result[~known], source[~known]), name
     filled_alpha = np.asarray(Image.open(out / "by_alpha.png"))[..., 3]
@@ -237,6 +239,7 @@ def test_inpainting_finds_each_mask_keeps_known_pixels_and_skips_the_maskless(
 _MEASURED_CLI = """
 import resource, sys
 from ganrestore.cli.app import main
+
 sys.argv = ["ganrestore", *sys.argv[1:]]
 try:
     main()
