@@ -1,4 +1,4 @@
-"""Encoders for 16-bit PNG and for TIFF, every channel layout, with EXIF and ICC profile.
+"""Pixels to the bytes of an image file: 16-bit PNG and TIFF here, the rest through Pillow.
 
 Pillow cannot write 16-bit colour, nor a compressed TIFF with an Exif directory; OpenCV neither
 writes 16-bit gray+alpha nor carries metadata. So ``write_image`` encodes those files here: a
@@ -9,6 +9,7 @@ Pillow, OpenCV and libtiff.
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
@@ -21,8 +22,10 @@ from ganrestore.data.metadata import (
     ORIENTATION_TAG,
     ImageMetadata,
     icc_fits,
+    pillow_options,
 )
 
+_ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP"})
 _PNG_COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> gray, gray+alpha, RGB, RGBA
 _STRIP_BYTES = 1 << 20
 #: zlib level: 1, as OpenCV's PNG default; the filters make the files small already (a 12 MP
@@ -135,3 +138,41 @@ def _tiff_directory(
     if channels in (2, 4):
         directory[338] = 2  # unassociated alpha
     return directory
+
+
+def _quantize(values: np.ndarray, bit_depth: int) -> np.ndarray:
+    """Float in [0, 1] -> uint8/uint16, clipped and rounded to the nearest level."""
+    top = 255 if bit_depth == 8 else 65535
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    return np.rint(np.clip(values, 0.0, 1.0) * top).astype(dtype)
+
+
+def encode_image(
+    pixels: np.ndarray,
+    alpha: np.ndarray | None,
+    bit_depth: int,
+    file_format: str,
+    quality: int,
+    metadata: ImageMetadata | None = None,
+) -> bytes:
+    """``(H, W, C)`` float pixels in [0, 1] (and ``(H, W)`` alpha, metadata) -> a file's bytes.
+
+    ``file_format`` is a Pillow name (PNG, JPEG, WEBP, TIFF, BMP); alpha is dropped by formats
+    without it, and ``bit_depth`` 16 is honoured by PNG and TIFF only.
+    """
+    if file_format not in _ALPHA_FORMATS:
+        alpha = None
+    channels = pixels if alpha is None else np.concatenate([pixels, alpha[..., None]], axis=2)
+    if file_format == "TIFF":
+        return encode_tiff(_quantize(channels, bit_depth), metadata)
+    if bit_depth == 16 and file_format == "PNG":
+        return encode_png16(_quantize(channels, 16), metadata)
+    values = _quantize(channels, 8)
+    if file_format == "WEBP" and values.shape[2] <= 2:  # WebP has no gray modes
+        values = values[..., [0, 0, 0, 1][: values.shape[2] + 2]]
+    image = Image.fromarray(values[..., 0] if values.shape[2] == 1 else values)  # L/LA/RGB/RGBA
+    options = {"JPEG": {"quality": quality, "subsampling": 0}, "WEBP": {"quality": quality}}
+    kept = pillow_options(metadata, file_format, 1 if values.shape[2] <= 2 else 3)
+    buffer = io.BytesIO()
+    image.save(buffer, format=file_format, **options.get(file_format, {}), **kept)
+    return buffer.getvalue()

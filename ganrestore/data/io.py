@@ -1,15 +1,15 @@
-"""Image files <-> arrays: the only module that touches image bytes.
+"""Image files <-> arrays: reading, checking and writing image files.
 
 Arrays at this boundary are ``(H, W, C)`` float32 in ``[0, 1]`` (``docs/conventions.md``).
 Pillow decodes almost everything; OpenCV decodes 16-bit multichannel PNG/TIFF, which Pillow
-would truncate to 8 bits (:mod:`.encoders` writes them, and every TIFF). EXIF orientation is
-applied on read, so ``read_image`` returns pixels the way a viewer shows them and
-``image_size`` agrees; EXIF and ICC profile are kept, files of several pictures refused.
+would truncate to 8 bits; :mod:`.encoders` turns pixels into the bytes of every written file.
+EXIF orientation is applied on read, so ``read_image`` returns pixels the way a viewer shows
+them and ``image_size`` agrees; EXIF and ICC profile are kept, files of several pictures
+refused.
 """
 
 from __future__ import annotations
 
-import io
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,11 +22,10 @@ import torch
 from PIL import Image, ImageOps
 
 from ganrestore.data.atomic import write_atomically
-from ganrestore.data.encoders import encode_png16, encode_tiff
+from ganrestore.data.encoders import encode_image
 from ganrestore.data.metadata import (
     ImageMetadata,
     header_exif,
-    pillow_options,
     read_metadata,
     several_pictures,
     upright_exif,
@@ -39,7 +38,6 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(_FORMAT_BY_SUFFIX)
 # Pillow plugin names we accept, and the name we report for each.
 _FORMAT_NAMES = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WEBP", "TIFF": "TIFF"}
 _FORMAT_NAMES |= {"BMP": "BMP", "DIB": "BMP"}
-_ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP"})
 _ORIENTATION_TAG = 0x0112
 
 
@@ -326,40 +324,6 @@ def read_mask(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     return mask
 
 
-def _quantize(values: np.ndarray, bit_depth: int) -> np.ndarray:
-    """Float in [0, 1] -> uint8/uint16, clipped and rounded to the nearest level."""
-    top = 255 if bit_depth == 8 else 65535
-    dtype = np.uint8 if bit_depth == 8 else np.uint16
-    return np.rint(np.clip(values, 0.0, 1.0) * top).astype(dtype)
-
-
-def _encode(
-    pixels: np.ndarray,
-    alpha: np.ndarray | None,
-    bit_depth: int,
-    file_format: str,
-    quality: int,
-    metadata: ImageMetadata | None = None,
-) -> bytes:
-    """Encodes ``(H, W, C)`` float pixels (and alpha, metadata) to the bytes of an image file."""
-    if file_format not in _ALPHA_FORMATS:
-        alpha = None
-    channels = pixels if alpha is None else np.concatenate([pixels, alpha[..., None]], axis=2)
-    if file_format == "TIFF":
-        return encode_tiff(_quantize(channels, bit_depth), metadata)
-    if bit_depth == 16 and file_format == "PNG":
-        return encode_png16(_quantize(channels, 16), metadata)
-    values = _quantize(channels, 8)
-    if file_format == "WEBP" and values.shape[2] <= 2:  # WebP has no gray modes
-        values = values[..., [0, 0, 0, 1][: values.shape[2] + 2]]
-    image = Image.fromarray(values[..., 0] if values.shape[2] == 1 else values)  # L/LA/RGB/RGBA
-    options = {"JPEG": {"quality": quality, "subsampling": 0}, "WEBP": {"quality": quality}}
-    kept = pillow_options(metadata, file_format, 1 if values.shape[2] <= 2 else 3)
-    buffer = io.BytesIO()
-    image.save(buffer, format=file_format, **options.get(file_format, {}), **kept)
-    return buffer.getvalue()
-
-
 def write_image(
     path: Path,
     pixels: np.ndarray,
@@ -409,7 +373,7 @@ def write_image(
             raise ValueError(f"alpha must be {pixels.shape[:2]}, got {alpha.shape}")
     if not np.isfinite(pixels).all() or (alpha is not None and not np.isfinite(alpha).all()):
         raise ValueError(f"refusing to write {path}: the pixels contain NaN or infinity")
-    data = _encode(pixels, alpha, bit_depth, file_format, quality, metadata)
+    data = encode_image(pixels, alpha, bit_depth, file_format, quality, metadata)
     write_atomically(path, data, overwrite=overwrite)
 
 
