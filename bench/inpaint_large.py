@@ -4,9 +4,10 @@ Each photo of ``--photos`` (about 1 MP; ``bench/make_large_photos.py`` writes su
 an object-sized hole: a box of a quarter of each side plus three thick brush strokes, drawn
 from ``--seed`` and the photo's name, so every run sees the same holes. Prints one JSON object:
 
-* ``photos``: per photo, PSNR over the hole pixels (dB) and seconds of the bundled ``inpaint``
-  model with the default strategy (``scales``: coarse to fine, only around the holes), with the
-  old one (``tiles``: every tile that holds a hole, full resolution only) and of OpenCV Telea;
+* ``photos``: per photo, PSNR over the hole pixels (dB) and seconds of ``--model`` (default:
+  the bundled ``inpaint``) with the default strategy (``scales``: coarse to fine, only around
+  the holes), with the old one (``tiles``: every tile that holds a hole, full resolution only)
+  and of OpenCV Telea;
 * ``mean``: their means, ``scales_minus_telea_db``, the photos where ``scales`` is below
   Telea, and ``time_ratio_scales_over_tiles`` (both timed side by side in this run);
 * ``peak_rss_mb``: peak resident memory of this process (all methods, all photos);
@@ -98,9 +99,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_methods(photos: list[Path], seed: int, device: str) -> tuple[list[dict], dict]:
+def run_methods(
+    photos: list[Path], seed: int, device: str, model_name: str = "inpaint"
+) -> tuple[list[dict], dict]:
     """Fill every photo with each method; per-photo scores and the filled images."""
-    model = load_restorer("inpaint", device=device)
+    model = load_restorer(model_name, device=device)
     model.grow = 0  # the holes are exact, as for Telea (apply grows them by 2 pixels)
     telea = resolve_model("baseline:telea")
     rows, fills = [], {}
@@ -171,7 +174,9 @@ def write_grid(out: Path, photos: list[Path], fills: dict, seed: int, width: int
     palette.save(out, optimize=True)  # 256 colours: a third of the size, for the docs
 
 
-def large_photo_run(source: Path, size: str, seed: int, device: str, strategy: str) -> dict:
+def large_photo_run(
+    source: Path, size: str, seed: int, device: str, strategy: str, model_name: str = "inpaint"
+) -> dict:
     """Fill one photo of ``size`` (``WxH``) in this process; seconds and peak memory.
 
     The peak is read right after the fill (scoring it afterwards takes memory of its own).
@@ -179,7 +184,7 @@ def large_photo_run(source: Path, size: str, seed: int, device: str, strategy: s
     width, height = (int(value) for value in size.lower().split("x"))
     image = cv2.resize(read_photo(source), (width, height), interpolation=cv2.INTER_CUBIC)
     holes = photo_mask(source.name, height, width, seed)
-    restorer = load_restorer("inpaint", device=device)
+    restorer = load_restorer(model_name, device=device)
     restorer.inpaint_strategy, restorer.grow = strategy, 0
     start = time.perf_counter()
     filled = restorer.restore(image, mask=holes)
@@ -200,6 +205,7 @@ def main() -> None:
     parser.add_argument("--photos", type=Path, required=True, help="folder of ~1 MP photos")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--model", default="inpaint", help="the model (default: bundled)")
     parser.add_argument("--grid", type=Path, help="write a comparison picture here (PNG)")
     parser.add_argument("--grid-photos", type=int, default=3)
     parser.add_argument("--large", metavar="WxH", help="also fill one photo of this size")
@@ -217,10 +223,12 @@ def main() -> None:
     if not photos:
         parser.error(f"--photos {args.photos}: no .png or .jpg photos in it")
     if args.large_only:  # a fresh process of --large
-        run = large_photo_run(photos[0], args.large, args.seed, args.device, args.large_only)
+        run = large_photo_run(
+            photos[0], args.large, args.seed, args.device, args.large_only, args.model
+        )
         print(json.dumps(run))
         return
-    rows, fills = run_methods(photos, args.seed, args.device)
+    rows, fills = run_methods(photos, args.seed, args.device, args.model)
     report = {"seed": args.seed, "torch_threads": torch.get_num_threads(), "photos": rows}
     report["mean"] = summary(rows)
     report["peak_rss_mb"] = round(peak_rss_mb(), 1)
@@ -230,6 +238,7 @@ def main() -> None:
     for strategy in args.large_strategies.split(",") if args.large else []:
         command = [sys.argv[0], "--photos", str(args.photos), "--large", args.large]
         command += ["--seed", str(args.seed), "--device", args.device, "--large-only", strategy]
+        command += ["--model", args.model]
         command += ["--threads", str(torch.get_num_threads())]
         done = subprocess.run([sys.executable, *command], capture_output=True, text=True)
         if done.returncode:
