@@ -32,13 +32,12 @@ import json
 import zlib
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from PIL import Image
 
 from ganrestore.inference import load_restorer
-from ganrestore.inference.mask_edges import distance_to_holes
+from ganrestore.inference.mask_edges import distance_to_holes, hole_depth
 
 
 def stamp_files(root: Path) -> list[Path]:
@@ -108,7 +107,7 @@ def main() -> None:
         outline = (cover > 0) & ~mask
         for grow in grows:
             grown = distance_to_holes(mask) <= grow if grow else mask
-            depth_in = cv2.distanceTransform(grown.astype(np.uint8), cv2.DIST_L2, 5)
+            depth_in = hole_depth(grown)
             edge = (distance_to_holes(grown) <= 3) & ((depth_in <= 3) | ~grown)
             results = {f"telea grow {grow}": telea.restore(image, grown)}
             for feather in feathers:

@@ -29,8 +29,9 @@ from ganrestore.tasks import task_model
 #: ``--model baselines`` expands to every baseline of the task.
 ALL_BASELINES = "baselines"
 EXACT_MASKS_NOTE = (
-    "holes are filled exactly as masked, not grown by 2 pixels as `apply` does for the soft "
-    "outlines of removed objects: the evaluation's masks mark exactly the missing pixels"
+    f"holes are filled exactly as masked, not grown by {NetworkRestorer.grow} pixels as `apply` "
+    "does for the soft outlines of removed objects: the evaluation's masks mark exactly the "
+    "missing pixels"
 )
 
 

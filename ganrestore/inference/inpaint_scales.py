@@ -31,13 +31,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganrestore.inference.mask_edges import feather_weights
+from ganrestore.inference.mask_edges import hole_depth
 from ganrestore.inference.tiling import (
     TileForward,
     TileSettings,
@@ -94,19 +93,6 @@ class ScaleSettings:
                 f"reach and cell must be >= 1, ramp and margin >= 0; got reach={self.reach}, "
                 f"ramp={self.ramp}, cell={self.cell}, margin={self.margin}"
             )
-
-
-def hole_depth(holes: np.ndarray) -> np.ndarray:
-    """Distance of every hole pixel to the nearest known pixel (0 at known pixels).
-
-    Args:
-        holes: ``(H, W)`` bool, True = hole.
-
-    Returns:
-        ``(H, W)`` float32 >= 0, Euclidean pixels; the image border is not a known pixel, so
-        an image without any known pixel gets depths larger than its diagonal.
-    """
-    return cv2.distanceTransform(holes.astype(np.uint8), cv2.DIST_L2, 5)
 
 
 def prior_weight(depth: Tensor, settings: ScaleSettings) -> Tensor:
@@ -244,7 +230,7 @@ def fill_holes(
     tiling: TileSettings | None = None,
     device: torch.device | None = None,
     multiple: int = 1,
-    feather: int = 0,
+    weights: Tensor | None = None,
 ) -> Tensor:
     """Fill the holes of each image coarse to fine, running the network only near the holes.
 
@@ -257,26 +243,27 @@ def fill_holes(
         tiling: windows per forward pass, and the tiles of levels run whole.
         device: where ``forward`` runs (default: the CPU).
         multiple: the network's size multiple (stride).
-        feather: known pixels this close to a hole take part of the network's output
-            (:func:`~ganrestore.inference.mask_edges.feather_weights`); 0: none.
+        weights: ``(B, 1, H, W)`` float in [0, 1], the share of the fill in each pixel
+            (:func:`~ganrestore.inference.mask_edges.feather_weights`); default: the mask
+            itself, so that no known pixel takes any of it.
 
     Returns:
-        ``(B, 3, H, W)`` float32 on the CPU; known pixels (beyond ``feather``) are the input's,
+        ``(B, 3, H, W)`` float32 on the CPU; pixels of weight 0 are the input's,
         bit for bit. An image without holes comes back unchanged without running the network.
     """
     settings = settings or ScaleSettings()
     tiling = tiling or TileSettings()
     device = device or torch.device("cpu")
     filled = []
-    for image, mask in zip(images.float(), masks, strict=True):
+    for index, (image, mask) in enumerate(zip(images.float(), masks, strict=True)):
         holes = mask[0] > 0.5
         if not bool(holes.any()):
             filled.append(image.clone())
             continue
-        weights = feather_weights(mask[None], feather)[0, 0]
-        ring = ((weights > 0) & ~holes).numpy()
+        share = holes.float() if weights is None else weights[index, 0]
+        ring = ((share > 0) & ~holes).numpy()
         result = _fill_level(image, holes, forward, settings, tiling, device, multiple, 0, ring)
-        filled.append(torch.lerp(image, result, weights, out=result))
+        filled.append(torch.lerp(image, result, share, out=result))
     return torch.stack(filled)
 
 

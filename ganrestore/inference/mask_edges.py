@@ -8,7 +8,9 @@ Filled as drawn, they stay behind as a faint ring (a *halo*) around the fill.
 * :func:`feather_weights` gives the weight of the fill in the few known pixels just outside the
   (grown) hole, fading to 0, so that a fill a shade off its surroundings has no hard seam.
 
-Both work on ``(B, 1, H, W)`` float masks, 1 = hole, on the CPU.
+Both work on ``(B, 1, H, W)`` float masks, 1 = hole, on the CPU. :func:`hole_depth` and
+:func:`distance_to_holes` measure from a hole's edge, inward and outward (the coarse-to-fine
+fill of :mod:`~ganrestore.inference.inpaint_scales` uses the depth too).
 """
 
 from __future__ import annotations
@@ -17,6 +19,19 @@ import cv2
 import numpy as np
 import torch
 from torch import Tensor
+
+
+def hole_depth(holes: np.ndarray) -> np.ndarray:
+    """Distance of every hole pixel to the nearest known pixel (0 at known pixels).
+
+    Args:
+        holes: ``(H, W)`` bool, True = hole.
+
+    Returns:
+        ``(H, W)`` float32 >= 0, Euclidean pixels; the image border is not a known pixel, so
+        an image without any known pixel gets depths larger than its diagonal.
+    """
+    return cv2.distanceTransform(holes.astype(np.uint8), cv2.DIST_L2, 5)
 
 
 def distance_to_holes(holes: np.ndarray) -> np.ndarray:
@@ -28,7 +43,7 @@ def distance_to_holes(holes: np.ndarray) -> np.ndarray:
     Returns:
         ``(H, W)`` float32 pixels.
     """
-    return cv2.distanceTransform((~holes).astype(np.uint8), cv2.DIST_L2, 5)
+    return hole_depth(~holes)
 
 
 def grow_holes(masks: Tensor, pixels: int) -> Tensor:

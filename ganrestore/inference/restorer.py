@@ -264,7 +264,7 @@ class NetworkRestorer(Restorer):
                 tiling=self.tiling,
                 device=self.device,
                 multiple=self.multiple,
-                feather=self.feather,
+                weights=weights,
             )
         else:
             restored = tiled_forward(
