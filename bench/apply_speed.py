@@ -40,9 +40,10 @@ import torch
 from PIL import Image
 
 import ganrestore
-from ganrestore.engine.checkpoint import GENERATOR, GENERATOR_RAW, save_checkpoint
+from ganrestore.engine.checkpoint import save_checkpoint
 from ganrestore.inference import NetworkRestorer, TileSettings
-from ganrestore.models.networks import build_generator, provenance
+from ganrestore.modelfile import GENERATOR, GENERATOR_RAW, ModelRecord, NetworkRecord
+from ganrestore.models.networks import build_generator
 from ganrestore.registry import GENERATORS
 
 CONFIGS = Path(ganrestore.__file__).parent / "configs"
@@ -55,10 +56,7 @@ def make_model(folder: Path, tiny: bool) -> Path:
     name, params = ("unet", TINY) if tiny else (config["name"], config["params"])
     torch.manual_seed(0)
     state = build_generator(name, 3, 3, **params).state_dict()
-    record = {
-        "task": "denoise",
-        "generator": {"name": name, "params": params, **provenance(GENERATORS, name)},
-    }
+    record = ModelRecord("denoise", NetworkRecord.of_plugin(GENERATORS, name, params))
     save_checkpoint(folder, 1, {GENERATOR: state, GENERATOR_RAW: state}, {}, record)
     return folder
 

@@ -40,6 +40,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import ganrestore
 from ganrestore.config import load_config
+from ganrestore.devices import resolve_device
 from ganrestore.engine.components import build_components
 from ganrestore.engine.distributed import ProcessContext
 from ganrestore.inference import NetworkRestorer, TileSettings
@@ -176,7 +177,7 @@ def main() -> None:
         default=[],
         help="config override key=value (repeatable)",
     )
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--device", default="cpu", help="auto, cpu, cuda or mps")
     parser.add_argument("--size", type=int, default=128, help="training crop side")
     parser.add_argument("--batch", type=int, default=8, help="training batch")
     parser.add_argument("--steps", type=int, default=10)
@@ -189,7 +190,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config(args.task, args.config, args.overrides, device=args.device)
-    device = torch.device(args.device)
+    device = resolve_device(args.device, local_rank=0)  # as `ganrestore train --device` does
     torch.manual_seed(0)
     precision = config.precision
     if precision == "auto":

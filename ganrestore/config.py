@@ -5,6 +5,11 @@ A config is a tree of frozen dataclasses. :func:`load_config` starts from a task
 key=value`` overrides on top, and converts the result; an unknown key or a wrong type is a
 :class:`ConfigError` naming the key's full path (``loss.terms.l1``) and where it came from.
 String keys never travel past this module.
+
+``task`` names any installed task plugin (:mod:`ganrestore.tasks`); the table named after it
+(``[denoise]``, ``[inpaint]``) holds that task's own settings and is converted into the task's
+``options_type``. Task settings that earlier versions kept in ``[data]`` (``data.sigma_range``,
+``data.hole_ratio``...) are moved there, with a :class:`MovedKeyWarning` saying so.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import dataclasses
 import math
 import types
 import typing
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,10 +29,15 @@ from typing import Any, Literal
 import tomllib
 
 from ganrestore.errors import GanrestoreError
+from ganrestore.registry import TASKS, PluginError
 
 
 class ConfigError(GanrestoreError):
     """A config file or override has an unknown key, a wrong type or an impossible value."""
+
+
+class MovedKeyWarning(UserWarning):
+    """A task setting was found under ``[data]``, where earlier versions kept it, and moved."""
 
 
 @dataclass(frozen=True)
@@ -47,18 +58,9 @@ class DataConfig:
     val_fraction: float = 0.1  # hold-out share when DIR/val/ does not exist
     val_size: int = 256  # validation images are centre-cropped (or padded) to this size
     val_images: int = 16  # validate on at most this many images
-    sigma_range: tuple[float, float] = (0.0, 55.0)  # denoise: Gaussian σ range, 0–255 scale
-    sigma_power: float = 1.0  # denoise: σ = low + (high - low) u^power; 2 = more low-noise crops
-    poisson: bool | float = False  # denoise: share of crops with Poisson (shot) noise; true = all
-    gray_share: float = 0.0  # denoise: share of crops made gray, with the same noise in R, G, B
-    clean_share: float = 0.0  # denoise: share of crops left clean (σ 0), to leave clean photos be
-    jpeg_share: float = 0.0  # denoise: share of noisy crops re-saved as JPEG (4:2:0 or 4:4:4)
-    jpeg_quality: tuple[int, int] = (60, 95)  # denoise: range of those JPEG qualities
-    mask_kind: Literal["box", "free", "mixed"] = "mixed"  # inpaint: synthetic hole shapes
-    hole_ratio: tuple[float, float] = (0.05, 0.4)  # inpaint: share of the image in holes
     max_bad_fraction: float = 0.1  # stop when more than this share of files is unreadable
     # Folder layout (ganrestore/data/layout.py). pair_dir: the folder beside clean/ holding each
-    # image's pair, degraded image (denoise) or mask (inpaint); "" = degraded/ or noisy/, masks/.
+    # image's pair (the task's pair folder: degraded/ or noisy/, masks/...); "" = its usual names.
     pair_dir: str = ""
     direction: Literal["AtoB", "BtoA"] = "AtoB"  # pix2pix A/B pairs: AtoB = A is the input
     layout: Literal["auto", "plain", "aligned"] = "auto"  # plain/aligned: 2:1 images as is/A|B
@@ -93,14 +95,18 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run needs besides the data folder."""
+    """Everything a training run needs besides the data folder.
 
-    task: Literal["denoise", "inpaint"]
+    ``task_options`` is the task's own table (an instance of its ``options_type``), written as
+    the table named after the task (``[denoise]``) in TOML and in :meth:`to_dict`.
+    """
+
+    task: str
     generator: NetworkConfig
     discriminator: NetworkConfig
     steps: int = 20_000
     seed: int = 0
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: CUDA when available, else CPU
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: CUDA, then MPS, then CPU
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA, else fp32
     channels_last: bool = False
     log_every: int = 50
@@ -113,18 +119,34 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    task_options: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (tuples as lists), ready for JSON or TOML."""
-        return _plain(dataclasses.asdict(self))
+        plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        options = plain.pop("task_options")
+        plain = _plain(
+            {
+                k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+                for k, v in plain.items()
+            }
+        )
+        if options is not None and dataclasses.is_dataclass(options):
+            plain[self.task] = _plain(dataclasses.asdict(options))
+        return plain
 
 
-TASKS = ("denoise", "inpaint")
+def ready_configs_dir() -> Path:
+    """The folder of the ready configs shipped with ganrestore (``ganrestore/configs``)."""
+    return Path(str(resources.files("ganrestore") / "configs"))
 
 
 def bundled_config_path(name: str) -> Path:
-    """Path of a ready config shipped with ganrestore, e.g. ``"denoise"`` or ``"pix2pix"``."""
-    path = Path(str(resources.files("ganrestore") / "configs" / f"{name}.toml"))
+    """Path of a ready config shipped with ganrestore, e.g. ``"denoise"`` or ``"pix2pix"``; a
+    path to a ``.toml`` file (a third-party task's own ready config) is returned as it is."""
+    if name.endswith(".toml"):
+        return Path(name)
+    path = ready_configs_dir() / f"{name}.toml"
     if not path.is_file():
         available = sorted(p.stem for p in path.parent.glob("*.toml"))
         raise ConfigError(f"no ready config '{name}'; available: {', '.join(available)}")
@@ -141,7 +163,8 @@ def load_config(
     """Build the config of a run.
 
     Args:
-        task: ``"denoise"`` or ``"inpaint"``; its ready config is the base.
+        task: the name of an installed task (``"denoise"``, ``"inpaint"``...); its ready
+            config is the base.
         config_file: a TOML file replacing the ready config (missing keys take the defaults).
         overrides: ``"key.path=value"`` strings (values in TOML syntax; bare words are strings).
         saved: a resumed run's own config (``TrainConfig.to_dict()``), used instead of a file.
@@ -151,14 +174,20 @@ def load_config(
     Raises:
         ConfigError: naming the key, the file and what is wrong.
     """
-    if task not in TASKS:
-        raise ConfigError(f"unknown task '{task}'; choose one of: {', '.join(TASKS)}")
+    task_plugin = _task_plugin(task)
     if saved is not None:
         source: Path | str = "the run's saved config"
         data = copy.deepcopy(dict(saved))
-    else:
-        source = config_file if config_file is not None else bundled_config_path(task)
+    elif config_file is not None:
+        source, data = config_file, read_toml(config_file)
+    elif task_plugin.ready_config is not None:
+        source = bundled_config_path(task_plugin.ready_config)
         data = read_toml(source)
+    else:
+        raise ConfigError(
+            f"the {task} task ships no ready config: pass --config FILE (a TOML file with "
+            "[generator] and [discriminator] tables; see docs/training.md)"
+        )
     file_task = data.get("task", task)
     if file_task != task:
         raise ConfigError(
@@ -176,9 +205,47 @@ def load_config(
     for key, value in parsed:
         set_path(data, key, value)
         origin = f"{source} (with command-line options)"
+    table = _task_table(data, task_plugin, origin)
     config = from_dict(TrainConfig, data, origin=origin)
+    options = from_dict(task_plugin.options_type, table, origin=origin, prefix=task)
+    config = dataclasses.replace(config, task_options=options)
     check_values(config, origin)
     return config
+
+
+def _task_plugin(task: str) -> Any:
+    """The installed task ``task``, or a :class:`ConfigError` listing the installed ones."""
+    if not isinstance(task, str) or task not in TASKS:
+        raise ConfigError(f"unknown task '{task}'; choose one of: {', '.join(TASKS.names())}")
+    try:
+        return TASKS.build(task)
+    except PluginError as exc:
+        raise ConfigError(f"task '{task}' cannot be loaded: {exc}") from None
+
+
+def _task_table(data: dict[str, Any], task: Any, origin: str) -> dict[str, Any]:
+    """Take the task's table out of ``data``; move its keys found in ``[data]`` into it.
+
+    Earlier versions kept task settings in ``[data]``; such a key is moved, and a
+    :class:`MovedKeyWarning` names where it belongs now.
+    """
+    table = data.pop(task.name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: '{task.name}' must be a table of the task's settings")
+    section = data.get("data")
+    own = {f.name for f in dataclasses.fields(task.options_type)}
+    generic = {f.name for f in dataclasses.fields(DataConfig)}
+    if isinstance(section, dict):
+        for key in sorted(set(section) & own - generic):
+            value = section.pop(key)
+            table[key] = value
+            warnings.warn(
+                f"{origin}: 'data.{key}' is now '{task.name}.{key}' (the task's own table); "
+                f"it was read there. Write [{task.name}] {key} = ... or --set {task.name}.{key}=",
+                MovedKeyWarning,
+                stacklevel=3,
+            )
+    return table
 
 
 def _forget_params_of_renamed_networks(
@@ -221,18 +288,6 @@ def check_values(config: TrainConfig, origin: str) -> None:
         ("data.val_fraction", 0.0 <= data.val_fraction < 1.0, "in [0, 1)"),
         ("data.val_size", 16 <= data.val_size <= MAX_CROP, f"from 16 to {MAX_CROP} pixels"),
         ("data.val_images", data.val_images >= 1, "at least 1"),
-        ("data.sigma_range", 0 <= data.sigma_range[0] <= data.sigma_range[1], "0 <= low <= high"),
-        ("data.gray_share", 0.0 <= data.gray_share <= 1.0, "in [0, 1]"),
-        ("data.sigma_power", data.sigma_power > 0, "positive"),
-        ("data.poisson", 0.0 <= float(data.poisson) <= 1.0, "true, false or a share in [0, 1]"),
-        ("data.clean_share", 0.0 <= data.clean_share <= 1.0, "in [0, 1]"),
-        ("data.jpeg_share", 0.0 <= data.jpeg_share <= 1.0, "in [0, 1]"),
-        ("data.jpeg_quality", 1 <= data.jpeg_quality[0] <= data.jpeg_quality[1] <= 95, "1-95"),
-        (
-            "data.hole_ratio",
-            0 <= data.hole_ratio[0] <= data.hole_ratio[1] < 1,
-            "0 <= low <= high < 1",
-        ),
         ("data.max_bad_fraction", 0.0 <= data.max_bad_fraction <= 1.0, "in [0, 1]"),
         (
             "data.pair_dir",
@@ -251,6 +306,9 @@ def check_values(config: TrainConfig, origin: str) -> None:
         ("optim.max_nonfinite_steps", optim.max_nonfinite_steps >= 1, "at least 1"),
     ]
     rules += [(f"loss.terms.{k}", w >= 0, "0 or more") for k, w in config.loss.terms.items()]
+    if config.task_options is not None:
+        task_rules = config.task_options.rules()
+        rules += [(f"{config.task}.{key}", ok, expected) for key, ok, expected in task_rules]
     for key, ok, expected in rules:
         if not ok:
             raise ConfigError(f"{origin}: '{key}' must be {expected}")

@@ -15,28 +15,22 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
-from ganrestore.engine import checkpoint as ckpt
 from ganrestore.inference.restorer import NetworkRestorer
+from ganrestore.modelfile import load_tensors, parse_model_source, read_record, save_model_file
 
 
 def export(source: Path, target: Path, name: str | None) -> dict[str, object]:
-    file = ckpt.generator_file(source)
-    record = ckpt.read_record(file)
-    record["exported_from"] = {"checkpoint": str(file), "step": record.get("step")}
+    file = parse_model_source(source, what="source", baselines=False).model_file()
+    record = read_record(file)
+    record = record.with_extra(exported_from={"checkpoint": str(file), "step": record.step})
     if name:
-        record["bundled_name"] = name
+        record = record.with_extra(bundled_name=name)
     tensors = {
         key: value.half() if value.is_floating_point() else value
-        for key, value in ckpt.load_tensors(file).items()
+        for key, value in load_tensors(file).items()
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    save_file(
-        tensors, temporary, metadata={ckpt.RECORD_METADATA_KEY: json.dumps(record, sort_keys=True)}
-    )
-    temporary.replace(target)
+    save_model_file(target, tensors, record)  # atomic: a reader never sees half a file
 
     original = NetworkRestorer.from_checkpoint(file, device="cpu")
     exported = NetworkRestorer.from_checkpoint(target, device="cpu")
@@ -49,8 +43,8 @@ def export(source: Path, target: Path, name: str | None) -> dict[str, object]:
     return {
         "source": str(file),
         "target": str(target),
-        "task": record.get("task"),
-        "step": record.get("step"),
+        "task": record.task,
+        "step": record.step,
         "bytes": target.stat().st_size,
         "max_abs_difference_vs_float32": float(difference.abs().max()),
     }

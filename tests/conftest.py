@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -97,3 +98,35 @@ def _run_cli(*args: str, extra_path: list[Path] | None = None, cwd: Path | None 
 def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """``run_cli("plugins", "list", extra_path=[dir])`` runs the real CLI in a subprocess."""
     return _run_cli
+
+
+EXAMPLE_PLUGIN = REPO_ROOT / "examples" / "ganrestore-plugin-example"
+
+
+@pytest.fixture(scope="session")
+def example_plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example third-party package (``example_cnn``, the ``deblur`` task), pip-installed
+    into a folder of its own; put it on ``PYTHONPATH`` (``run_cli(..., extra_path=[it])``)."""
+    # pip builds in the folder it is given (build/, *.egg-info): give it a copy, not the example.
+    root = tmp_path_factory.mktemp("example-plugin")
+    source = root / "source"
+    leftovers = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    shutil.copytree(EXAMPLE_PLUGIN, source, ignore=leftovers)
+    site = root / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return site

@@ -38,11 +38,11 @@ def photos(tmp_path: Path) -> Path:
 @pytest.fixture
 def without_bundled_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An installation whose bundled weights are missing (e.g. a slimmed-down package)."""
-    from ganrestore.inference import bundled
+    from ganrestore.modelfile import source
 
     empty = tmp_path / "no-weights"
     empty.mkdir()
-    monkeypatch.setattr(bundled, "WEIGHTS_DIR", empty)
+    monkeypatch.setattr(source, "WEIGHTS_DIR", empty)
 
 
 def invoke(*args: str | Path):

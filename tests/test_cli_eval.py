@@ -165,12 +165,18 @@ def test_jpeg_and_shot_noise_sets_sit_beside_the_gaussian_one(clean, tmp_path) -
         (["--data", "{clean}"], "pass --model"),
         (["--model", "baseline:tv"], "pass --data"),
         (["--data", "{clean}", "--model", "baselines"], "needs --task"),
-        (["--data", "{clean}", "--model", "baseline:telea", "--sigma", "25"], "--sigma is for"),
-        (["--data", "{clean}", "--model", "baseline:tv", "--mask-kind", "box"], "inpaint"),
+        (
+            ["--data", "{clean}", "--model", "baseline:telea", "--sigma", "25"],
+            "--sigma adds noise, but the inpaint task fills holes",
+        ),
+        (
+            ["--data", "{clean}", "--model", "baseline:tv", "--mask-kind", "box"],
+            "--mask-kind make holes",
+        ),
         (["--data", "{clean}", "--model", "baseline:tv", "--sigma", "a,b"], "--sigma a,b"),
         (["--data", "{clean}", "--model", "baseline:tv", "--jpeg", "90.5"], "whole numbers"),
         (["--data", "{clean}", "--model", "baseline:tv", "--jpeg", "100"], "--jpeg"),
-        (["--data", "{clean}", "--model", "baseline:telea", "--peak", "30"], "--peak is for"),
+        (["--data", "{clean}", "--model", "baseline:telea", "--peak", "30"], "--peak adds noise"),
         (
             ["--task", "inpaint", "--data", "{clean}", "--model", "baseline:tv"],
             "made for denoise, but --task is inpaint",
@@ -183,9 +189,9 @@ def test_jpeg_and_shot_noise_sets_sit_beside_the_gaussian_one(clean, tmp_path) -
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(clean, args, message, tmp_path, monkeypatch) -> None:
-    from ganrestore.inference import bundled
+    from ganrestore.modelfile import source
 
-    monkeypatch.setattr(bundled, "WEIGHTS_DIR", tmp_path)  # as if the weights were not installed
+    monkeypatch.setattr(source, "WEIGHTS_DIR", tmp_path)  # as if the weights were not installed
     result = invoke(*[a.format(clean=clean) for a in args])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())

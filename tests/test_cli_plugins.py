@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -104,30 +103,10 @@ def test_docstring_args_are_parsed_with_continuation_lines() -> None:
 
 @pytest.mark.slow
 def test_a_third_party_package_is_listed_and_built_without_changing_ganrestore(
-    tmp_path: Path, run_cli
+    example_plugin_site: Path, run_cli
 ) -> None:
     example_before = set(EXAMPLE_PLUGIN.rglob("*"))
-    # pip builds in the folder it is given (build/, *.egg-info): give it a copy, not the example.
-    source = tmp_path / "example"
-    leftovers = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
-    shutil.copytree(EXAMPLE_PLUGIN, source, ignore=leftovers)
-    target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    target = example_plugin_site
     listed = run_cli("plugins", "list", "--kind", "generators", extra_path=[target])
     assert listed.returncode == 0, listed.stderr
     row = next(line for line in listed.stdout.splitlines() if "example_cnn" in line)

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from ganrestore.config import ConfigError, TrainConfig, bundled_config_path, load_config
+from ganrestore.config import (
+    ConfigError,
+    MovedKeyWarning,
+    TrainConfig,
+    bundled_config_path,
+    load_config,
+)
 
 
 @pytest.mark.parametrize("name", ["denoise", "inpaint", "pix2pix"])
@@ -28,14 +34,34 @@ def test_pix2pix_config_is_the_canonical_setup() -> None:
 def test_cli_values_and_overrides_are_applied_with_toml_types() -> None:
     config = load_config(
         "denoise",
-        overrides=["optim.lr_g=1e-4", "loss.terms.ssim=2", "data.sigma_range=[5, 25]"],
+        overrides=["optim.lr_g=1e-4", "loss.terms.ssim=2", "denoise.sigma_range=[5, 25]"],
         steps=7,
         **{"data.batch_size": 3},
     )
     assert config.steps == 7 and config.data.batch_size == 3
     assert config.optim.lr_g == 1e-4
     assert config.loss.terms == {"l1": 100.0, "ssim": 2.0}
-    assert config.data.sigma_range == (5.0, 25.0)
+    assert config.task_options.sigma_range == (5.0, 25.0)
+
+
+def test_task_settings_live_in_the_table_named_after_the_task() -> None:
+    denoise, inpaint = load_config("denoise"), load_config("inpaint")
+
+    assert denoise.task_options.clean_share > 0 and "clean_share" in denoise.to_dict()["denoise"]
+    assert inpaint.task_options.hole_ratio == (0.05, 0.5) and "inpaint" in inpaint.to_dict()
+    assert "hole_ratio" not in inpaint.to_dict()["data"]
+    assert load_config("inpaint", saved=inpaint.to_dict()) == inpaint
+
+
+def test_a_task_setting_under_data_is_moved_and_said(recwarn) -> None:
+    with pytest.warns(MovedKeyWarning, match="'data.hole_ratio' is now 'inpaint.hole_ratio'"):
+        config = load_config("inpaint", overrides=["data.hole_ratio=[0.1, 0.3]"])
+    assert config.task_options.hole_ratio == (0.1, 0.3)
+
+
+def test_an_unknown_task_lists_the_installed_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown task 'deblur'; choose one of: .*denoise"):
+        load_config("deblur")
 
 
 def test_unknown_key_names_its_path_and_lists_the_known_ones(tmp_path: Path) -> None:
@@ -55,15 +81,16 @@ def test_unknown_key_names_its_path_and_lists_the_known_ones(tmp_path: Path) -> 
     [
         ("data.crop=big", "'data.crop' must be int, got str 'big'"),
         ("optim.schedule=steps", "'optim.schedule' must be one of"),
-        ("data.hole_ratio=[0.5]", "'data.hole_ratio' must be a list of 2 values"),
-        ("data.sigma_range=[30, 10]", "'data.sigma_range' must be 0 <= low <= high"),
-        ("data.gray_share=1.5", "'data.gray_share' must be in [0, 1]"),
+        ("denoise.sigma_range=[5]", "'denoise.sigma_range' must be a list of 2 values"),
+        ("denoise.sigma_range=[30, 10]", "'denoise.sigma_range' must be 0 <= low <= high"),
+        ("denoise.gray_share=1.5", "'denoise.gray_share' must be in [0, 1]"),
+        ("denoise.hole_ratio=[0.1, 0.2]", "unknown key 'denoise.hole_ratio'"),
         ("optim.lr_g=0", "'optim.lr_g' must be positive"),
         ("steps", "--set expects key=value"),
         ("steps=true", "'steps' must be int"),
         ("optim.lr_g=inf", "'optim.lr_g' must be a finite number, got inf"),
         ("optim.lr_d=nan", "'optim.lr_d' must be a finite number, got nan"),
-        ("data.sigma_range=[0, inf]", "'data.sigma_range[1]' must be a finite number, got inf"),
+        ("denoise.sigma_range=[0, inf]", "'denoise.sigma_range[1]' must be a finite number"),
         ("loss.terms.l1=-inf", "'loss.terms.l1' must be a finite number, got -inf"),
         ("generator.params.dropout=nan", "'generator.params.dropout' must be a finite number"),
         ("data.pair_dir=../noisy", "'data.pair_dir' must be a folder name beside clean/"),

@@ -14,13 +14,17 @@ Built in: denoise ``bm3d``, ``nlm``, ``tv``, ``wavelet``; inpaint ``telea``, ``n
 ``biharmonic``. ``bm3d`` needs ``pip install "ganrestore[baselines]"``.
 A third-party baseline is a factory taking keyword parameters and returning a ``Restorer``
 (with ``task`` and ``uses_mask``), declared in ``[project.entry-points."ganrestore.baselines"]``.
+
+Imports point one way: this package builds on :mod:`ganrestore.inference` (the ``Restorer``
+base class), and inference builds ``baseline:NAME`` through the registry
+(:func:`ganrestore.inference.bundled.build_baseline`, which :func:`load_baseline` is), never by
+importing this package.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ganrestore.baselines import denoise, inpaint  # noqa: F401  (registers the built-ins)
 from ganrestore.baselines.base import (
     EXTRA_INSTALL,
     Baseline,
@@ -29,12 +33,10 @@ from ganrestore.baselines.base import (
     InpaintBaseline,
     SigmaAware,
 )
-from ganrestore.errors import GanrestoreError
+from ganrestore.inference.bundled import build_baseline
 from ganrestore.inference.restorer import Restorer
+from ganrestore.modelfile.source import BASELINE_PREFIX
 from ganrestore.registry import BASELINES
-
-#: ``--model baseline:NAME`` selects a baseline instead of a trained model.
-BASELINE_PREFIX = "baseline:"
 
 
 def is_baseline(model: object) -> bool:
@@ -56,14 +58,7 @@ def load_baseline(name: str, device: Any = "cpu", **params: Any) -> Restorer:
         PluginParamsError: a parameter it does not accept.
     """
     del device
-    short = name.removeprefix(BASELINE_PREFIX)
-    restorer = BASELINES.build(short, **params)
-    if not isinstance(restorer, Restorer):
-        raise GanrestoreError(
-            f"baseline '{short}' ({BASELINES.source(short).describe()}) returned a "
-            f"{type(restorer).__name__}, not a ganrestore Restorer"
-        )
-    return restorer
+    return build_baseline(name, **params)
 
 
 def baseline_task(name: str) -> str:

@@ -10,12 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from ganrestore.baselines.base import DenoiseBaseline, estimated_sigma
-from ganrestore.registry import BASELINES
 
 BM3D_PROFILES = ("np", "refilter", "vn", "high", "deb")
 
 
-@BASELINES.register("bm3d")
 class BM3D(DenoiseBaseline):
     """BM3D (Dabov et al. 2007) from the ``bm3d`` package; CBM3D on RGB.
 
@@ -50,7 +48,6 @@ class BM3D(DenoiseBaseline):
         return bm3d.bm3d(pixels[..., 0], sigma, profile=self.profile)[..., None]
 
 
-@BASELINES.register("nlm")
 class NonLocalMeans(DenoiseBaseline):
     """Non-local means (Buades et al. 2005), scikit-image's fast mode; blind.
 
@@ -89,7 +86,6 @@ class NonLocalMeans(DenoiseBaseline):
         ).reshape(pixels.shape)
 
 
-@BASELINES.register("tv")
 class TotalVariation(DenoiseBaseline):
     """Total-variation denoising (Chambolle's projection), scikit-image; blind.
 
@@ -118,7 +114,6 @@ class TotalVariation(DenoiseBaseline):
         return denoise_tv_chambolle(pixels, weight=self.strength * sigma, channel_axis=-1)
 
 
-@BASELINES.register("wavelet")
 class WaveletShrinkage(DenoiseBaseline):
     """Wavelet soft thresholding with BayesShrink (Chang et al. 2000), scikit-image; blind.
 

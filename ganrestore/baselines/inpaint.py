@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from ganrestore.baselines.base import InpaintBaseline
-from ganrestore.registry import BASELINES
 
 
 class _OpenCVInpaint(InpaintBaseline):
@@ -37,7 +36,6 @@ class _OpenCVInpaint(InpaintBaseline):
         return filled.reshape(pixels.shape).astype(np.float64) / 255.0
 
 
-@BASELINES.register("telea")
 class Telea(_OpenCVInpaint):
     """Fast marching inpainting (Telea 2004), ``cv2.INPAINT_TELEA``.
 
@@ -49,7 +47,6 @@ class Telea(_OpenCVInpaint):
     flag_name = "INPAINT_TELEA"
 
 
-@BASELINES.register("ns")
 class NavierStokes(_OpenCVInpaint):
     """Navier-Stokes inpainting (Bertalmio et al. 2001), ``cv2.INPAINT_NS``.
 
@@ -61,7 +58,6 @@ class NavierStokes(_OpenCVInpaint):
     flag_name = "INPAINT_NS"
 
 
-@BASELINES.register("biharmonic")
 class Biharmonic(InpaintBaseline):
     """Biharmonic inpainting (Damelin and Hoang 2018), scikit-image ``inpaint_biharmonic``.
 

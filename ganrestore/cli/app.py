@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ganrestore.cli import apply, eval, plugins, train
+from ganrestore.cli import apply, eval, plugins, serve, train
 
 app = typer.Typer(
     name="ganrestore",
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.add_typer(train.app)
 app.add_typer(apply.app)
 app.add_typer(eval.app)
+app.add_typer(serve.app)
 app.add_typer(plugins.app, name="plugins")
 
 

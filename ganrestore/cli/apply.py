@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, DeviceChoice, TaskChoice
+from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, DeviceChoice
 from ganrestore.cli.errors import user_errors
 from ganrestore.cli.progress import ApplyProgress
 
@@ -96,10 +96,11 @@ def apply_command(
         ),
     ] = None,
     task: Annotated[
-        TaskChoice | None,
+        str | None,
         typer.Option(
-            help="Default: the model's task; without --model, inpaint when masks are given or "
-            "found (sidecars, transparent pixels), else denoise.",
+            help="denoise, inpaint or a plugin's task. Default: the model's task; without "
+            "--model, inpaint when masks are given or found (sidecars, transparent pixels), "
+            "else denoise.",
             show_default=False,
         ),
     ] = None,
@@ -159,13 +160,13 @@ def apply_command(
         from ganrestore.inference import (
             ApplyOptions,
             TileSettings,
-            guess_task,
+            guess_route,
             plan_folder,
             resolve_model,
         )
         from ganrestore.inference.bundled import installed_bundled_models, set_hole_edges
         from ganrestore.inference.folder import check_folders
-        from ganrestore.tasks import task_model
+        from ganrestore.tasks import checked_task_name, routed_task, task_model
 
         options = ApplyOptions(
             input_dir,
@@ -182,9 +183,9 @@ def apply_command(
             tiling = TileSettings(tile=tile, overlap=overlap, batch_size=batch_size)
         except ValueError as exc:
             raise GanrestoreError(f"--tile/--overlap: {exc}") from None
-        wanted = task.value if task is not None else None
+        wanted = checked_task_name(task) if task is not None else None
         if model is None and wanted is None and len(installed_bundled_models()) < 2:
-            wanted = guess_task(input_dir, recursive, masks)
+            wanted = routed_task(guess_route(input_dir, recursive, masks))
         # With neither --model nor --task: both bundled models, chosen per image by its mask.
         restorer = resolve_model(model, wanted, device.value, tiling, self_ensemble)
         if masks is not None and not restorer.uses_mask:

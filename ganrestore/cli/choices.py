@@ -8,11 +8,6 @@ SELF_ENSEMBLE_HELP = (
 )
 
 
-class TaskChoice(str, Enum):
-    denoise = "denoise"
-    inpaint = "inpaint"
-
-
 class DeviceChoice(str, Enum):
     auto = "auto"
     cpu = "cpu"

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, DeviceChoice, TaskChoice
+from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, DeviceChoice
 from ganrestore.cli.errors import user_errors
 from ganrestore.errors import GanrestoreError
 
@@ -68,8 +68,11 @@ def eval_command(
         ),
     ] = None,
     task: Annotated[
-        TaskChoice | None,
-        typer.Option(help="Default: the task of the first --model.", show_default=False),
+        str | None,
+        typer.Option(
+            help="denoise, inpaint or a plugin's task. Default: the task of the first --model.",
+            show_default=False,
+        ),
     ] = None,
     sigma: Annotated[
         str | None,
@@ -159,7 +162,7 @@ def eval_command(
     request = EvalRequest(
         data=data,
         models=model or [],
-        task=task.value if task is not None else None,
+        task=task,
         sigma=sigma,
         peak=peak,
         jpeg=jpeg,
@@ -270,7 +273,12 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         raise GanrestoreError("pass --data DIR (clean images), or --restored DIR --reference DIR")
     if not request.models:
         raise GanrestoreError("pass --model (repeatable): a run dir, baseline:NAME or baselines")
-    task_name = request.task or model_task(request.models[0], request.device)
+    from ganrestore.tasks import checked_task_name
+
+    if request.task is not None:
+        task_name = checked_task_name(request.task)
+    else:
+        task_name = model_task(request.models[0], request.device)
     conditions = _conditions(request, task_name)
     low_high = _numbers(request.hole_ratio, "--hole-ratio")
     if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1] <= 1:
@@ -289,7 +297,7 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         save_outputs=request.save_outputs,
         grid=request.grid,
         lpips=request.lpips,
-        extra={"hole_ratio": low_high} if task_name == "inpaint" else {},
+        extra={"hole_ratio": low_high} if _evaluation(task_name) == "holes" else {},
     )
     labels = ", ".join(m.label for m in resolved.models)
     names = ", ".join(c.name for c in settings.conditions)
@@ -298,13 +306,36 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
 
 
 def _conditions(request: EvalRequest, task_name: str) -> list[Condition]:
-    """The degradations asked for: noise levels (denoise), or mask kinds / a mask folder."""
-    from ganrestore.evaluation import mask_condition, noise_condition
+    """The degradations asked for: noise levels (and JPEG, shot noise), mask kinds or a mask
+    folder, or the task's own degradation, as the task says (``Task.evaluation``)."""
+    from ganrestore.evaluation import mask_condition, noise_condition, task_condition
     from ganrestore.evaluation.degrade import Condition
 
-    if task_name == "denoise":
+    evaluation = _evaluation(task_name)
+    if evaluation == "own":
+        given = [
+            option
+            for option, value in (
+                ("--sigma", request.sigma),
+                ("--peak", request.peak),
+                ("--jpeg", request.jpeg),
+                ("--mask-kind", request.mask_kind),
+                ("--masks", request.masks),
+            )
+            if value is not None
+        ]
+        if given:
+            raise GanrestoreError(
+                f"{', '.join(given)}: the {task_name} task degrades images its own way; "
+                "drop these options"
+            )
+        return [task_condition(task_name)]
+    if evaluation == "noise":
         if request.masks is not None or request.mask_kind is not None:
-            raise GanrestoreError("--masks/--mask-kind are for --task inpaint; use --sigma")
+            raise GanrestoreError(
+                f"--masks/--mask-kind make holes, but the {task_name} task removes noise; "
+                "use --sigma"
+            )
         sigmas = _numbers(request.sigma or DEFAULT_SIGMAS, "--sigma")
         peaks = _optional_numbers(request.peak, "--peak")
         qualities = _optional_numbers(request.jpeg, "--jpeg")
@@ -323,7 +354,10 @@ def _conditions(request: EvalRequest, task_name: str) -> list[Condition]:
             ("--jpeg", request.jpeg),
         ):
             if value is not None:
-                raise GanrestoreError(f"{option} is for --task denoise; use --mask-kind or --masks")
+                raise GanrestoreError(
+                    f"{option} adds noise, but the {task_name} task fills holes; use --mask-kind "
+                    "or --masks"
+                )
         if request.masks is not None and request.mask_kind is not None:
             raise GanrestoreError("pass --masks DIR or --mask-kind, not both")
         if request.masks is not None:
@@ -331,6 +365,13 @@ def _conditions(request: EvalRequest, task_name: str) -> list[Condition]:
         kinds = (kind.strip() for kind in (request.mask_kind or DEFAULT_MASK_KINDS).split(","))
         conditions = [mask_condition(kind) for kind in kinds if kind]
     return list(dict.fromkeys(conditions))
+
+
+def _evaluation(task_name: str) -> str:
+    """How ``eval`` degrades images for the task ``task_name``: noise, holes or its own way."""
+    from ganrestore.tasks import build_task
+
+    return build_task(task_name).evaluation
 
 
 def _optional_numbers(text: str | None, option: str) -> list[float | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +13,15 @@ import typer
 
 from ganrestore.cli.errors import user_errors
 from ganrestore.config import (
-    TASKS,
     ConfigError,
+    MovedKeyWarning,
     TrainConfig,
     bundled_config_path,
     load_config,
     parse_override,
+    ready_configs_dir,
 )
+from ganrestore.registry import TASKS
 
 app = typer.Typer(help="Train a restoration model on a folder of your images.")
 
@@ -32,7 +35,10 @@ DATA_HELP = (
 
 @app.command("train", no_args_is_help=True)
 def train_command(
-    task: Annotated[str, typer.Argument(help=f"What to learn: {' or '.join(TASKS)}.")],
+    task: Annotated[
+        str,
+        typer.Argument(help=f"What to learn: an installed task ({', '.join(TASKS.names())})."),
+    ],
     data: Annotated[Path, typer.Option("--data", help=DATA_HELP, exists=True, file_okay=False)],
     config: Annotated[
         Path | None,
@@ -55,14 +61,14 @@ def train_command(
     crop: Annotated[int | None, typer.Option(help="Square training crop size in pixels.")] = None,
     device: Annotated[
         str | None,
-        typer.Option(help="auto (CUDA if available, else CPU), cpu, cuda or mps (Apple GPUs)."),
+        typer.Option(help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps (Apple GPUs)."),
     ] = None,
     pair_dir: Annotated[
         str | None,
         typer.Option(
             "--pair-dir",
             help="Folder beside clean/ holding each image's pair: its degraded image (denoise) "
-            "or mask (inpaint); default degraded/ or noisy/, masks/.",
+            "or mask (inpaint); default: the task's usual names (degraded/ or noisy/, masks/).",
             show_default=False,
         ),
     ] = None,
@@ -94,7 +100,8 @@ def train_command(
         ),
     ] = None,
 ) -> None:
-    """Train TASK (denoise or inpaint) on the images in --data; `--resume` continues a run."""
+    """Train TASK (denoise, inpaint or a plugin's task) on the images in --data; `--resume`
+    continues a run."""
     with user_errors():
         from ganrestore.engine.distributed import setup_processes, teardown_processes
         from ganrestore.engine.trainer import Trainer
@@ -102,21 +109,25 @@ def train_command(
         run_dir = _run_dir(out, task, resume)
         saved = _saved_config(run_dir, config) if resume else None
         config = _config_file(config)
-        train_config = load_config(
-            task,
-            config,
-            overrides or (),
-            saved=saved,
-            steps=steps,
-            device=device,
-            init=init,
-            **{
-                "data.batch_size": batch_size,
-                "data.crop": crop,
-                "data.pair_dir": pair_dir,
-                "data.direction": direction,
-            },
-        )
+        with warnings.catch_warnings(record=True) as moved:
+            warnings.simplefilter("always", MovedKeyWarning)
+            train_config = load_config(
+                task,
+                config,
+                overrides or (),
+                saved=saved,
+                steps=steps,
+                device=device,
+                init=init,
+                **{
+                    "data.batch_size": batch_size,
+                    "data.crop": crop,
+                    "data.pair_dir": pair_dir,
+                    "data.direction": direction,
+                },
+            )
+        for note in moved:
+            typer.echo(f"note: {note.message}", err=True)
         chosen = steps is not None or any(parse_override(o)[0] == "steps" for o in overrides or ())
         default_steps = not resume and not chosen and _is_ready_config(config)
         if resume and init is not None:
@@ -145,7 +156,7 @@ def _config_file(config: Path | None) -> Path | None:
     """``--config``: a TOML file as given, or a ready config by name (``pix2pix``)."""
     if config is None or config.is_file():
         return config
-    ready = sorted(p.stem for p in bundled_config_path(TASKS[0]).parent.glob("*.toml"))
+    ready = sorted(p.stem for p in ready_configs_dir().glob("*.toml"))
     if config.suffix == "" and len(config.parts) == 1:
         if config.name in ready:
             return bundled_config_path(config.name)
@@ -161,21 +172,20 @@ def _config_file(config: Path | None) -> Path | None:
 
 
 def _is_ready_config(config: Path | None) -> bool:
-    return config is None or config.parent == bundled_config_path(TASKS[0]).parent
+    return config is None or config.parent == ready_configs_dir()
 
 
 def _resolve_init(config: TrainConfig) -> TrainConfig:
-    """Turn a bundled model name in ``init`` into its weights file; leave paths as they are."""
-    if not config.init or Path(config.init).exists():
+    """Read ``init`` as ``--model`` is read (before any data is listed); a bundled name
+    becomes its weights file, so the run's config names the file it started from."""
+    if not config.init:
         return config
-    from ganrestore.inference.bundled import BUNDLED_MODELS, bundled_path
+    from ganrestore.modelfile import SourceKind, parse_model_source
 
-    if config.init in BUNDLED_MODELS:
-        return dataclasses.replace(config, init=str(bundled_path(config.init)))
-    raise ConfigError(
-        f"init {config.init}: no such run directory, checkpoint or model file, and not a "
-        f"bundled model ({', '.join(BUNDLED_MODELS)})"
-    )
+    source = parse_model_source(config.init, what="init", baselines=False)
+    if source.kind is SourceKind.BUNDLED:
+        return dataclasses.replace(config, init=str(source.path))
+    return config
 
 
 def _saved_config(run_dir: Path, config_file: Path | None) -> dict:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from ganrestore.data.io import IMAGE_SUFFIXES, list_images
+from ganrestore.data.pair_folder import PairFolder
 from ganrestore.data.pairs import DataError, HeaderScan, check_names, keyed, shown, size_mismatch
 from ganrestore.data.sources import (
     DIRECTIONS,
     LAYOUTS,
-    PAIR_FOLDERS,
-    PAIR_WORDS,
     Options,
     Source,
     described,
@@ -29,21 +29,28 @@ from ganrestore.data.sources import (
     val_hint,
 )
 
-__all__ = ["PAIR_FOLDERS", "DataError", "DataLayout", "Sample", "discover", "split_side_by_side"]
+__all__ = ["DataError", "DataLayout", "Sample", "discover", "split_side_by_side"]
+
+
+class FolderTask(Protocol):
+    """What reading a data folder needs of a task (:class:`ganrestore.tasks.Task` is one)."""
+
+    name: str
+    pair: PairFolder
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One training example: a clean image and, for real pairs, its degraded image or mask.
+    """One training example: a clean image and, for real pairs, its pair file (a degraded image
+    or a mask, as the task's :class:`~ganrestore.data.pair_folder.PairFolder` says).
 
     ``clean_half`` (``"left"`` or ``"right"``) marks a side-by-side A|B image, pix2pix's aligned
-    layout: ``clean`` and ``degraded`` are then the same file, and that half of it is the clean
+    layout: ``clean`` and ``pair`` are then the same file, and that half of it is the clean
     image (:func:`split_side_by_side`).
     """
 
     clean: Path
-    degraded: Path | None = None
-    mask: Path | None = None
+    pair: Path | None = None
     clean_half: str | None = None
 
 
@@ -83,7 +90,7 @@ class DataLayout:
 
 
 def _samples(
-    source: Source, task: str, scan: HeaderScan, notes: list[str], used: set[Path]
+    source: Source, pair: PairFolder, scan: HeaderScan, notes: list[str], used: set[Path]
 ) -> list[Sample]:
     """The samples of one source, unreadable files left out; its files are added to ``used``."""
     files = list_images(source.clean_dir, recursive=source.recursive)
@@ -95,26 +102,25 @@ def _samples(
     used.update(files)
     if source.clean_half is not None:
         half = source.clean_half
-        return [Sample(p, degraded=p, clean_half=half) for p in files if scan.size(p) is not None]
+        return [Sample(p, pair=p, clean_half=half) for p in files if scan.size(p) is not None]
     if source.pair_dir is None:
         return [Sample(path) for path in files if scan.size(path) is not None]
     pair_files = list_images(source.pair_dir, recursive=True)
     used.update(pair_files)
     clean, pairs = keyed(files, source.clean_dir), keyed(pair_files, source.pair_dir)
-    check_names(clean, pairs, source.clean_dir, source.pair_dir, PAIR_WORDS[task], notes)
+    check_names(clean, pairs, source.clean_dir, source.pair_dir, pair.word, notes)
     samples, mismatched = [], []
-    field = "degraded" if task == "denoise" else "mask"
     for key in sorted(clean, key=lambda key: clean[key].as_posix()):
         clean_size, pair_size = scan.size(clean[key]), scan.size(pairs[key])
         if clean_size is None or pair_size is None:
             continue
         if clean_size != pair_size:
             mismatched.append(size_mismatch(clean[key], clean_size, pairs[key], pair_size))
-        samples.append(Sample(clean[key], **{field: pairs[key]}))
+        samples.append(Sample(clean[key], pair=pairs[key]))
     if mismatched:
         raise DataError(
             f"{len(mismatched)} pair(s) differ in size (width x height): "
-            f"{'; '.join(mismatched[:5])}; each {PAIR_WORDS[task]} must have the size "
+            f"{'; '.join(mismatched[:5])}; each {pair.word} must have the size "
             "of its clean image"
         )
     return samples
@@ -156,7 +162,7 @@ def _hold_out(
 
 def discover(
     data_dir: Path,
-    task: str,
+    task: FolderTask,
     val_fraction: float = 0.1,
     max_bad_fraction: float = 0.1,
     *,
@@ -168,8 +174,9 @@ def discover(
 
     Args:
         data_dir: The ``--data`` folder, laid out as :mod:`ganrestore.data.sources` says.
-        task: ``"denoise"`` or ``"inpaint"``; picks the pair folder (``degraded/`` or
-            ``noisy/``, or ``masks/``); the other task's folder is ignored with a note.
+        task: the task trained (:class:`ganrestore.tasks.Task`): its ``pair`` says which
+            pair folder it reads (e.g. ``degraded/`` or ``noisy/``, or ``masks/``) and whether
+            pix2pix A/B pairs of photos suit it; other image folders are reported as ignored.
         val_fraction: Share of images held out when there is no validation folder, in
             ``[0, 1)``; at least one image is held out (and one kept) when there are two.
         max_bad_fraction: Largest share of unreadable files tolerated (they are skipped).
@@ -186,8 +193,6 @@ def discover(
             unreadable files, pix2pix pairs for inpainting; the message names the files and
             what to do.
     """
-    if task not in PAIR_FOLDERS:
-        raise DataError(f"unknown task {task!r}; choose one of: {', '.join(PAIR_FOLDERS)}")
     if not 0.0 <= val_fraction < 1.0:
         raise DataError(f"val_fraction must be in [0, 1), got {val_fraction}")
     if direction not in DIRECTIONS or layout not in LAYOUTS:
@@ -199,16 +204,15 @@ def discover(
     if not data_dir.is_dir():
         raise DataError(
             f"data folder {data_dir} does not exist; pass --data a folder of photos, or one "
-            f"that contains clean/ (and optionally {'/ or '.join(PAIR_FOLDERS.values())}/ and "
-            "val/)"
+            f"that contains clean/ (and optionally {task.pair.folder}/ and val/)"
         )
-    options = Options(task, pair_dir, direction, layout)
+    options = Options(task.name, task.pair, pair_dir, direction, layout)
     scan, notes, used = HeaderScan(), [], set()
     train_source, val_source = find_sources(data_dir, options, scan, notes)
-    train = _samples(train_source, task, scan, notes, used)
+    train = _samples(train_source, task.pair, scan, notes, used)
     train_text = described(train_source, len(train), options)
     if val_source is not None:
-        val = _samples(val_source, task, scan, notes, used)
+        val = _samples(val_source, task.pair, scan, notes, used)
         if val_source.paired != train_source.paired:
             notes.append(
                 "training and validation differ: only one of them has real pairs; the other "

@@ -19,9 +19,10 @@ Layouts, tried in this order (``discover`` says which one it used and what it ig
                                      otherwise a deterministic hold-out
 
 Pairs match by path without suffix, so ``clean/a/cat.png`` pairs with ``degraded/a/cat.jpg``.
-Inpainting needs to know where the holes are, so it takes clean photos (holes drawn on the fly)
-or clean photos with masks, never pix2pix A/B pairs of photos. Only image headers are read
-here (sizes), so discovery stays fast on large folders.
+Which pair folder a task reads, and whether it can learn from A/B pairs of photos, comes from
+the task's :class:`~ganrestore.data.pair_folder.PairFolder` (inpainting needs to know where the
+holes are, so it takes clean photos, or clean photos with masks, never A/B pairs of photos).
+Only image headers are read here (sizes), so discovery stays fast on large folders.
 """
 
 from __future__ import annotations
@@ -30,27 +31,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ganrestore.data.io import IMAGE_SUFFIXES, list_images
+from ganrestore.data.pair_folder import PairFolder
 from ganrestore.data.pairs import DataError, HeaderScan, images, shown
 
-#: The documented pair folder of each task; its keys are the tasks a folder is laid out for.
-PAIR_FOLDERS = {"denoise": "degraded", "inpaint": "masks"}
-#: Pair folders recognised without ``data.pair_dir``.
-PAIR_FOLDER_NAMES = {"denoise": ("degraded", "noisy"), "inpaint": ("masks",)}
 DIRECTIONS = ("AtoB", "BtoA")
 LAYOUTS = ("auto", "plain", "aligned")
-PAIR_WORDS = {"denoise": "degraded image", "inpaint": "mask"}
-_SYNTHETIC = {"denoise": "noise is added on the fly", "inpaint": "holes are drawn on the fly"}
 #: pix2pix pairs of folders found at the top of DIR: (train A, train B, val A, val B).
 _FOLDER_PAIRS = (("trainA", "trainB", "valA", "valB"), ("A/train", "B/train", "A/val", "B/val"))
 
 
 @dataclass(frozen=True)
 class Options:
-    """How to read a data folder: the task and the keys ``data.pair_dir``, ``direction``,
-    ``layout``."""
+    """How to read a data folder: the task's name and pair folder, and the keys
+    ``data.pair_dir``, ``direction``, ``layout``."""
 
-    task: str
-    pair_dir: str  # "" = a recognised name (PAIR_FOLDER_NAMES)
+    task: str  # for messages
+    pair: PairFolder
+    pair_dir: str  # "" = a recognised name (pair.names)
     direction: str  # AtoB: A is the degraded input, B the clean target
     layout: str  # auto, plain or aligned: how images directly in a folder are read
 
@@ -82,12 +79,11 @@ def _subfolders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _nonempty_pair_dir(folder: Path, task: str) -> Path:
+def _nonempty_pair_dir(folder: Path, pair: PairFolder) -> Path:
     if not list_images(folder, recursive=True):
-        action = "synthesize noise" if task == "denoise" else "generate random masks"
         raise DataError(
-            f"{folder} contains no images; remove the empty folder to {action} on the fly, "
-            f"or put one {PAIR_WORDS[task]} per clean image there, named like it"
+            f"{folder} contains no images; remove the empty folder (without pairs, "
+            f"{pair.synthetic}), or put one {pair.word} per clean image there, named like it"
         )
     return folder
 
@@ -98,15 +94,11 @@ def _pair_dir(root: Path, options: Options, notes: list[str], required: bool) ->
     ``required``: a ``data.pair_dir`` missing from ``root`` is an error (training) rather than
     a split without pairs (validation).
     """
-    task = options.task
-    for other_task, names in PAIR_FOLDER_NAMES.items():
-        for name in names:
-            if other_task != task and name != options.pair_dir and (root / name).is_dir():
-                notes.append(f"{root / name} is ignored: the {task} task does not use {name}/")
+    pair = options.pair
     if options.pair_dir:
         folder = root / options.pair_dir
         if folder.is_dir():
-            return _nonempty_pair_dir(folder, task)
+            return _nonempty_pair_dir(folder, pair)
         if required:
             folders = shown([f"{path.name}/" for path in _subfolders(root)])
             raise DataError(
@@ -114,20 +106,21 @@ def _pair_dir(root: Path, options: Options, notes: list[str], required: bool) ->
                 f"folder; the folders in {root} are: {folders}"
             )
         return None
-    found = [root / name for name in PAIR_FOLDER_NAMES[task] if (root / name).is_dir()]
+    found = [root / name for name in pair.names if (root / name).is_dir()]
     if len(found) > 1:
         raise DataError(
             f"{root} has both {found[0].name}/ and {found[1].name}/: say which one holds the "
-            f"{PAIR_WORDS[task]}s with --pair-dir NAME (the other is then ignored)"
+            f"{pair.word}s with --pair-dir NAME (the other is then ignored)"
         )
-    return _nonempty_pair_dir(found[0], task) if found else None
+    return _nonempty_pair_dir(found[0], pair) if found else None
 
 
-def _refused_for_inpaint(what: str, alternative: str) -> DataError:
+def _refused_image_pairs(options: Options, what: str, alternative: str) -> DataError:
+    pair = options.pair
     return DataError(
-        f"{what}, but inpaint cannot learn from pix2pix A/B pairs: a pair of photos does not "
-        "say where the holes are. Train it on clean photos alone (holes are drawn on the fly) "
-        f"or on clean/ + masks/ with one mask per photo (white = hole). {alternative}"
+        f"{what}, but {options.task} cannot learn from pix2pix A/B pairs of photos: its pairs "
+        f"are {pair.word}s. Train it on clean photos alone ({pair.synthetic}) or on clean/ + "
+        f"{pair.folder}/ with one {pair.word} per photo. {alternative}"
     )
 
 
@@ -142,8 +135,9 @@ def _no_pair_dir(options: Options, root: Path, kind: str) -> None:
 def _folder_pair(root: Path, a: Path, b: Path, options: Options) -> Source:
     """pix2pix pairs of folders: ``AtoB`` means the A images are the degraded inputs."""
     inputs, targets = (a, b) if options.direction == "AtoB" else (b, a)
-    if options.task == "inpaint":
-        raise _refused_for_inpaint(
+    if not options.pair.image_pairs:
+        raise _refused_image_pairs(
+            options,
             f"{a} and {b} are pix2pix pairs of folders",
             f"To train on the photos in {targets}, pass --data {targets}.",
         )
@@ -153,8 +147,9 @@ def _folder_pair(root: Path, a: Path, b: Path, options: Options) -> Source:
 
 def _aligned(root: Path, options: Options, why: str) -> Source:
     """Side-by-side A|B images: ``AtoB`` means the left (A) half is the degraded input."""
-    if options.task == "inpaint":
-        raise _refused_for_inpaint(
+    if not options.pair.image_pairs:
+        raise _refused_image_pairs(
+            options,
             f"the images in {root} are read as pix2pix side-by-side A|B pairs ({why})",
             "If they are ordinary photos, not pairs, add --set data.layout=plain.",
         )
@@ -163,7 +158,7 @@ def _aligned(root: Path, options: Options, why: str) -> Source:
     return Source(root, "aligned", root, clean_half=clean_half)
 
 
-def _no_images(root: Path, task: str) -> DataError:
+def _no_images(root: Path, pair: PairFolder) -> DataError:
     nested = [(p, len(list_images(p, recursive=True))) for p in _subfolders(root)]
     nested = [(path, count) for path, count in nested if count]
     if nested:
@@ -176,7 +171,7 @@ def _no_images(root: Path, task: str) -> DataError:
     return DataError(
         f"no images in {root} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}): put the "
         f"training photos there, or in {root / 'clean'}/ with their pairs in "
-        f"{root / PAIR_FOLDERS[task]}/"
+        f"{root / pair.folder}/"
     )
 
 
@@ -195,7 +190,7 @@ def _source_at(
                 f"data.layout is 'aligned' but {root} holds no images directly; put the "
                 "side-by-side A|B images there, or drop the setting"
             )
-        raise _no_images(root, options.task)
+        raise _no_images(root, options.pair)
     if layout == "aligned":
         return _aligned(root, options, "data.layout = aligned")
     sizes = [size for size in map(scan.size, loose) if size is not None]
@@ -263,10 +258,8 @@ def described(source: Source, count: int, options: Options) -> str:
     where = f"{source.root} (plain folder)" if source.kind == "plain" else str(source.clean_dir)
     what = "clean photos" if source.kind == "plain" else "clean images"
     if source.pair_dir is None:
-        return f"{count} {what} in {where}; {_SYNTHETIC[options.task]}"
-    return (
-        f"{count} {what} in {where}, each with its {PAIR_WORDS[options.task]} in {source.pair_dir}"
-    )
+        return f"{count} {what} in {where}; {options.pair.synthetic}"
+    return f"{count} {what} in {where}, each with its {options.pair.word} in {source.pair_dir}"
 
 
 def ignored_images(data_dir: Path, used: set[Path], sources: list[Source]) -> list[str]:

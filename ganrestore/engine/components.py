@@ -12,14 +12,15 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+import ganrestore
 from ganrestore.config import ConfigError, TrainConfig
 from ganrestore.engine.distributed import ProcessContext, all_true
 from ganrestore.engine.ema import ModelEMA
 from ganrestore.engine.schedule import build_scheduler
-from ganrestore.engine.steps import GanStep, Updater
+from ganrestore.engine.steps import GanStep, StepLosses, StepNetworks, StepRuntime, Updater
 from ganrestore.losses import GeneratorObjective, build_adversarial
+from ganrestore.modelfile import ModelRecord, NetworkRecord, TrainingSummary
 from ganrestore.models import build_discriminator, build_generator
-from ganrestore.models.networks import provenance
 from ganrestore.registry import DISCRIMINATORS, GENERATORS
 from ganrestore.tasks import Task, build_task
 
@@ -68,10 +69,22 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
-def needs_discriminator(config: TrainConfig) -> bool:
+def needs_discriminator(config: TrainConfig, objective: GeneratorObjective) -> bool:
+    """Whether any loss of the run reads the discriminator: its adversarial term, R1, or a
+    generator term that compares discriminator features (the objective knows which)."""
     loss = config.loss
-    feature_matching = loss.terms.get("feature_matching", 0.0) > 0
-    return loss.adversarial_weight > 0 or feature_matching or loss.r1_weight > 0
+    return loss.adversarial_weight > 0 or objective.needs_features or loss.r1_weight > 0
+
+
+def build_objective(config: TrainConfig, device: torch.device) -> GeneratorObjective:
+    """The generator's weighted terms, built without touching the global random state.
+
+    Terms with pretrained backbones (``lpips``, ``vgg``) draw random initial weights before
+    loading their files; drawing them from a forked generator keeps the networks' initial
+    weights (and the training that follows) the same whichever terms a run uses.
+    """
+    with torch.random.fork_rng(devices=[]):
+        return GeneratorObjective(config.loss.terms, config.loss.params).to(device)
 
 
 def build_components(config: TrainConfig, context: ProcessContext) -> Components:
@@ -82,17 +95,18 @@ def build_components(config: TrainConfig, context: ProcessContext) -> Components
     generator = build_generator(
         config.generator.name, task.in_channels, task.out_channels, **config.generator.params
     ).to(device, memory_format=memory_format)
+    objective = build_objective(config, device)
     discriminator = None
-    if needs_discriminator(config):
+    if needs_discriminator(config, objective):
         channels = task.out_channels + (task.condition_channels if config.loss.conditional else 0)
         discriminator = build_discriminator(
             config.discriminator.name, channels, **config.discriminator.params
         ).to(device, memory_format=memory_format)
-    objective = GeneratorObjective(config.loss.terms, config.loss.params).to(device)
     if objective.needs_features and not hasattr(discriminator, "features"):
         raise ConfigError(
-            f"loss.terms.feature_matching needs a discriminator with a features() method; "
-            f"'{config.discriminator.name}' has none. Set its weight to 0 or change networks."
+            f"{_feature_terms(objective)} read discriminator features, which needs a "
+            f"discriminator with a features() method; '{config.discriminator.name}' has none. "
+            "Set their weights to 0 or change networks."
         )
     if config.loss.r1_weight > 0 and context.distributed:
         raise ConfigError("loss.r1_weight is not supported with several processes yet; set it 0")
@@ -118,47 +132,55 @@ def build_components(config: TrainConfig, context: ProcessContext) -> Components
         return torch.autocast(device.type, dtype=dtype)
 
     clip = config.optim.grad_clip
-    step = GanStep(
-        task=task,
+    networks = StepNetworks(
         generator=trained_g,
-        discriminator=trained_d,
-        discriminator_module=discriminator,
         g_updater=Updater(generator, optimizers["generator"], scalers["generator"], clip),
+        discriminator=trained_d,
         d_updater=(
             Updater(discriminator, optimizers["discriminator"], scalers["discriminator"], clip)
             if discriminator is not None
             else None
         ),
-        adversarial=build_adversarial(config.loss.adversarial),
+        d_steps_per_g=config.optim.d_steps_per_g,
+    )
+    losses = StepLosses(
         objective=objective,
+        adversarial=build_adversarial(config.loss.adversarial),
         adversarial_weight=config.loss.adversarial_weight,
         r1_weight=config.loss.r1_weight,
         conditional=config.loss.conditional,
-        d_steps_per_g=config.optim.d_steps_per_g,
-        autocast=autocast,
-        agree=lambda flag: all_true(flag, context),
     )
+    runtime = StepRuntime(autocast=autocast, agree=lambda flag: all_true(flag, context))
+    step = GanStep(task, networks, losses, runtime)
     return Components(
         task, generator, discriminator, ema, optimizers, schedulers, scalers, step, autocast
     )
 
 
-def network_record(config: TrainConfig, has_discriminator: bool) -> dict[str, Any]:
-    """``{name, params}`` of each network plus the plugin's distribution, version and target."""
-    record = {
-        "generator": {
-            "name": config.generator.name,
-            "params": config.generator.params,
-            **provenance(GENERATORS, config.generator.name),
-        }
-    }
-    if has_discriminator:
-        record["discriminator"] = {
-            "name": config.discriminator.name,
-            "params": config.discriminator.params,
-            **provenance(DISCRIMINATORS, config.discriminator.name),
-        }
-    return record
+def model_record(config: TrainConfig, parts: Components, metrics: dict[str, float]) -> ModelRecord:
+    """What every model file of the run says about itself (the checkpoint adds the step).
+
+    Each network's ``{name, params}`` with the plugin's distribution, version and target, the
+    task, the whole config and the last validation ``metrics``.
+    """
+    discriminator = None
+    if parts.discriminator is not None:
+        spec = config.discriminator
+        discriminator = NetworkRecord.of_plugin(DISCRIMINATORS, spec.name, spec.params)
+    return ModelRecord(
+        task=config.task,
+        generator=NetworkRecord.of_plugin(
+            GENERATORS, config.generator.name, config.generator.params
+        ),
+        discriminator=discriminator,
+        training=TrainingSummary(
+            metrics=dict(metrics),
+            config=config.to_dict(),
+            ema=parts.ema is not None,
+            ganrestore_version=ganrestore.__version__,
+            torch_version=torch.__version__,
+        ),
+    )
 
 
 def _wrap(module: nn.Module | None, context: ProcessContext) -> nn.Module | None:
@@ -177,3 +199,13 @@ def _adam(
     # the default per-tensor loop (0.02 s instead of 0.23 s per step for pix2pix's 54M-parameter
     # U-Net on 2 cores): the largest single saving of the CPU training step.
     return torch.optim.Adam(module.parameters(), lr=lr, betas=config.optim.betas, fused=True)
+
+
+def _feature_terms(objective: GeneratorObjective) -> str:
+    """``"loss.terms.feature_matching"``: the terms of ``objective`` that read D's features."""
+    names = [
+        f"loss.terms.{name}"
+        for name, term in zip(objective.weights, objective.terms, strict=True)
+        if getattr(term, "needs_features", False)
+    ]
+    return ", ".join(names)

@@ -1,8 +1,10 @@
-"""One process or several: device choice and the torch.distributed set-up for torchrun.
+"""One process or several: the torch.distributed set-up for torchrun, and each process's device.
 
 ``torchrun --nproc_per_node=N -m ganrestore train ...`` starts N processes with ``RANK``,
 ``WORLD_SIZE`` and ``LOCAL_RANK`` set; each trains on its share of every batch and gradients are
 averaged by DistributedDataParallel. Rank 0 alone logs, validates and writes checkpoints.
+Each process's device is what ``--device`` means for its ``LOCAL_RANK``
+(:func:`ganrestore.devices.resolve_device`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ganrestore.errors import GanrestoreError
+from ganrestore.devices import resolve_device
 
 
 @dataclass(frozen=True)
@@ -33,37 +35,11 @@ class ProcessContext:
         return self.world_size > 1
 
 
-def resolve_device(preference: str, local_rank: int = 0) -> torch.device:
-    """The device ``--device`` names: ``auto`` (CUDA when available, else CPU), ``cpu``,
-    ``cuda`` or ``mps`` (Apple GPUs, as ``apply`` takes); one PyTorch cannot see is an error.
-    """
-    if preference == "auto":
-        preference = "cuda" if torch.cuda.is_available() else "cpu"
-    if preference == "cuda":
-        if not torch.cuda.is_available():
-            raise GanrestoreError(
-                "--device cuda was asked for but no CUDA GPU is visible to PyTorch; "
-                "use --device cpu or --device auto"
-            )
-        return torch.device("cuda", local_rank)
-    if preference == "cpu":
-        return torch.device("cpu")
-    if preference == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise GanrestoreError(
-                "--device mps was asked for but no Apple GPU (MPS) is visible to PyTorch; "
-                "use --device cpu or --device auto"
-            )
-        return torch.device("mps")
-    raise GanrestoreError(f"unknown --device '{preference}'; choose auto, cpu, cuda or mps")
-
-
 def setup_processes(device_preference: str) -> ProcessContext:
     """Join the process group when started by torchrun, else run as a single process."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
-        return ProcessContext(device=resolve_device(device_preference))
+        return ProcessContext(device=resolve_device(device_preference, local_rank=0))
     rank = int(os.environ["RANK"])
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
     device = resolve_device(device_preference, local_rank)

@@ -17,15 +17,28 @@ from typing import Any
 
 import torch
 
-from ganrestore.engine import checkpoint as ckpt
+from ganrestore.engine.checkpoint import TRAINING_STATE, load_training_state
 from ganrestore.errors import GanrestoreError
+from ganrestore.modelfile import (
+    CHECKPOINTS,
+    DISCRIMINATOR,
+    GENERATOR,
+    GENERATOR_RAW,
+    RECORD,
+    CheckpointError,
+    ModelRecord,
+    latest_checkpoint,
+    load_tensors,
+    nonfinite_tensors,
+    read_record,
+)
 
 _STEP_FOLDER = re.compile(r"step-(\d+)")
 #: How the weight files of a checkpoint are named in messages.
 _WEIGHT_NAMES = {
-    ckpt.GENERATOR: "generator (EMA)",
-    ckpt.GENERATOR_RAW: "generator",
-    ckpt.DISCRIMINATOR: "discriminator",
+    GENERATOR: "generator (EMA)",
+    GENERATOR_RAW: "generator",
+    DISCRIMINATOR: "discriminator",
 }
 _SHOWN = 5
 
@@ -36,14 +49,14 @@ class ResumePoint:
 
     Attributes:
         checkpoint: the checkpoint folder.
-        record: its ``record.json``.
+        record: its record (``record.json``).
         state: optimiser, scheduler, scaler and RNG states.
-        tensors: file name (e.g. ``ckpt.GENERATOR_RAW``) -> state dict.
+        tensors: file name (e.g. ``GENERATOR_RAW``) -> state dict.
         damaged: ``(folder, reason)`` of each newer checkpoint that could not be used.
     """
 
     checkpoint: Path
-    record: dict[str, Any]
+    record: ModelRecord
     state: dict[str, Any]
     tensors: dict[str, dict[str, torch.Tensor]]
     damaged: list[tuple[Path, str]] = field(default_factory=list)
@@ -66,7 +79,7 @@ def check_outside_data(run_dir: Path, data_dir: Path) -> None:
 
 def is_run(folder: Path) -> bool:
     """Whether ``folder`` holds a ganrestore training run (its config or checkpoints)."""
-    return (folder / "config.json").is_file() or (folder / ckpt.CHECKPOINTS).is_dir()
+    return (folder / "config.json").is_file() or (folder / CHECKPOINTS).is_dir()
 
 
 def refuse_occupied(run_dir: Path) -> None:
@@ -80,7 +93,7 @@ def refuse_occupied(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise GanrestoreError(f"--out {run_dir} is a file; choose a folder for the run")
     if is_run(run_dir):
-        latest = ckpt.latest_checkpoint(run_dir)
+        latest = latest_checkpoint(run_dir)
         held = f"checkpoint at step {_step_of(latest)}" if latest else "no checkpoint yet"
         raise GanrestoreError(
             f"{run_dir} already holds a training run ({held}); pass --resume to continue it, "
@@ -102,12 +115,12 @@ def nonfinite_weights(networks: Mapping[str, Mapping[str, torch.Tensor]]) -> lis
     """The networks (by name, e.g. ``"discriminator"``) whose weights hold NaN or infinity.
 
     Args:
-        networks: weight file name (e.g. ``ckpt.DISCRIMINATOR``) -> state dict.
+        networks: weight file name (e.g. ``DISCRIMINATOR``) -> state dict.
     """
     return [
         _WEIGHT_NAMES.get(name, name)
         for name, state in networks.items()
-        if ckpt.nonfinite_tensors(state)
+        if nonfinite_tensors(state)
     ]
 
 
@@ -116,7 +129,7 @@ def load_resume_point(run_dir: Path, names: Sequence[str]) -> ResumePoint:
 
     Args:
         run_dir: the run directory.
-        names: the weight files this run needs (``ckpt.GENERATOR_RAW``, ...).
+        names: the weight files this run needs (``GENERATOR_RAW``, ...).
 
     Raises:
         CheckpointError: the run holds no checkpoint, or none is intact; the message lists
@@ -124,7 +137,7 @@ def load_resume_point(run_dir: Path, names: Sequence[str]) -> ResumePoint:
     """
     folders = _newest_first(run_dir)
     if not folders:
-        raise ckpt.CheckpointError(
+        raise CheckpointError(
             f"--resume: {run_dir} holds no checkpoint to resume from (the run stopped before "
             "its first one); start again with another --out"
         )
@@ -138,8 +151,8 @@ def load_resume_point(run_dir: Path, names: Sequence[str]) -> ResumePoint:
         point.damaged = damaged
         return point
     listed = "; ".join(f"{folder.name}: {reason}" for folder, reason in damaged)
-    raise ckpt.CheckpointError(
-        f"--resume: no intact checkpoint in {run_dir / ckpt.CHECKPOINTS} ({listed}). "
+    raise CheckpointError(
+        f"--resume: no intact checkpoint in {run_dir / CHECKPOINTS} ({listed}). "
         "Start a new run with another --out; the damaged folders are left as they are"
     )
 
@@ -167,7 +180,7 @@ def set_aside(damaged: Sequence[tuple[Path, str]]) -> list[str]:
 
 
 def _newest_first(run_dir: Path) -> list[Path]:
-    root = run_dir / ckpt.CHECKPOINTS
+    root = run_dir / CHECKPOINTS
     if not root.is_dir():
         return []
     steps = [
@@ -179,14 +192,14 @@ def _newest_first(run_dir: Path) -> list[Path]:
 
 
 def _read_intact(folder: Path, names: Sequence[str]) -> ResumePoint:
-    record = _reading(ckpt.RECORD, lambda: ckpt.read_record(folder))
-    state = _reading(ckpt.TRAINING_STATE, lambda: ckpt.load_training_state(folder))
-    tensors = {name: _reading(name, lambda n=name: ckpt.load_tensors(folder / n)) for name in names}
+    record = _reading(RECORD, lambda: read_record(folder))
+    state = _reading(TRAINING_STATE, lambda: load_training_state(folder))
+    tensors = {name: _reading(name, lambda n=name: load_tensors(folder / n)) for name in names}
     nonfinite = nonfinite_weights(tensors)
     if nonfinite:
-        raise ckpt.CheckpointError(f"the {' and '.join(nonfinite)} weights hold NaN or infinity")
+        raise CheckpointError(f"the {' and '.join(nonfinite)} weights hold NaN or infinity")
     if "step" not in state:
-        raise ckpt.CheckpointError(f"{ckpt.TRAINING_STATE} has no step")
+        raise CheckpointError(f"{TRAINING_STATE} has no step")
     return ResumePoint(folder, record, state, tensors)
 
 
@@ -194,12 +207,12 @@ def _reading(name: str, read: Callable[[], Any]) -> Any:
     """``read()``; any failure becomes a CheckpointError naming the file and the error."""
     try:
         return read()
-    except ckpt.CheckpointError:
+    except CheckpointError:
         raise
     except Exception as exc:  # a damaged file can fail in any way its parser chooses
         first_line = (str(exc).splitlines() or [""])[0]
         detail = f": {first_line}" if 0 < len(first_line) <= 100 else ""
-        raise ckpt.CheckpointError(f"{name} cannot be read ({type(exc).__name__}{detail})") from exc
+        raise CheckpointError(f"{name} cannot be read ({type(exc).__name__}{detail})") from exc
 
 
 def _reason(exc: Exception) -> str:

@@ -19,14 +19,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-import ganrestore
 from ganrestore.config import TrainConfig
 from ganrestore.data.datasets import TrainDataset, ValDataset
 from ganrestore.data.io import write_image
 from ganrestore.data.layout import DataLayout, discover
 from ganrestore.data.sampler import StepSampler
 from ganrestore.engine import checkpoint as ckpt
-from ganrestore.engine.components import Components, build_components, network_record
+from ganrestore.engine.components import Components, build_components, model_record
 from ganrestore.engine.distributed import ProcessContext, all_true, barrier
 from ganrestore.engine.metrics import psnr, ssim
 from ganrestore.engine.reporting import RunReporter
@@ -40,6 +39,14 @@ from ganrestore.engine.run_dir import (
 )
 from ganrestore.engine.warm_start import WarmStart, warm_start
 from ganrestore.errors import GanrestoreError
+from ganrestore.modelfile import (
+    DISCRIMINATOR,
+    GENERATOR,
+    GENERATOR_RAW,
+    CheckpointError,
+    latest_checkpoint,
+)
+from ganrestore.tasks import build_task
 
 
 class TrainingDivergedError(GanrestoreError):
@@ -91,7 +98,7 @@ class Trainer:
             refuse_occupied(run_dir)
         self.layout: DataLayout = discover(
             data_dir,
-            config.task,
+            build_task(config.task),
             val_fraction=config.data.val_fraction,
             max_bad_fraction=config.data.max_bad_fraction,
             pair_dir=config.data.pair_dir,
@@ -108,7 +115,7 @@ class Trainer:
         if resume:
             self._restore(load_resume_point(run_dir, list(self._networks())))
         elif config.init:
-            self.warm_start = warm_start(self.parts, Path(config.init), config.task)
+            self.warm_start = warm_start(self.parts, config.init, config.task)
 
     # ---------------------------------------------------------------------------------- loop
     def fit(self) -> TrainSummary:
@@ -156,7 +163,7 @@ class Trainer:
                     self.start_step,
                     step,
                     seconds,
-                    ckpt.latest_checkpoint(self.run_dir) if context.is_main else None,
+                    latest_checkpoint(self.run_dir) if context.is_main else None,
                     dict(self.validation),
                     self._stop_requested,
                 )
@@ -168,18 +175,7 @@ class Trainer:
     def _batches(self) -> Iterator[dict[str, torch.Tensor]]:
         config, context = self.config, self.context
         dataset = TrainDataset(
-            self.layout.train,
-            config.task,
-            config.data.crop,
-            sigma_range=config.data.sigma_range,
-            sigma_power=config.data.sigma_power,
-            poisson=config.data.poisson,
-            gray_share=config.data.gray_share,
-            clean_share=config.data.clean_share,
-            jpeg_share=config.data.jpeg_share,
-            jpeg_quality=config.data.jpeg_quality,
-            mask_kind=config.data.mask_kind,
-            hole_ratio=config.data.hole_ratio,
+            self.layout.train, self.parts.task, config.data.crop, options=config.task_options
         )
         sampler = StepSampler(
             len(dataset),
@@ -214,9 +210,9 @@ class Trainer:
             samples = self.layout.val[: self.config.data.val_images]
             dataset = ValDataset(
                 samples,
-                self.config.task,
+                self.parts.task,
                 size=self.config.data.val_size,
-                gray_share=self.config.data.gray_share,
+                options=self.config.task_options,
             )
             loader = DataLoader(dataset, batch_size=4)
             generator, task = self.parts.inference_generator, self.parts.task
@@ -250,10 +246,10 @@ class Trainer:
     def _networks(self) -> dict[str, dict[str, torch.Tensor]]:
         """Weight file name -> state dict, as a checkpoint holds them."""
         parts = self.parts
-        networks = {ckpt.GENERATOR: parts.inference_generator.state_dict()}
-        networks[ckpt.GENERATOR_RAW] = parts.generator.state_dict()
+        networks = {GENERATOR: parts.inference_generator.state_dict()}
+        networks[GENERATOR_RAW] = parts.generator.state_dict()
         if parts.discriminator is not None:
-            networks[ckpt.DISCRIMINATOR] = parts.discriminator.state_dict()
+            networks[DISCRIMINATOR] = parts.discriminator.state_dict()
         return networks
 
     def _save(self, step: int) -> Path | None:
@@ -270,7 +266,7 @@ class Trainer:
                 step,
                 networks,
                 self._training_state(step),
-                self._record(),
+                model_record(self.config, self.parts, self.validation),
                 keep=self.config.keep_checkpoints,
             )
         barrier(context)
@@ -290,17 +286,6 @@ class Trainer:
             state["rng_cuda"] = torch.cuda.get_rng_state_all()
         return state
 
-    def _record(self) -> dict[str, Any]:
-        return {
-            "task": self.config.task,
-            **network_record(self.config, self.parts.discriminator is not None),
-            "ema": self.parts.ema is not None,
-            "config": self.config.to_dict(),
-            "metrics": dict(self.validation),
-            "ganrestore_version": ganrestore.__version__,
-            "torch_version": torch.__version__,
-        }
-
     def _restore(self, point: ResumePoint) -> None:
         parts, checkpoint, state, tensors = self.parts, point.checkpoint, point.state, point.tensors
         if point.damaged:
@@ -311,16 +296,16 @@ class Trainer:
                 f"(step {state['step']})"
             )
         try:
-            parts.generator.load_state_dict(tensors[ckpt.GENERATOR_RAW])
+            parts.generator.load_state_dict(tensors[GENERATOR_RAW])
             if parts.ema is not None:
-                parts.ema.load_state_dict(tensors[ckpt.GENERATOR], state["ema_updates"])
+                parts.ema.load_state_dict(tensors[GENERATOR], state["ema_updates"])
             if parts.discriminator is not None:
-                parts.discriminator.load_state_dict(tensors[ckpt.DISCRIMINATOR])
+                parts.discriminator.load_state_dict(tensors[DISCRIMINATOR])
             for group in ("optimizers", "schedulers", "scalers"):
                 for name, component in getattr(parts, group).items():
                     component.load_state_dict(state[group][name])
         except (RuntimeError, KeyError, ValueError) as exc:
-            raise ckpt.CheckpointError(
+            raise CheckpointError(
                 f"cannot resume from {checkpoint}: it does not match this run's networks or "
                 f"losses ({type(exc).__name__}: {str(exc).splitlines()[0]}). Resume with the "
                 "run's own config (the default) or start a new run with --out."
@@ -332,7 +317,7 @@ class Trainer:
             torch.manual_seed(self.config.seed + self.context.rank + self.start_step)
         if "rng_cuda" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
-        self.validation = dict(point.record.get("metrics", {}))
+        self.validation = dict(point.record.training.metrics)
 
     # --------------------------------------------------------------------------------- misc
     def _catch_interrupts(self) -> Any:
@@ -349,7 +334,7 @@ class Trainer:
             return signal.getsignal(signal.SIGINT)
 
     def _diverged(self, step: int, cause: str) -> TrainingDivergedError:
-        latest = ckpt.latest_checkpoint(self.run_dir)
+        latest = latest_checkpoint(self.run_dir)
         where = f"the last good checkpoint is {latest}" if latest else "no checkpoint was saved"
         return TrainingDivergedError(
             f"training diverged at step {step}: {cause}; {where}. Lower optim.lr_g / "

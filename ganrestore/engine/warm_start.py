@@ -10,6 +10,7 @@ discriminator fits; otherwise it starts fresh. Optimiser states and the step cou
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +18,14 @@ import torch
 from torch import nn
 
 from ganrestore.config import ConfigError
-from ganrestore.engine import checkpoint as ckpt
 from ganrestore.engine.components import Components
+from ganrestore.modelfile import (
+    DISCRIMINATOR,
+    check_finite,
+    load_tensors,
+    parse_model_source,
+    read_record,
+)
 from ganrestore.tasks import task_model
 
 
@@ -47,30 +54,35 @@ class WarmStart:
         return "init: " + "; ".join(parts)
 
 
-def warm_start(parts: Components, init: Path, task: str) -> WarmStart:
-    """Copy the weights of ``init`` (run dir, checkpoint folder or generator file) into ``parts``.
+def warm_start(parts: Components, init: str | os.PathLike[str], task: str) -> WarmStart:
+    """Copy the weights of ``init`` into ``parts``.
 
+    ``init`` is read by :func:`~ganrestore.modelfile.parse_model_source`, as ``--model`` is:
+    a run directory, a checkpoint folder, a ``.safetensors`` model file or a bundled name.
     The generator (and its EMA copy) take the source's inference weights (EMA ones when the
     source trained with EMA).
 
     Raises:
-        CheckpointError: ``init`` is not a ganrestore model.
+        ModelNotFoundError: ``init`` names nothing, or a baseline (it has no weights).
+        CheckpointError: ``init`` is not a ganrestore model, or its weights hold NaN.
         ConfigError: the source was trained for another task, or its weights do not fit.
     """
-    source = ckpt.generator_file(init)
-    record = ckpt.read_record(source)
-    if record.get("task", task) != task:
+    source = parse_model_source(init, what="init", baselines=False).model_file()
+    record = read_record(source)
+    if record.task != task:
         raise ConfigError(
-            f"init {init}: it is {task_model(record['task'])}, not {task}; "
+            f"init {init}: it is {task_model(record.task)}, not {task}; "
             f"start from {task_model(task)}"
         )
-    added = _load_fitting(parts.generator, ckpt.load_tensors(source), f"init {init}")
+    weights = load_tensors(source)
+    check_finite(weights, source)
+    added = _load_fitting(parts.generator, weights, f"init {init}")
     if parts.ema is not None:
         parts.ema.module.load_state_dict(parts.generator.state_dict())
-    discriminator_file = source.parent / ckpt.DISCRIMINATOR
+    discriminator_file = source.parent / DISCRIMINATOR
     with_discriminator = False
     if parts.discriminator is not None and discriminator_file.is_file():
-        tensors = ckpt.load_tensors(discriminator_file)
+        tensors = load_tensors(discriminator_file)
         if _fits_exactly(parts.discriminator, tensors):
             parts.discriminator.load_state_dict(tensors)
             with_discriminator = True

@@ -10,7 +10,12 @@
 
 from __future__ import annotations
 
-from ganrestore.evaluation.degrade import Condition, mask_condition, noise_condition
+from ganrestore.evaluation.degrade import (
+    Condition,
+    mask_condition,
+    noise_condition,
+    task_condition,
+)
 from ganrestore.evaluation.metrics import Lpips, psnr, ssim
 from ganrestore.evaluation.models import ALL_BASELINES, EvalModel, model_task, resolve_models
 from ganrestore.evaluation.report import EvalReport, ImageScore, SummaryRow, write_csv, write_json
@@ -33,6 +38,7 @@ __all__ = [
     "resolve_models",
     "score_folders",
     "ssim",
+    "task_condition",
     "write_csv",
     "write_json",
 ]

@@ -12,6 +12,8 @@ Degraded images are quantized to 8 bits, as a saved noisy photo would be.
 * Inpainting: a hole mask from :func:`ganrestore.data.masks.make_mask` (or a file from
   ``--masks DIR``, matched by stem); holes are set to mid-gray (the value our networks see
   there) so that no clean pixel leaks into the input.
+* Any other task (a plugin's): the task's own validation degradation
+  (``Task.validation_item`` with its default options), driven by the same per-file generator.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Condition:
         jpeg_quality: the noisy image is saved as a JPEG of this quality, or None (PNG).
         mask_kind: ``"box"``/``"free"``/``"mixed"`` for generated masks, else None.
         masks_dir: folder of mask files (inpainting with ``--masks``), else None.
+        task: a task whose own validation degradation makes the input, else None.
     """
 
     name: str
@@ -55,10 +58,11 @@ class Condition:
     jpeg_quality: int | None = None
     mask_kind: str | None = None
     masks_dir: Path | None = None
+    task: str | None = None
 
     @property
     def uses_mask(self) -> bool:
-        return self.sigma is None
+        return self.mask_kind is not None or self.masks_dir is not None
 
     @property
     def sigma_hint(self) -> float | None:
@@ -101,6 +105,11 @@ def mask_condition(kind: str) -> Condition:
     if kind not in MASK_KINDS:
         raise DegradationError(f"--mask-kind {kind}: choose one of {', '.join(MASK_KINDS)}")
     return Condition(name=kind, mask_kind=kind)
+
+
+def task_condition(task: str) -> Condition:
+    """The degradation the task ``task`` validates on, named after it."""
+    return Condition(name=task, task=task)
 
 
 def file_seed(seed: int, name: str, condition: str) -> int:
@@ -196,6 +205,8 @@ def degrade(
         holes: ``(H, W)`` bool mask read from ``--masks DIR`` (conditions with ``masks_dir``).
     """
     rng = file_rng(seed, name, condition.name)
+    if condition.task is not None:
+        return _task_degraded(clean, condition.task, rng)
     if condition.sigma is not None:
         noisy = add_noise(clean, condition.sigma, rng, condition.peak)
         if condition.jpeg_quality is not None:
@@ -206,3 +217,18 @@ def degrade(
     if holes is None:
         raise DegradationError(f"no mask for {name} under condition {condition.name}")
     return Degraded(punch_holes(clean, holes), holes)
+
+
+def _task_degraded(clean: np.ndarray, task_name: str, rng: np.random.Generator) -> Degraded:
+    """``clean`` degraded as the task ``task_name`` makes its validation items."""
+    from ganrestore.tasks import build_task
+
+    task = build_task(task_name)
+    rgb = np.repeat(clean, 3, axis=2) if clean.shape[2] == 1 else clean[..., :3]
+    item = task.validation_item(rgb.astype(np.float32), None, 0, rng, task.options())
+    pixels = item["degraded"].permute(1, 2, 0).numpy()
+    pixels = np.rint(np.clip(pixels, 0, 1) * 255.0).astype(np.uint8)
+    if clean.shape[2] == 1:  # a gray item is made gray and repeated to RGB: keep one channel
+        pixels = pixels[..., :1]
+    holes = item["mask"][0].numpy() > 0.5 if task.uses_mask else None
+    return Degraded(pixels, holes)

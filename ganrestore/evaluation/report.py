@@ -81,7 +81,7 @@ class EvalReport:
     @property
     def has_holes(self) -> bool:
         """Whether the PSNR over holes is part of this report (inpainting, or masks given)."""
-        return self.task == "inpaint" or any(s.psnr_hole is not None for s in self.scores)
+        return any(s.psnr_hole is not None for s in self.scores)
 
     def summary(self) -> list[SummaryRow]:
         """One row per (model, condition), conditions in order, models in order within each."""

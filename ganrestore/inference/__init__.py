@@ -5,7 +5,9 @@
 * :func:`run_folder` restores a folder the way ``ganrestore apply`` does;
 * :func:`tiled_forward` runs any network over large images in blended tiles.
 
-Data flows data -> models -> engine -> inference -> cli: nothing here imports the CLI.
+Data flows data -> models -> engine -> inference -> cli: nothing here imports the CLI, and
+nothing here imports the training engine or the baselines either: model files are read
+through :mod:`ganrestore.modelfile`, baselines are built through their plugin registry.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from ganrestore.devices import resolve_device
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.bundled import BUNDLED_MODELS, ModelNotFoundError, resolve_model
 from ganrestore.inference.folder import (
@@ -24,13 +27,12 @@ from ganrestore.inference.folder import (
     run_folder,
     run_plan,
 )
-from ganrestore.inference.masks import guess_task
+from ganrestore.inference.masks import guess_route
 from ganrestore.inference.restorer import (
     MaskRequiredError,
     NetworkRestorer,
     RestoreInputError,
     Restorer,
-    resolve_device,
 )
 from ganrestore.inference.tiling import TileSettings, tiled_forward
 
@@ -95,7 +97,7 @@ __all__ = [
     "Restorer",
     "TileSettings",
     "UnsafeFoldersError",
-    "guess_task",
+    "guess_route",
     "load_restorer",
     "plan_folder",
     "resolve_device",

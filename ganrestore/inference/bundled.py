@@ -1,45 +1,52 @@
-"""Where a model comes from: ``--model`` (run, checkpoint, file or bundled name), resolved once.
+"""A model as a restorer: whatever ``--model`` names (see :mod:`ganrestore.modelfile.source`).
 
-Bundled models ship as ``ganrestore/weights/NAME.safetensors`` (``denoise``, ``inpaint``): a
-generator file saved by ``ganrestore train``, so it rebuilds itself like any checkpoint. Until
-they are released, asking for one says how to train a model instead. Later kinds of model
-(e.g. classical baselines ``baseline:NAME``) plug in here, in :func:`resolve_model`, and nowhere
-else.
+:func:`resolve_model` turns a :class:`~ganrestore.modelfile.ModelSource` (or the text it is
+parsed from) into a :class:`Restorer`: a trained network from its model file, the bundled
+``ganrestore/weights/NAME.safetensors`` (``denoise``, ``inpaint``; until they are installed,
+asking for one says how to train a model instead), both bundled models at once
+(:class:`BundledPair`), or a classical baseline ``baseline:NAME``. Baselines are plugins, built
+through :data:`ganrestore.registry.BASELINES`: inference never imports
+:mod:`ganrestore.baselines` (which builds on inference's :class:`Restorer`).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import Any
 
 import torch
 
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.restorer import NetworkRestorer, Restorer
 from ganrestore.inference.tiling import TileSettings
-from ganrestore.tasks import task_model
+from ganrestore.modelfile.source import (
+    BASELINE_PREFIX,
+    BUNDLED_MODELS,
+    ModelNotFoundError,
+    ModelSource,
+    SourceKind,
+    bundled_path,
+    bundled_source,
+    installed_bundled_models,
+    parse_model_source,
+)
+from ganrestore.registry import BASELINES
+from ganrestore.tasks import build_task, routed_task, task_model
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-#: The bundled model of each task, by name.
-BUNDLED_MODELS = ("denoise", "inpaint")
-
-
-class ModelNotFoundError(GanrestoreError):
-    """``--model`` names no file, folder or bundled model, or a bundled model is not installed."""
-
-
-def bundled_path(name: str) -> Path:
-    """``ganrestore/weights/NAME.safetensors`` (it may not exist yet)."""
-    return WEIGHTS_DIR / f"{name}.safetensors"
-
-
-def installed_bundled_models() -> list[str]:
-    """The bundled models whose weights are installed."""
-    return [name for name in BUNDLED_MODELS if bundled_path(name).is_file()]
+__all__ = [
+    "BUNDLED_MODELS",
+    "BundledPair",
+    "ModelNotFoundError",
+    "build_baseline",
+    "bundled_path",
+    "installed_bundled_models",
+    "resolve_model",
+    "set_hole_edges",
+]
 
 
 def resolve_model(
-    model: str | Path | None = None,
+    model: str | os.PathLike[str] | ModelSource | None = None,
     task: str | None = None,
     device: str | torch.device = "auto",
     tiling: TileSettings | None = None,
@@ -49,9 +56,10 @@ def resolve_model(
 
     Args:
         model: a run directory (its latest checkpoint), a checkpoint folder, a
-            ``.safetensors`` file saved by ganrestore, or a bundled name (``denoise``,
-            ``inpaint``); an existing path wins over a name. None: the bundled model of ``task``,
-            or with no task either, both bundled models (:class:`BundledPair`).
+            ``.safetensors`` file saved by ganrestore, a bundled name (``denoise``,
+            ``inpaint``) or ``baseline:NAME``; an existing path wins over a name; or a
+            :class:`ModelSource` parsed already. None: the bundled model of ``task``, or with
+            no task either, both bundled models (:class:`BundledPair`).
         task: ``"denoise"`` or ``"inpaint"``; checked against the model's own task.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"mps"``.
         tiling: tile side, overlap and batch size.
@@ -63,28 +71,17 @@ def resolve_model(
         CheckpointError: the checkpoint is incomplete, foreign or does not fit its record.
         GanrestoreError: the model's task is not ``task``.
     """
-    _check_model_kind(model)
-    if model is None:
-        if task is None:
-            return BundledPair(
-                _bundled("denoise", device, tiling, self_ensemble),
-                _bundled("inpaint", device, tiling, self_ensemble),
-            )
-        restorer = _bundled(task, device, tiling, self_ensemble)
-    elif str(model).startswith("baseline:"):
-        from ganrestore.baselines import load_baseline  # baselines import inference: not at top
-
-        restorer = load_baseline(str(model), device=device)
-    elif Path(model).exists():
-        restorer = NetworkRestorer.from_checkpoint(Path(model), device, tiling, self_ensemble)
-    elif str(model) in BUNDLED_MODELS:
-        restorer = _bundled(str(model), device, tiling, self_ensemble)
-    else:
-        raise ModelNotFoundError(
-            f"--model {model}: no such file or folder, and not a bundled model "
-            f"({', '.join(BUNDLED_MODELS)}); pass a run directory from `ganrestore train`, "
-            "one of its checkpoint folders, or a generator.safetensors file"
+    if model is None and task is None:
+        unmasked, masked = (_task_bundle(routed_task(route)) for route in ("unmasked", "masked"))
+        return BundledPair(
+            _network(bundled_source(unmasked), device, tiling, self_ensemble),
+            _network(bundled_source(masked), device, tiling, self_ensemble),
         )
+    source = bundled_source(_task_bundle(task)) if model is None else parse_model_source(model)
+    if source.kind is SourceKind.BASELINE:
+        restorer = build_baseline(source.name or "")
+    else:
+        restorer = _network(source, device, tiling, self_ensemble)
     if task is not None and restorer.task != task:
         raise GanrestoreError(
             f"--task {task}, but {restorer.description} is {task_model(restorer.task)}; "
@@ -93,37 +90,52 @@ def resolve_model(
     return restorer
 
 
-def _check_model_kind(model: object) -> None:
-    """Refuse a ``model`` that is neither text nor a path (e.g. ``load_restorer(123)``)."""
-    if model is None or isinstance(model, (str, os.PathLike)):
-        return
-    shown = repr(model)
-    shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
-    raise ModelNotFoundError(
-        f"model must be a run directory, a checkpoint folder or a .safetensors file (a str or "
-        f"pathlib.Path), a bundled model name ({', '.join(BUNDLED_MODELS)}) or baseline:NAME; "
-        f"got {type(model).__name__} {shown}"
-    )
+def _task_bundle(task: str | None) -> str:
+    """The bundled model of the task ``task``.
+
+    Raises:
+        ModelNotFoundError: the task has none (or no task routes these images).
+    """
+    bundled = build_task(task).bundled_model if task is not None else None
+    if bundled is None:
+        raise ModelNotFoundError(
+            f"no bundled model for task '{task}'; bundled: {', '.join(BUNDLED_MODELS)}. Pass "
+            "--model with a run directory from `ganrestore train` or a model file"
+        )
+    return bundled
 
 
-def _bundled(
-    name: str, device: str | torch.device, tiling: TileSettings | None, self_ensemble: bool
-) -> Restorer:
-    if name not in BUNDLED_MODELS:
-        raise ModelNotFoundError(
-            f"no bundled model for task '{name}'; bundled: {', '.join(BUNDLED_MODELS)}"
+def build_baseline(name: str, **params: Any) -> Restorer:
+    """The classical baseline ``name`` (``"bm3d"`` or ``"baseline:bm3d"``) with its ``params``.
+
+    Raises:
+        UnknownPluginError: no such baseline (the message lists them).
+        BaselineDependencyError: its package is missing (the message says what to install).
+        PluginParamsError: a parameter it does not accept.
+        GanrestoreError: the plugin built something that is not a :class:`Restorer`.
+    """
+    short = name.removeprefix(BASELINE_PREFIX)
+    restorer = BASELINES.build(short, **params)
+    if not isinstance(restorer, Restorer):
+        raise GanrestoreError(
+            f"baseline '{short}' ({BASELINES.source(short).describe()}) returned a "
+            f"{type(restorer).__name__}, not a ganrestore Restorer"
         )
-    path = bundled_path(name)
-    if not path.is_file():
-        raise ModelNotFoundError(
-            f"the bundled '{name}' model is not installed yet ({path} is missing). Train one "
-            f"with `ganrestore train {name} --data DIR --out RUN_DIR` and pass --model RUN_DIR"
-        )
-    return NetworkRestorer.from_checkpoint(path, device, tiling, self_ensemble)
+    return restorer
+
+
+def _network(
+    source: ModelSource,
+    device: str | torch.device,
+    tiling: TileSettings | None,
+    self_ensemble: bool,
+) -> NetworkRestorer:
+    return NetworkRestorer.from_checkpoint(source.model_file(), device, tiling, self_ensemble)
 
 
 class BundledPair(Restorer):
-    """Both bundled models: images with a mask are inpainted, the others are denoised.
+    """Two bundled models: images with a mask go to the task that fills holes (``inpaint``),
+    the others to the task of unmasked images (``denoise``), as each task's ``route`` says.
 
     What ``ganrestore apply --in DIR --out DIR`` uses when neither ``--model`` nor ``--task`` is
     given, so one folder may mix noisy photos and photos with holes (marked by transparency, a
@@ -134,19 +146,20 @@ class BundledPair(Restorer):
     uses_mask = True
     mask_optional = True
 
-    def __init__(self, denoise: Restorer, inpaint: Restorer) -> None:
-        self.denoise, self.inpaint = denoise, inpaint
-        self.description = "the bundled denoise and inpaint models"
+    def __init__(self, unmasked: Restorer, masked: Restorer) -> None:
+        self.unmasked, self.masked = unmasked, masked
+        self.description = f"the bundled {unmasked.task} and {masked.task} models"
 
     def restore_batch(self, images: torch.Tensor, masks: torch.Tensor | None = None):
-        model = self.inpaint if masks is not None else self.denoise
+        model = self.masked if masks is not None else self.unmasked
         return model.restore_batch(images, masks)
 
     def task_for(self, has_mask: bool) -> str:
-        return (self.inpaint if has_mask else self.denoise).task
+        return (self.masked if has_mask else self.unmasked).task
 
     def batch_limit(self, height: int, width: int) -> int:
-        return min(self.denoise.batch_limit(height, width), self.inpaint.batch_limit(height, width))
+        limits = (self.unmasked.batch_limit(height, width), self.masked.batch_limit(height, width))
+        return min(limits)
 
 
 def set_hole_edges(restorer: Restorer, grow: int | None, feather: int | None) -> str:
@@ -162,7 +175,7 @@ def set_hole_edges(restorer: Restorer, grow: int | None, feather: int | None) ->
         A line that says how holes will be treated, for the user; empty when no network of
         ``restorer`` fills holes, or it fills them exactly as masked.
     """
-    member = restorer.inpaint if isinstance(restorer, BundledPair) else restorer
+    member = restorer.masked if isinstance(restorer, BundledPair) else restorer
     if not (isinstance(member, NetworkRestorer) and member.uses_mask):
         return ""
     if grow is not None:

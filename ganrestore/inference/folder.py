@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -343,10 +344,14 @@ class _Runner:
         """Writes one output; returns ``(status, reason)`` when it was not written."""
         try:
             pixels = result.permute(1, 2, 0).numpy()
+            alpha = item.alpha
+            if alpha is not None and alpha.shape != pixels.shape[:2]:  # a task that resizes
+                height, width = pixels.shape[:2]
+                alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_NEAREST)
             write_image(
                 item.job.target,
                 pixels,
-                alpha=item.alpha,
+                alpha=alpha,
                 bit_depth=item.bit_depth,
                 quality=self.options.quality,
                 overwrite=self.options.overwrite,

@@ -114,13 +114,19 @@ def _checked_range(values: Tensor) -> Tensor:
 
 
 def from_batch(batch: ImageBatch, restored: Tensor, alpha: Tensor | None) -> Any:
+    """``restored`` ``(B, C, sH, sW)`` in the form ``batch`` came in; a task that changes the
+    size (``s`` > 1) gives an image ``s`` times as large, its alpha enlarged alike."""
     original = batch.original
+    height, width = restored.shape[-2:]
     if batch.array is None:  # a tensor
-        return restored.reshape(original.shape).to(original.device, original.dtype)
+        shape = (*original.shape[:-2], height, width)
+        return restored.reshape(shape).to(original.device, original.dtype)
+    if alpha is not None and alpha.shape[-2:] != restored.shape[-2:]:
+        alpha = torch.nn.functional.interpolate(alpha, size=(height, width), mode="nearest")
     channels = restored if alpha is None else torch.cat([restored, alpha], dim=1)
     values = channels[0].permute(1, 2, 0).numpy()
     dtype = batch.array.dtype
     if dtype in _SCALES:
         values = np.rint(np.clip(values, 0, 1) * _SCALES[dtype])
-    values = values.astype(dtype).reshape(batch.array.shape)
+    values = values.astype(dtype).reshape((height, width, *batch.array.shape[2:]))
     return Image.fromarray(values) if isinstance(original, Image.Image) else values

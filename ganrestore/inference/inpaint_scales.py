@@ -40,11 +40,11 @@ from ganrestore.inference.mask_edges import hole_depth
 from ganrestore.inference.tiling import (
     TileForward,
     TileSettings,
-    pad_bottom_right,
     report_tiles,
     tile_starts,
     tiled_forward,
 )
+from ganrestore.models.padding import pad_to_multiple
 
 #: The inpainting strategies of :class:`~ganrestore.inference.restorer.NetworkRestorer`.
 STRATEGIES = ("scales", "tiles")
@@ -174,7 +174,7 @@ def run_where_needed(
     tile = tiling.tile_for(multiple)
     budget = tiling.batch_size * tile * tile if tile else area  # pixels per forward pass
     if area <= min(budget, cells_cost):  # the whole level in one pass
-        whole = _window(inputs, (0, padded_h), (0, padded_w))[None]
+        whole = _window(inputs, (0, padded_h), (0, padded_w), multiple)[None]
         return forward(whole.to(device)).float().cpu()[0, :, :height, :width]
     if tile and cells_cost > _tiled_cost(padded_h, padded_w, tile, tiling.overlap, multiple):
         return tiled_forward(
@@ -196,7 +196,7 @@ def run_where_needed(
             )
             for top, left in batch
         ]
-        windows = torch.stack([_window(inputs, rows, cols) for rows, cols in spans])
+        windows = torch.stack([_window(inputs, rows, cols, multiple) for rows, cols in spans])
         results = forward(windows.to(device)).float().cpu()
         for (top, left), ((r0, _), (c0, _)), result in zip(batch, spans, results, strict=True):
             bottom, right = min(top + cell, height), min(left + cell, width)
@@ -207,11 +207,15 @@ def run_where_needed(
     return output
 
 
-def _window(inputs: Tensor, rows: tuple[int, int], cols: tuple[int, int]) -> Tensor:
-    """``inputs[:, rows, cols]``, reflect-padded where it reaches past the image."""
+def _window(inputs: Tensor, rows: tuple[int, int], cols: tuple[int, int], multiple: int) -> Tensor:
+    """``inputs[:, rows, cols]``, padded where it reaches past the image.
+
+    Windows start at multiples of ``multiple`` and end at one, at most at the image size
+    rounded up to it, so padding the crop to the multiple fills the window exactly.
+    """
     height, width = inputs.shape[-2:]
-    crop = inputs[None, :, rows[0] : min(rows[1], height), cols[0] : min(cols[1], width)]
-    return pad_bottom_right(crop, rows[1] - rows[0], cols[1] - cols[0])[0]
+    crop = inputs[:, rows[0] : min(rows[1], height), cols[0] : min(cols[1], width)]
+    return pad_to_multiple(crop, multiple)[0]
 
 
 def _tiled_cost(height: int, width: int, tile: int, overlap: int, multiple: int) -> int:

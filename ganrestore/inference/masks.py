@@ -99,30 +99,31 @@ def _strip_sidecar(stem: str) -> str:
     return stem[: -len(SIDECAR_SUFFIX)] if stem.endswith(SIDECAR_SUFFIX) else stem
 
 
-def guess_task(input_dir: Path, recursive: bool, masks_dir: Path | None) -> str:
-    """``inpaint`` when masks are given or found (sidecars, transparency), else ``denoise``.
+def guess_route(input_dir: Path, recursive: bool, masks_dir: Path | None) -> str:
+    """``"masked"`` when masks are given or found (sidecars, transparency), else
+    ``"unmasked"``: which bundled task ``apply`` sends the folder to (``Task.route``).
 
     ``input_dir`` may be a single image file.
     """
     if masks_dir is not None:
-        return "inpaint"
+        return "masked"
     if input_dir.is_file():  # one image: its own sidecar counts, not its neighbours'
         finder = MaskFinder(input_dir.parent, None, list_images(input_dir.parent))
         if finder.mask_file(input_dir) is not None:
-            return "inpaint"
+            return "masked"
         images = [input_dir]
     else:
         images = list_images(input_dir, recursive)
         if MaskFinder(input_dir, None, images).sidecar_files:
-            return "inpaint"
+            return "masked"
     for path in images:
         if path.suffix.lower() in ALPHA_SUFFIXES and _header_has_alpha(path):
             try:
                 if mask_from_alpha(read_image(path).alpha) is not None:
-                    return "inpaint"
+                    return "masked"
             except ImageReadError:
                 continue
-    return "denoise"
+    return "unmasked"
 
 
 def _header_has_alpha(path: Path) -> bool:

@@ -6,7 +6,7 @@ only :meth:`Restorer.restore_batch` on tensors; the base turns numpy arrays, PIL
 tensors into that batch and back, so notebooks, services and the folder runner all share it.
 
 A checkpoint rebuilds its own generator: ``generator.safetensors`` carries a record with the
-task and the generator's ``{name, params}`` (see :mod:`ganrestore.engine.checkpoint`).
+task and the generator's ``{name, params}`` (see :mod:`ganrestore.modelfile`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganrestore.engine import checkpoint as ckpt
+from ganrestore.devices import resolve_device
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.ensemble import symmetric_mean
 from ganrestore.inference.image_batch import ImageLike, RestoreInputError, from_batch, to_batch
@@ -28,6 +28,7 @@ from ganrestore.inference.mask_edges import feather_weights, grow_holes
 from ganrestore.inference.masks import ALPHA_HOLE_BELOW, mask_batch
 from ganrestore.inference.model_file import load_generator
 from ganrestore.inference.tiling import TileSettings, size_multiple, tiled_forward
+from ganrestore.modelfile import ModelRecord, generator_file
 from ganrestore.tasks import Task, task_model
 
 
@@ -122,33 +123,6 @@ class Restorer(ABC):
         return from_batch(batch, restored, alpha)
 
 
-def resolve_device(name: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` (CUDA, then Apple MPS, then CPU), ``"cpu"``, ``"cuda[:N]"`` or ``"mps"``.
-
-    Raises:
-        GanrestoreError: the device is unknown or not available here.
-    """
-    if isinstance(name, torch.device):
-        return name
-    mps = getattr(torch.backends, "mps", None)
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available(),
-        "mps": mps is not None and mps.is_available(),
-    }
-    if name == "auto":
-        return torch.device(next(kind for kind in ("cuda", "mps", "cpu") if available[kind]))
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        device = None
-    if device is None or device.type not in available:
-        raise GanrestoreError(f"--device {name}: unknown device; use auto, cpu, cuda or mps")
-    if not available[device.type]:
-        raise GanrestoreError(f"--device {name}: not available here; use --device auto or cpu")
-    return device
-
-
 class NetworkRestorer(Restorer):
     """A generator run through its task, tiled and blended, with known pixels kept exactly.
 
@@ -156,12 +130,13 @@ class NetworkRestorer(Restorer):
     ``channels_last``.
 
     Args:
-        generator: maps ``(B, task.in_channels, H, W)`` in [-1, 1] to ``(B, 3, H, W)``.
+        generator: maps ``(B, task.in_channels, H, W)`` in [-1, 1] to ``(B,
+            task.out_channels, task.scale * H, task.scale * W)``.
         task: how images (and masks) become the network input and its output an image.
         device: where the network runs (``"auto"`` picks CUDA, then MPS, then CPU).
         tiling: tile side, overlap and batch size; can be changed later through ``tiling``.
         description: where the model came from, for messages.
-        record: the checkpoint's record, when it came from one.
+        record: the model file's record, when it came from one.
         self_ensemble: average each tile over its 8 rotated / mirrored views
             (:mod:`ganrestore.inference.ensemble`): 8x the time for a slightly better result;
             can be changed later through ``self_ensemble``.
@@ -192,7 +167,7 @@ class NetworkRestorer(Restorer):
         device: str | torch.device = "auto",
         tiling: TileSettings | None = None,
         description: str = "the model",
-        record: dict[str, Any] | None = None,
+        record: ModelRecord | None = None,
         self_ensemble: bool = False,
     ) -> None:
         self.device = resolve_device(device)
@@ -201,7 +176,7 @@ class NetworkRestorer(Restorer):
         self.uses_mask = task.uses_mask
         self.tiling = tiling or TileSettings()
         self.description = description
-        self.record = record or {}
+        self.record = record
         self.self_ensemble = self_ensemble
         self.multiple = size_multiple(generator)
         self.generator = generator.eval().requires_grad_(False)
@@ -229,7 +204,7 @@ class NetworkRestorer(Restorer):
                 does not fit its weights, weights holding NaN or infinity, or a generator
                 plugin that is not installed (:mod:`ganrestore.inference.model_file`).
         """
-        loaded = load_generator(ckpt.generator_file(Path(path)))  # checked before it is built
+        loaded = load_generator(generator_file(Path(path)))  # checked before it is built
         return cls(
             loaded.module,
             loaded.task,
@@ -270,17 +245,18 @@ class NetworkRestorer(Restorer):
             restored = tiled_forward(
                 rgb if masks is None else torch.cat([rgb, masks.float()], dim=1),
                 forward,
-                out_channels=3,
+                out_channels=self.task_spec.out_channels,
                 settings=self.tiling,
                 device=self.device,
                 multiple=self.multiple,
                 passthrough=_has_no_hole if self.uses_mask else None,
+                scale=self.task_spec.scale,
             )
             if weights is not None:
                 restored = torch.lerp(rgb, restored, weights)
         _check_finite_output(restored, self.description, self.device)
         restored = restored.clamp_(0, 1)
-        if images.shape[1] == 1:
+        if images.shape[1] == 1 and restored.shape[1] == 3:
             restored = restored.mean(dim=1, keepdim=True)
         if weights is not None:  # known pixels beyond the feather: the input's, bit for bit
             restored = torch.where(weights > 0, restored, images)

@@ -7,8 +7,9 @@ one batch at a time and come back to the CPU, where the output is accumulated: t
 never sits on the accelerator. An image no larger than the tile is a single tile, so tiled and
 untiled runs share one code path.
 
-Tiles are reflect-padded to the network's size multiple (replicate where a reflection does not
-fit) and cropped back, so any size works even for networks that do not pad themselves.
+Tiles are padded at the bottom and right to the network's size multiple (reflected, or
+replicated where a reflection does not fit: :func:`ganrestore.models.padding.pad_to_multiple`)
+and cropped back, so any size works even for networks that do not pad themselves.
 
 Progress: inside ``with reporting_tiles(callback):`` every :func:`tiled_forward` call on this
 thread reports ``callback(done, total)`` after each batch of tiles, whichever restorer calls it.
@@ -22,8 +23,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ganrestore.models.padding import pad_to_multiple
 
 #: ``forward(tiles)``: ``(N, C_in, h, w)`` on the device -> ``(N, C_out, h, w)`` in [0, 1].
 TileForward = Callable[[Tensor], Tensor]
@@ -144,19 +146,6 @@ def size_multiple(module: nn.Module) -> int:
     return 1
 
 
-def pad_bottom_right(tiles: Tensor, height: int, width: int) -> Tensor:
-    """Pad ``(N, C, h, w)`` at the bottom and right to ``(N, C, height, width)``.
-
-    Reflects the image across its border, or replicates its edge where a reflection would not
-    fit (a tile narrower than the padding).
-    """
-    pad_h, pad_w = height - tiles.shape[-2], width - tiles.shape[-1]
-    if pad_h == pad_w == 0:
-        return tiles
-    mode = "reflect" if pad_h < tiles.shape[-2] and pad_w < tiles.shape[-1] else "replicate"
-    return F.pad(tiles, (0, pad_w, 0, pad_h), mode=mode)
-
-
 @dataclass(frozen=True)
 class _Tile:
     index: int  # image in the batch
@@ -187,6 +176,7 @@ def tiled_forward(
     device: torch.device,
     multiple: int = 1,
     passthrough: TilePassthrough | None = None,
+    scale: int = 1,
 ) -> Tensor:
     """Run ``forward`` over ``images`` tile by tile and blend the tiles back together.
 
@@ -197,18 +187,23 @@ def tiled_forward(
 
     Args:
         images: ``(B, C_in, H, W)`` float on the CPU (e.g. RGB in [0, 1], plus a mask channel).
-        forward: maps a device batch ``(N, C_in, h, w)`` to ``(N, out_channels, h, w)``; ``h``
-            and ``w`` are multiples of ``multiple``.
+        forward: maps a device batch ``(N, C_in, h, w)`` to ``(N, out_channels, scale * h,
+            scale * w)``; ``h`` and ``w`` are multiples of ``multiple``.
         out_channels: channels of the result.
         settings: tile side, overlap and tiles per forward pass.
         device: where ``forward`` runs; tiles are moved there one batch at a time.
         multiple: size multiple (stride) the network needs.
         passthrough: tiles for which it returns True skip the network and keep their first
-            ``out_channels`` input channels (e.g. inpainting tiles without holes).
+            ``out_channels`` input channels (e.g. inpainting tiles without holes); only with
+            ``scale`` 1.
+        scale: output side / input side (a task that changes the size, e.g. upscaling):
+            tiles are placed and blended at ``scale`` times their input position and overlap.
 
     Returns:
-        ``(B, out_channels, H, W)`` float32 on the CPU.
+        ``(B, out_channels, scale * H, scale * W)`` float32 on the CPU.
     """
+    if scale < 1 or (scale != 1 and passthrough is not None):
+        raise ValueError(f"scale must be >= 1 (and 1 with passthrough), got {scale}")
     batch, _, height, width = images.shape
     padded_h, padded_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
     tile = settings.tile_for(multiple)
@@ -216,26 +211,28 @@ def tiled_forward(
     tile_w = padded_w if tile == 0 else min(tile, padded_w)
     plan = _plan(batch, padded_h, padded_w, tile, settings.overlap, multiple)
     blend = len(plan) > batch  # several tiles per image
-    output = torch.zeros(batch, out_channels, height, width)
-    weight_sum = torch.zeros(height, width) if blend else None
+    output = torch.zeros(batch, out_channels, height * scale, width * scale)
+    weight_sum = torch.zeros(height * scale, width * scale) if blend else None
     weights: dict[tuple[bool, bool, bool, bool], Tensor] = {}
 
-    def inside(spot: _Tile) -> tuple[slice, slice]:
+    def inside(spot: _Tile, factor: int = 1) -> tuple[slice, slice]:
+        """The tile's rows and columns in the input (factor 1) or the output (``scale``)."""
         return (
-            slice(spot.top, min(spot.top + tile_h, height)),
-            slice(spot.left, min(spot.left + tile_w, width)),
+            slice(spot.top * factor, min(spot.top + tile_h, height) * factor),
+            slice(spot.left * factor, min(spot.left + tile_w, width) * factor),
         )
 
     def paste(spot: _Tile, result: Tensor) -> None:
-        rows, cols = inside(spot)
+        rows, cols = inside(spot, scale)
         result = result[:, : rows.stop - rows.start, : cols.stop - cols.start]
         if weight_sum is None:
             output[spot.index, :, rows, cols] = result
             return
         if spot.weight_key not in weights:
             fade_top, fade_bottom, fade_left, fade_right = spot.weight_key
-            along_h = axis_weights(tile_h, settings.overlap, fade_top, fade_bottom)
-            along_w = axis_weights(tile_w, settings.overlap, fade_left, fade_right)
+            overlap = settings.overlap * scale
+            along_h = axis_weights(tile_h * scale, overlap, fade_top, fade_bottom)
+            along_w = axis_weights(tile_w * scale, overlap, fade_left, fade_right)
             weights[spot.weight_key] = along_h[:, None] * along_w[None, :]
         weight = weights[spot.weight_key][: rows.stop - rows.start, : cols.stop - cols.start]
         output[spot.index, :, rows, cols] += weight * result
@@ -254,7 +251,7 @@ def tiled_forward(
         else:
             pending.append(spot)
         if pending and (len(pending) == settings.batch_size or position == len(plan) - 1):
-            tiles = torch.cat([pad_bottom_right(crop(s)[None], tile_h, tile_w) for s in pending])
+            tiles = torch.cat([pad_to_multiple(crop(s)[None], multiple)[0] for s in pending])
             results = forward(tiles.to(device, non_blocking=True)).float().cpu()
             for done, result in zip(pending, results, strict=True):
                 paste(done, result)

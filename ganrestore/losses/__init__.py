@@ -1,9 +1,10 @@
 """Losses: adversarial formulations, generator loss terms, and the discriminator's R1 penalty.
 
-Importing this package registers the built-in losses: ``vanilla``, ``lsgan`` and ``hinge`` in
-``ADVERSARIAL_LOSSES``; ``l1``, ``hole_l1``, ``ssim``, ``lpips``, ``vgg`` and
-``feature_matching`` in ``LOSSES``. Third parties add theirs through the entry-point groups
-``ganrestore.adversarial_losses`` and ``ganrestore.losses``: a loss term is a factory
+The built-in losses are declared in ganrestore's ``pyproject.toml`` like any plugin's:
+``vanilla``, ``lsgan`` and ``hinge`` in the entry-point group ``ganrestore.adversarial_losses``
+(``ADVERSARIAL_LOSSES``); ``l1``, ``hole_l1``, ``ssim``, ``lpips``, ``vgg`` and
+``feature_matching`` in ``ganrestore.losses`` (``LOSSES``). Third parties add theirs the same
+way: a loss term is a factory
 ``(**params) -> nn.Module`` whose ``forward(inputs: LossInputs)`` returns a scalar tensor, and it
 may set ``needs_features``/``needs_mask`` class attributes to ask for those inputs.
 """

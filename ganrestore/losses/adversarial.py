@@ -80,7 +80,6 @@ class AdversarialLoss(ABC):
         return f"{type(self).__name__}()"
 
 
-@ADVERSARIAL_LOSSES.register("vanilla")
 class VanillaGANLoss(AdversarialLoss):
     """The original GAN loss on logits, with the non-saturating generator loss.
 
@@ -97,7 +96,6 @@ class VanillaGANLoss(AdversarialLoss):
         return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
 
 
-@ADVERSARIAL_LOSSES.register("lsgan")
 class LeastSquaresGANLoss(AdversarialLoss):
     """Least-squares GAN (targets 1 for real, 0 for fake), as in pix2pix/CycleGAN's ``lsgan``.
 
@@ -111,7 +109,6 @@ class LeastSquaresGANLoss(AdversarialLoss):
         return (fake - 1).square().mean()
 
 
-@ADVERSARIAL_LOSSES.register("hinge")
 class HingeGANLoss(AdversarialLoss):
     """Hinge loss (SAGAN, BigGAN).
 

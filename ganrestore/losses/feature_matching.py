@@ -8,7 +8,6 @@ import torch
 from torch import Tensor, nn
 
 from ganrestore.losses.inputs import LossInputs
-from ganrestore.registry import LOSSES
 
 
 def feature_matching_loss(
@@ -42,7 +41,6 @@ def feature_matching_loss(
     return torch.stack(distances).mean()
 
 
-@LOSSES.register("feature_matching")
 class FeatureMatchingLoss(nn.Module):
     """L1 between ``inputs.fake_features`` and ``inputs.real_features``; see
     :func:`feature_matching_loss`.

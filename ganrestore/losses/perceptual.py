@@ -22,7 +22,6 @@ from torch import Tensor, nn
 
 from ganrestore.errors import GanrestoreError
 from ganrestore.losses.inputs import LossInputs
-from ganrestore.registry import LOSSES
 
 
 class PerceptualWeightsError(GanrestoreError):
@@ -142,7 +141,6 @@ _LPIPS_BACKBONES = {
 }
 
 
-@LOSSES.register("lpips")
 class LPIPSLoss(_FrozenLoss):
     """LPIPS distance (Zhang et al. 2018) of the ``lpips`` package, frozen, mean over the batch.
 
@@ -272,7 +270,6 @@ def vgg19_features(depth: int) -> nn.Sequential:
     return nn.Sequential(*layers[:depth])
 
 
-@LOSSES.register("vgg")
 class VGGPerceptualLoss(_FrozenLoss):
     """L1 between frozen VGG19 features of output and target, averaged over ``layers``.
 

@@ -7,7 +7,6 @@ import math
 from torch import Tensor, nn
 
 from ganrestore.losses.inputs import LossInputs
-from ganrestore.registry import LOSSES
 
 
 def l1_loss(output: Tensor, target: Tensor) -> Tensor:
@@ -59,7 +58,6 @@ def hole_l1_loss(
     return hole_weight * (hole * error).mean() + valid_weight * ((1 - hole) * error).mean()
 
 
-@LOSSES.register("l1")
 class L1Loss(nn.Module):
     """Mean absolute error between ``output`` and ``target``; see :func:`l1_loss`."""
 
@@ -67,7 +65,6 @@ class L1Loss(nn.Module):
         return l1_loss(inputs.output, inputs.target)
 
 
-@LOSSES.register("hole_l1")
 class HoleL1Loss(nn.Module):
     """Hole/valid-weighted L1 for inpainting; needs ``inputs.mask``. See :func:`hole_l1_loss`.
 

@@ -7,7 +7,6 @@ import torch
 from torch import Tensor, nn
 
 from ganrestore.losses.inputs import LossInputs
-from ganrestore.registry import LOSSES
 
 
 def ssim_loss(output: Tensor, target: Tensor, window_size: int = 11) -> Tensor:
@@ -34,7 +33,6 @@ def ssim_loss(output: Tensor, target: Tensor, window_size: int = 11) -> Tensor:
         return 1 - similarity.mean()
 
 
-@LOSSES.register("ssim")
 class SSIMLoss(nn.Module):
     """``1 - SSIM`` between ``output`` and ``target``; see :func:`ssim_loss`.
 

@@ -1,10 +1,9 @@
-"""Networks: generators and discriminators built by name through the plugin registries."""
+"""Networks: generators and discriminators built by name through the plugin registries.
 
-from ganrestore.models.networks import (
-    NetworkSpec,
-    build_discriminator,
-    build_generator,
-    count_parameters,
-)
+:mod:`ganrestore.models.padding` pads inputs to a strided network's size multiple, for the
+networks and the tiler alike (imported from there: this package itself stays free of torch).
+"""
 
-__all__ = ["NetworkSpec", "build_discriminator", "build_generator", "count_parameters"]
+from ganrestore.models.networks import build_discriminator, build_generator, count_parameters
+
+__all__ = ["build_discriminator", "build_generator", "count_parameters"]

@@ -1,44 +1,18 @@
 """Build generator and discriminator networks from ``{name, params}`` specs.
 
-The spec is what a checkpoint stores, together with the plugin's distribution and version, so that
-a checkpoint rebuilds its own networks with nothing else.
+The spec is what a model file stores, together with the plugin's distribution and version
+(:class:`ganrestore.modelfile.NetworkRecord`), so that a checkpoint rebuilds its own networks
+with nothing else.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ganrestore.registry import DISCRIMINATORS, GENERATORS, PluginError, Registry
+from ganrestore.registry import DISCRIMINATORS, GENERATORS, PluginError
 
 if TYPE_CHECKING:
     from torch import nn
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    """A network by plugin name and the keyword parameters of its factory.
-
-    Attributes:
-        name: registry name, e.g. ``"unet"``.
-        params: keyword parameters for the factory (JSON-serialisable values).
-    """
-
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "params": dict(self.params)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> NetworkSpec:
-        return cls(name=str(data["name"]), params=dict(data.get("params", {})))
-
-
-def provenance(registry: Registry[Any], name: str) -> dict[str, str | None]:
-    """Where the plugin ``name`` comes from: ``{"distribution", "version", "target"}``."""
-    source = registry.source(name)
-    return {"distribution": source.distribution, "version": source.version, "target": source.target}
 
 
 def _checked_module(kind: str, name: str, built: object) -> nn.Module:

@@ -28,9 +28,9 @@ scaled down so that it trains and runs on a laptop CPU:
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganrestore.models.padding import pad_to_multiple
 from ganrestore_plugins._layers import check_positive
 
 
@@ -169,7 +169,7 @@ class ResUNetGenerator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         height, width = x.shape[-2:]
-        padded = _pad_to_multiple(x, self.size_multiple)
+        padded, _ = pad_to_multiple(x, self.size_multiple)
         unshuffled = self.unshuffle(padded)
         offsets = iter(self._noise_offsets(unshuffled))
         features = self.head(unshuffled)
@@ -263,12 +263,3 @@ def resunet(
 def _shifted(features: Tensor, offset: Tensor | None) -> Tensor:
     """``features + offset``; no work at all without an offset (networks without noise_map)."""
     return features if offset is None else features + offset
-
-
-def _pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
-    """Pad at the bottom and right to multiples of ``multiple`` (reflect, else replicate)."""
-    pad_h, pad_w = -x.shape[-2] % multiple, -x.shape[-1] % multiple
-    if not pad_h and not pad_w:
-        return x
-    mode = "reflect" if pad_h < x.shape[-2] and pad_w < x.shape[-1] else "replicate"
-    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)

@@ -9,9 +9,9 @@ resize-convolution upsampling, and an optional residual output.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganrestore.models.padding import pad_to_multiple
 from ganrestore_plugins._layers import check_norm, check_positive, conv_bias, norm_layers
 
 UPSAMPLINGS = ("transpose", "resize")
@@ -98,7 +98,7 @@ class UNetGenerator(nn.Module):
                 f"unet expects a (B, {self.in_channels}, H, W) tensor, got {tuple(x.shape)}"
             )
         height, width = x.shape[-2:]
-        features, (top, left) = _pad_to_multiple(x, 2**self.depth)
+        features, (top, left) = pad_to_multiple(x, 2**self.depth, centre=True)
         skips = []
         for stage in self.encoder:
             features = stage(features)
@@ -219,25 +219,3 @@ def _up(in_channels: int, out_channels: int, upsampling: str, bias: bool) -> nn.
         nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
         nn.Conv2d(in_channels, out_channels, 3, padding=1, padding_mode="reflect", bias=bias),
     )
-
-
-def _pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
-    """Pad ``x`` around its centre so H and W are multiples of ``multiple``.
-
-    Returns the padded tensor and the ``(top, left)`` offset of the original image in it.
-    """
-    height, width = x.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    top, left = pad_h // 2, pad_w // 2
-    x = _pad_axis(x, left, pad_w - left, dim=-1)
-    x = _pad_axis(x, top, pad_h - top, dim=-2)
-    return x, (top, left)
-
-
-def _pad_axis(x: Tensor, before: int, after: int, dim: int) -> Tensor:
-    """Reflect-pad dimension ``dim`` (-1: W, -2: H); replicate where a reflection would not fit."""
-    if before == after == 0:
-        return x
-    mode = "reflect" if max(before, after) < x.shape[dim] else "replicate"
-    pad = (before, after, 0, 0) if dim == -1 else (0, 0, before, after)
-    return F.pad(x, pad, mode=mode)

@@ -16,8 +16,11 @@ from ganrestore.data.datasets import BadImageWarning, TrainDataset, ValDataset
 from ganrestore.data.io import write_image
 from ganrestore.data.layout import DataError, Sample, discover
 from ganrestore.data.sampler import StepSampler
+from ganrestore.tasks import build_task
 
 KEYS = {"clean", "degraded", "mask", "sigma"}
+
+DENOISE, INPAINT = build_task("denoise"), build_task("inpaint")
 
 
 def save(path: Path, values: np.ndarray) -> Path:
@@ -45,7 +48,7 @@ def clean_samples(tmp_path, astronaut, coffee, camera) -> list[Sample]:
 
 class TestTrainDenoise:
     def test_shapes_ranges_and_sigma_in_range(self, clean_samples):
-        dataset = TrainDataset(clean_samples, "denoise", crop=32, sigma_range=(5.0, 50.0))
+        dataset = TrainDataset(clean_samples, DENOISE, crop=32, sigma_range=(5.0, 50.0))
 
         for index in range(3):
             item = dataset[(index, 1000 + index)]
@@ -54,15 +57,15 @@ class TestTrainDenoise:
             assert not item["mask"].any()
 
     def test_same_key_same_item_other_seed_other_item(self, clean_samples):
-        first = TrainDataset(clean_samples, "denoise", crop=24)[(0, 42)]
-        again = TrainDataset(clean_samples, "denoise", crop=24)[(0, 42)]
-        other = TrainDataset(clean_samples, "denoise", crop=24)[(0, 43)]
+        first = TrainDataset(clean_samples, DENOISE, crop=24)[(0, 42)]
+        again = TrainDataset(clean_samples, DENOISE, crop=24)[(0, 42)]
+        other = TrainDataset(clean_samples, DENOISE, crop=24)[(0, 43)]
 
         assert all(torch.equal(first[key], again[key]) for key in KEYS)
         assert not torch.equal(first["degraded"], other["degraded"])
 
     def test_noise_level_matches_sigma(self, clean_samples):
-        dataset = TrainDataset(clean_samples[1:2], "denoise", crop=40, sigma_range=(20.0, 20.0))
+        dataset = TrainDataset(clean_samples[1:2], DENOISE, crop=40, sigma_range=(20.0, 20.0))
 
         item = dataset[(0, 5)]
 
@@ -74,8 +77,8 @@ class TestTrainDenoise:
         self, clean_samples
     ):
         options = {"crop": 40, "sigma_range": (25.0, 25.0)}
-        always = TrainDataset(clean_samples[:1], "denoise", gray_share=1.0, **options)
-        colour = TrainDataset(clean_samples[:1], "denoise", **options)
+        always = TrainDataset(clean_samples[:1], DENOISE, gray_share=1.0, **options)
+        colour = TrainDataset(clean_samples[:1], DENOISE, **options)
 
         gray = always[(0, 7)]
         for name in ("clean", "degraded"):
@@ -91,19 +94,19 @@ class TestTrainDenoise:
 
     @pytest.mark.parametrize(("share", "low", "high"), [(0.25, 30, 70), (0.0, 0, 0)])
     def test_gray_share_is_the_rate_of_gray_crops(self, clean_samples, share, low, high):
-        dataset = TrainDataset(clean_samples[:2], "denoise", crop=24, gray_share=share)
+        dataset = TrainDataset(clean_samples[:2], DENOISE, crop=24, gray_share=share)
         noisy = [dataset[(0, seed)]["degraded"] for seed in range(200)]
         assert low <= sum(torch.equal(image[0], image[1]) for image in noisy) <= high
 
     def test_gray_share_is_checked(self, clean_samples):
         with pytest.raises(ValueError, match="gray_share must be in"):
-            TrainDataset(clean_samples, "denoise", crop=24, gray_share=1.5)
+            TrainDataset(clean_samples, DENOISE, crop=24, gray_share=1.5)
 
     def test_poisson_adds_more_noise_than_gaussian_alone(self, clean_samples):
         options = {"crop": 32, "sigma_range": (5.0, 5.0), "augment": False}
-        gaussian = TrainDataset(clean_samples, "denoise", **options)[(1, 9)]
+        gaussian = TrainDataset(clean_samples, DENOISE, **options)[(1, 9)]
         poisson = TrainDataset(
-            clean_samples, "denoise", poisson=True, peak_range=(20.0, 20.0), **options
+            clean_samples, DENOISE, poisson=True, peak_range=(20.0, 20.0), **options
         )[(1, 9)]
 
         assert torch.equal(gaussian["clean"], poisson["clean"])
@@ -111,26 +114,26 @@ class TestTrainDenoise:
         assert noise > 2 * (gaussian["degraded"] - gaussian["clean"]).std()
 
     def test_clean_share_leaves_crops_untouched(self, clean_samples):
-        dataset = TrainDataset(clean_samples, "denoise", crop=32, clean_share=1.0)
+        dataset = TrainDataset(clean_samples, DENOISE, crop=32, clean_share=1.0)
         for seed in range(4):
             item = dataset[(seed % 3, seed)]
             assert torch.equal(item["degraded"], item["clean"]) and item["sigma"].item() == 0.0
 
     def test_clean_share_draws_about_its_share(self, clean_samples):
-        dataset = TrainDataset(clean_samples, "denoise", crop=16, clean_share=0.25)
+        dataset = TrainDataset(clean_samples, DENOISE, crop=16, clean_share=0.25)
         items = [dataset[(0, seed)] for seed in range(200)]
         assert 30 <= sum(torch.equal(item["degraded"], item["clean"]) for item in items) <= 70
 
     def test_jpeg_share_quantises_noisy_crops_to_eight_bits(self, clean_samples):
         options = {"crop": 32, "sigma_range": (25.0, 25.0), "jpeg_quality": (75, 75)}
-        item = TrainDataset(clean_samples, "denoise", jpeg_share=1.0, **options)[(0, 3)]
+        item = TrainDataset(clean_samples, DENOISE, jpeg_share=1.0, **options)[(0, 3)]
         levels = item["degraded"] * 255
         torch.testing.assert_close(levels, levels.round(), atol=1e-4, rtol=0)
         assert item["sigma"].item() == 25.0
         assert (item["degraded"] - item["clean"]).abs().mean() > 0.02  # still noisy
 
     def test_sigma_power_two_draws_half_the_crops_from_the_lowest_quarter(self, clean_samples):
-        dataset = TrainDataset(clean_samples, "denoise", crop=16, sigma_power=2.0)
+        dataset = TrainDataset(clean_samples, DENOISE, crop=16, sigma_power=2.0)
         sigmas = [dataset[(0, seed)]["sigma"].item() for seed in range(400)]
         assert 0.42 <= np.mean(np.array(sigmas) < 55.0 / 4) <= 0.58
 
@@ -140,12 +143,12 @@ class TestTrainDenoise:
     )
     def test_noise_options_are_checked(self, clean_samples, option, value):
         with pytest.raises(ValueError, match=option):
-            TrainDataset(clean_samples, "denoise", crop=24, **{option: value})
+            TrainDataset(clean_samples, DENOISE, crop=24, **{option: value})
 
     def test_real_pair_cropped_flipped_and_rotated_together(self, tmp_path, astronaut):
         clean = save(tmp_path / "clean" / "a.png", astronaut)
         inverted = save(tmp_path / "degraded" / "a.png", 255 - astronaut)
-        dataset = TrainDataset([Sample(clean, degraded=inverted)], "denoise", crop=20)
+        dataset = TrainDataset([Sample(clean, pair=inverted)], DENOISE, crop=20)
 
         for seed in range(8):
             item = dataset[(0, seed)]
@@ -156,7 +159,7 @@ class TestTrainDenoise:
 
 class TestTrainInpaint:
     def test_synthetic_masks_zero_the_holes(self, clean_samples):
-        dataset = TrainDataset(clean_samples, "inpaint", crop=32, hole_ratio=(0.1, 0.3))
+        dataset = TrainDataset(clean_samples, INPAINT, crop=32, hole_ratio=(0.1, 0.3))
 
         for seed in range(6):
             item = dataset[(seed % 3, seed)]
@@ -169,7 +172,7 @@ class TestTrainInpaint:
     def test_real_mask_follows_the_crop(self, tmp_path, camera):
         clean = save(tmp_path / "clean" / "c.png", camera)
         mask = save(tmp_path / "masks" / "c.png", np.where(camera > 128, 255, 0).astype(np.uint8))
-        dataset = TrainDataset([Sample(clean, mask=mask)], "inpaint", crop=16)
+        dataset = TrainDataset([Sample(clean, pair=mask)], INPAINT, crop=16)
 
         for seed in range(8):
             item = dataset[(0, seed)]
@@ -180,7 +183,7 @@ class TestTrainInpaint:
 
 class TestTrainInputs:
     def test_small_image_is_reflect_padded(self, clean_samples, coffee):
-        dataset = TrainDataset(clean_samples[1:2], "denoise", crop=64, augment=False)
+        dataset = TrainDataset(clean_samples[1:2], DENOISE, crop=64, augment=False)
 
         item = dataset[(0, 0)]
 
@@ -193,7 +196,7 @@ class TestTrainInputs:
         gray = save(tmp_path / "gray.png", camera)
         rgba = tmp_path / "rgba.png"
         write_image(rgba, astronaut16 / 65535.0, alpha=np.zeros((48, 64)), bit_depth=16)
-        dataset = TrainDataset([Sample(gray), Sample(rgba)], "denoise", crop=32, augment=False)
+        dataset = TrainDataset([Sample(gray), Sample(rgba)], DENOISE, crop=32, augment=False)
 
         gray_item, rgba_item = dataset[(0, 1)], dataset[(1, 1)]
 
@@ -204,11 +207,11 @@ class TestTrainInputs:
 
     def test_unreadable_file_is_reported_once_and_the_next_index_used(self, clean_samples):
         clean_samples[0].clean.write_bytes(b"broken")
-        dataset = TrainDataset(clean_samples, "denoise", crop=16)
+        dataset = TrainDataset(clean_samples, DENOISE, crop=16)
 
         with pytest.warns(BadImageWarning, match=r"astronaut\.png"):
             substitute = dataset[(0, 77)]
-        expected = TrainDataset(clean_samples, "denoise", crop=16)[(1, 77)]
+        expected = TrainDataset(clean_samples, DENOISE, crop=16)[(1, 77)]
         assert all(torch.equal(substitute[key], expected[key]) for key in KEYS)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -217,14 +220,14 @@ class TestTrainInputs:
     def test_nothing_readable_is_a_data_error(self, clean_samples):
         for sample in clean_samples:
             sample.clean.write_bytes(b"")
-        dataset = TrainDataset(clean_samples, "denoise", crop=16)
+        dataset = TrainDataset(clean_samples, DENOISE, crop=16)
 
         with pytest.warns(BadImageWarning), pytest.raises(DataError, match="none of the 3"):
             dataset[(0, 0)]
 
     def test_batches_do_not_depend_on_worker_count(self, make_data_dir):
-        layout = discover(make_data_dir(count=6), "inpaint", val_fraction=0.2)
-        dataset = TrainDataset(layout.train, "inpaint", crop=24)
+        layout = discover(make_data_dir(count=6), INPAINT, val_fraction=0.2)
+        dataset = TrainDataset(layout.train, INPAINT, crop=24)
 
         def batches(workers: int) -> list[dict]:
             sampler = StepSampler(len(dataset), 4, seed=3, start_step=5)
@@ -238,8 +241,8 @@ class TestTrainInputs:
 
 class TestValDataset:
     def test_deterministic_center_crops_and_cycling_sigma(self, clean_samples, astronaut):
-        dataset = ValDataset(clean_samples, "denoise", size=32)
-        again = ValDataset(clean_samples, "denoise", size=32)
+        dataset = ValDataset(clean_samples, DENOISE, size=32)
+        again = ValDataset(clean_samples, DENOISE, size=32)
 
         items = [dataset[i] for i in range(3)]
         for item in items:
@@ -250,19 +253,19 @@ class TestValDataset:
         torch.testing.assert_close(items[0]["clean"], center)
 
     def test_inpaint_masks_and_padding(self, clean_samples):
-        dataset = ValDataset(clean_samples, "inpaint", size=64, hole_ratio=(0.1, 0.2))
+        dataset = ValDataset(clean_samples, INPAINT, size=64, hole_ratio=(0.1, 0.2))
 
         item = dataset[2]
 
         check_item(item, 64)
         assert 0.1 <= item["mask"].mean().item() <= 0.2
         assert torch.equal(item["degraded"], item["clean"] * (1 - item["mask"]))
-        again = ValDataset(clean_samples, "inpaint", 64, hole_ratio=(0.1, 0.2))[2]
+        again = ValDataset(clean_samples, INPAINT, 64, hole_ratio=(0.1, 0.2))[2]
         assert torch.equal(item["mask"], again["mask"])
 
     def test_a_gray_share_makes_evenly_spread_items_gray_for_every_sigma(self, clean_samples):
         samples = clean_samples[:2] * 6  # 12 items: σ 15, 25, 50 in turn
-        dataset = ValDataset(samples, "denoise", size=32, gray_share=0.25)
+        dataset = ValDataset(samples, DENOISE, size=32, gray_share=0.25)
         gray = [i for i in range(12) if torch.equal(dataset[i]["clean"][0], dataset[i]["clean"][2])]
         assert gray == [3, 7, 11]
         assert {dataset[i]["sigma"].item() for i in gray} == {15.0, 25.0, 50.0}
@@ -272,13 +275,13 @@ class TestValDataset:
 
     def test_out_of_range_index(self, clean_samples):
         with pytest.raises(IndexError):
-            ValDataset(clean_samples, "denoise")[3]
+            ValDataset(clean_samples, DENOISE)[3]
 
 
 def test_options_are_checked(clean_samples):
-    with pytest.raises(ValueError, match="unknown mask kind 'dots'"):
-        TrainDataset(clean_samples, "inpaint", crop=16, mask_kind="dots")
-    with pytest.raises(ValueError, match="unknown task"):
-        ValDataset(clean_samples, "colorize")
+    with pytest.raises(ValueError, match="mask_kind must be box, free or mixed"):
+        TrainDataset(clean_samples, INPAINT, crop=16, mask_kind="dots")
+    with pytest.raises(ValueError, match="unexpected keyword argument 'sigma_range'"):
+        ValDataset(clean_samples, INPAINT, sigma_range=(5.0, 10.0))
     with pytest.raises(TypeError, match=r"\(index, sample_seed\)"):
-        TrainDataset(clean_samples, "denoise", crop=16)[0]
+        TrainDataset(clean_samples, DENOISE, crop=16)[0]

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from ganrestore import modelfile
 from ganrestore.engine import checkpoint as ckpt
+from ganrestore.modelfile import ModelRecord, NetworkRecord
+
+RECORD = ModelRecord("denoise", NetworkRecord("unet", {"depth": 3}))
 
 
 def _save(run: Path, step: int, keep: int = 2) -> Path:
@@ -16,9 +20,9 @@ def _save(run: Path, step: int, keep: int = 2) -> Path:
     return ckpt.save_checkpoint(
         run,
         step,
-        {ckpt.GENERATOR: weights, ckpt.GENERATOR_RAW: weights},
+        {modelfile.GENERATOR: weights, modelfile.GENERATOR_RAW: weights},
         {"step": step, "rng_cpu": torch.get_rng_state(), "optimizers": {"g": {"lr": 0.1}}},
-        {"task": "denoise", "generator": {"name": "unet", "params": {"depth": 3}}},
+        RECORD,
         keep=keep,
     )
 
@@ -26,19 +30,18 @@ def _save(run: Path, step: int, keep: int = 2) -> Path:
 def test_a_checkpoint_holds_weights_state_and_record(tmp_path: Path) -> None:
     folder = _save(tmp_path, 5)
     assert folder == tmp_path / "checkpoints" / "step-00000005"
-    assert ckpt.latest_checkpoint(tmp_path) == folder
-    record = ckpt.read_record(folder)
-    assert record["step"] == 5 and record["task"] == "denoise"
-    assert record["format"] == ckpt.FORMAT
-    tensors = ckpt.load_tensors(folder / ckpt.GENERATOR)
+    assert modelfile.latest_checkpoint(tmp_path) == folder
+    assert modelfile.read_record(folder) == RECORD.at_step(5)
+    assert json.loads((folder / modelfile.RECORD).read_text())["format"] == modelfile.FORMAT
+    tensors = modelfile.load_tensors(folder / modelfile.GENERATOR)
     assert torch.equal(tensors["layer.weight"], torch.full((2, 3), 5.0))
     assert ckpt.load_training_state(folder)["optimizers"] == {"g": {"lr": 0.1}}
 
 
 def test_the_generator_file_alone_describes_its_model(tmp_path: Path) -> None:
     folder = _save(tmp_path, 3)
-    record = ckpt.read_record(folder / ckpt.GENERATOR)
-    assert record["generator"] == {"name": "unet", "params": {"depth": 3}}
+    for name in (modelfile.GENERATOR, modelfile.GENERATOR_RAW):
+        assert modelfile.read_record(folder / name) == RECORD.at_step(3)
 
 
 def test_only_the_newest_checkpoints_are_kept(tmp_path: Path) -> None:
@@ -52,14 +55,14 @@ def test_an_unfinished_checkpoint_is_ignored(tmp_path: Path) -> None:
     _save(tmp_path, 2)
     unfinished = tmp_path / "checkpoints" / "step-00000004"
     unfinished.mkdir()  # as if killed before record.json was written
-    (tmp_path / "checkpoints" / ckpt.LATEST).write_text("{broken")
-    assert ckpt.latest_checkpoint(tmp_path) == tmp_path / "checkpoints" / "step-00000002"
+    (tmp_path / "checkpoints" / modelfile.LATEST).write_text("{broken")
+    assert modelfile.latest_checkpoint(tmp_path) == tmp_path / "checkpoints" / "step-00000002"
 
 
 def test_saving_the_same_step_again_replaces_it(tmp_path: Path) -> None:
     _save(tmp_path, 2)
     folder = _save(tmp_path, 2)
-    assert json.loads((folder / ckpt.RECORD).read_text())["step"] == 2
+    assert json.loads((folder / modelfile.RECORD).read_text())["step"] == 2
     assert not list((tmp_path / "checkpoints").glob(".old-*"))
 
 
@@ -68,12 +71,12 @@ def test_foreign_files_are_refused_with_their_path(tmp_path: Path) -> None:
 
     foreign = tmp_path / "foreign.safetensors"
     save_file({"w": torch.zeros(1)}, foreign)
-    with pytest.raises(ckpt.CheckpointError, match=r"foreign\.safetensors has no ganrestore"):
-        ckpt.read_record(foreign)
+    with pytest.raises(modelfile.CheckpointError, match=r"foreign\.safetensors has no ganrestore"):
+        modelfile.read_record(foreign)
     garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(b"not a safetensors file")
-    with pytest.raises(ckpt.CheckpointError, match=r"garbage\.safetensors is not a readable"):
-        ckpt.read_record(garbage)
+    with pytest.raises(modelfile.CheckpointError, match=r"garbage\.safetensors is not a readable"):
+        modelfile.read_record(garbage)
 
 
 def test_training_state_with_code_in_it_is_refused(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ganrestore import modelfile
 from ganrestore.config import TrainConfig, load_config
 from ganrestore.engine import checkpoint as ckpt
 from ganrestore.engine.distributed import ProcessContext
@@ -30,8 +31,8 @@ def tiny(tiny_config, *overrides: str, **values: object) -> TrainConfig:
 def all_weights(checkpoint: Path) -> dict[str, torch.Tensor]:
     return {
         f"{name}:{key}": value
-        for name in (ckpt.GENERATOR, ckpt.GENERATOR_RAW, ckpt.DISCRIMINATOR)
-        for key, value in ckpt.load_tensors(checkpoint / name).items()
+        for name in (modelfile.GENERATOR, modelfile.GENERATOR_RAW, modelfile.DISCRIMINATOR)
+        for key, value in modelfile.load_tensors(checkpoint / name).items()
     }
 
 
@@ -89,17 +90,17 @@ class TestResumeFromDamagedCheckpoints:
         run = tmp_path / "run"
         Trainer(tiny(tiny_config, steps=6, checkpoint_every=3), photo_folder, run, CPU).fit()
         damaged = run / "checkpoints" / "step-00000006"
-        raw = damaged / ckpt.GENERATOR_RAW
+        raw = damaged / modelfile.GENERATOR_RAW
         raw.write_bytes(raw.read_bytes()[:200])  # truncated, as by a full disk
 
         trainer = Trainer(tiny(tiny_config, steps=8), photo_folder, run, CPU, resume=True)
 
         assert trainer.start_step == 3
         said = " ".join(trainer.resume_notes)
-        assert f"{damaged} cannot be resumed from ({ckpt.GENERATOR_RAW} cannot be read" in said
+        assert f"{damaged} cannot be resumed from ({modelfile.GENERATOR_RAW} cannot be read" in said
         assert "step-00000003 (step 3)" in said
         assert not damaged.exists()
-        assert (run / "checkpoints" / "damaged-step-00000006" / ckpt.GENERATOR_RAW).is_file()
+        assert (run / "checkpoints" / "damaged-step-00000006" / modelfile.GENERATOR_RAW).is_file()
         assert trainer.fit().end_step == 8
 
     def test_no_intact_checkpoint_is_a_clear_error_listing_each(
@@ -108,7 +109,7 @@ class TestResumeFromDamagedCheckpoints:
         run = tmp_path / "run"
         Trainer(tiny(tiny_config, steps=6, checkpoint_every=3), photo_folder, run, CPU).fit()
         (run / "checkpoints" / "step-00000003" / ckpt.TRAINING_STATE).write_bytes(b"garbage")
-        (run / "checkpoints" / "step-00000006" / ckpt.RECORD).write_text("{trunc")
+        (run / "checkpoints" / "step-00000006" / modelfile.RECORD).write_text("{trunc")
 
         result = train_cli(
             "denoise", "--data", str(photo_folder), "--out", str(run), "--resume", "--steps", "9"
@@ -117,7 +118,7 @@ class TestResumeFromDamagedCheckpoints:
         assert result.exit_code == 2, result.output
         message = " ".join(result.output.split())
         assert "no intact checkpoint" in message
-        assert re.search(rf"step-00000006: \S*{ckpt.RECORD}", message)
+        assert re.search(rf"step-00000006: \S*{modelfile.RECORD}", message)
         assert f"step-00000003: {ckpt.TRAINING_STATE} cannot be read" in message
 
 
@@ -156,7 +157,7 @@ def test_weights_holding_nan_are_never_saved(
     finally:
         GENERATORS.unregister("nan_after")
 
-    latest = ckpt.latest_checkpoint(tmp_path / "run")
+    latest = modelfile.latest_checkpoint(tmp_path / "run")
     assert latest is not None and latest.name == "step-00000004"
     message = str(caught.value)
     assert "discriminator weights hold NaN or infinite values, so they were not saved" in message
@@ -164,7 +165,7 @@ def test_weights_holding_nan_are_never_saved(
     for checkpoint in (tmp_path / "run" / "checkpoints").glob("step-*"):
         for name, value in all_weights(checkpoint).items():
             assert torch.isfinite(value).all(), f"{checkpoint.name} {name} holds NaN"
-    saved = json.loads((latest / ckpt.RECORD).read_text())
+    saved = json.loads((latest / modelfile.RECORD).read_text())
     assert saved["step"] == 4
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from ganrestore.config import load_config
 from ganrestore.engine.components import build_components
 from ganrestore.engine.distributed import ProcessContext
-from ganrestore.engine.steps import StepResult
+from ganrestore.engine.steps import StepNetworks, StepResult
+from ganrestore.losses import LossInputs
+from ganrestore.registry import LOSSES
 
 CPU = ProcessContext(torch.device("cpu"))
 
@@ -110,3 +113,63 @@ def test_the_generator_update_never_touches_the_discriminator(tiny_config) -> No
     assert "g_adv" in result.losses  # the adversarial term went through the discriminator...
     assert all(p.grad is None for p in parts.discriminator.parameters())  # ...frozen
     assert not _changed(d_before, parts.discriminator)
+
+
+class _ReadsFeatures(torch.nn.Module):
+    """A plugin term that compares discriminator features, under a name of its own."""
+
+    needs_features = True
+
+    def forward(self, inputs: LossInputs) -> torch.Tensor:
+        pairs = zip(inputs.fake_features, inputs.real_features, strict=True)
+        return sum((fake - real).abs().mean() for fake, real in pairs)
+
+
+class _DrawsRandomWeights(torch.nn.Module):
+    """A term that, like LPIPS or VGG before loading their files, draws random weights."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(64, 64)
+
+    def forward(self, inputs: LossInputs) -> torch.Tensor:
+        return (inputs.output - inputs.target).abs().mean()
+
+
+def test_a_term_that_reads_discriminator_features_gets_a_discriminator(tiny_config) -> None:
+    with LOSSES.isolated():
+        LOSSES.add("test_steps_features", _ReadsFeatures)
+        config = load_config(
+            "denoise",
+            tiny_config(),
+            overrides=["loss.adversarial_weight=0", "loss.terms.test_steps_features=1"],
+        )
+        parts = build_components(config, CPU)
+        assert parts.discriminator is not None  # asked the objective, not the term's name
+        result = parts.step(_batch("denoise"))
+    assert result.finite and result.losses["g_test_steps_features"] > 0
+    assert "g_adv" not in result.losses
+
+
+def test_the_loss_terms_never_change_the_networks_initial_weights(tiny_config) -> None:
+    def build(terms: str) -> tuple[list[torch.Tensor], torch.Tensor]:
+        config = load_config("denoise", tiny_config(), overrides=[terms])
+        torch.manual_seed(0)
+        parts = build_components(config, CPU)
+        weights = _snapshot(parts.generator) + _snapshot(parts.discriminator)
+        return weights, torch.get_rng_state()
+
+    with LOSSES.isolated():
+        LOSSES.add("test_steps_random", _DrawsRandomWeights)
+        plain, plain_rng = build("loss.terms={ l1 = 1 }")
+        drawing, drawing_rng = build("loss.terms={ l1 = 1, test_steps_random = 1 }")
+    assert all(torch.equal(a, b) for a, b in zip(plain, drawing, strict=True))
+    assert torch.equal(plain_rng, drawing_rng)  # and dropout draws the same masks after
+
+
+def test_a_discriminator_comes_with_its_updater_or_not_at_all(tiny_config) -> None:
+    parts = build_components(load_config("denoise", tiny_config()), CPU)
+    networks = parts.step.networks
+    assert networks.discriminator_module is parts.discriminator  # the plain module, frozen in G
+    with pytest.raises(ValueError, match="discriminator and its updater together"):
+        StepNetworks(networks.generator, networks.g_updater, discriminator=parts.discriminator)

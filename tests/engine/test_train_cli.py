@@ -16,9 +16,10 @@ import skimage.data
 import torch
 from PIL import Image
 
+from ganrestore import modelfile
 from ganrestore.config import load_config
-from ganrestore.engine import checkpoint as ckpt
-from ganrestore.engine.distributed import ProcessContext, resolve_device
+from ganrestore.devices import resolve_device
+from ganrestore.engine.distributed import ProcessContext
 from ganrestore.engine.reporting import StepTimer, plan_message
 from ganrestore.engine.trainer import Trainer
 from ganrestore.errors import GanrestoreError
@@ -64,7 +65,7 @@ def test_inpaint_trains_on_a_plain_folder_of_photos_and_names_what_it_ignored(
     said = " ".join(result.output.split())
     assert f"data: 6 clean photos in {photos} (plain folder); holes are drawn on the fly" in said
     assert f"ignored: {photos / 'thumbs'} (2 images)" in said
-    assert ckpt.latest_checkpoint(tmp_path / "run").name == "step-00000002"
+    assert modelfile.latest_checkpoint(tmp_path / "run").name == "step-00000002"
 
 
 def test_denoise_trains_on_pix2pix_side_by_side_pairs(tmp_path: Path, tiny_config) -> None:
@@ -161,4 +162,4 @@ def test_train_with_the_default_steps_on_a_cpu_shows_the_plan_and_the_hint(
     assert process.returncode == 0, said
     assert "plan: steps 6->40000 at " in said and "s/step on cpu: about " in said
     assert "hint: 40000 steps is the ready config's full schedule" in said
-    assert "interrupted: saved step" in said and ckpt.latest_checkpoint(run) is not None
+    assert "interrupted: saved step" in said and modelfile.latest_checkpoint(run) is not None

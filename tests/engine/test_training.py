@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ganrestore import modelfile
 from ganrestore.config import load_config
 from ganrestore.engine import checkpoint as ckpt
 from ganrestore.engine.distributed import ProcessContext
@@ -45,17 +46,17 @@ def test_train_writes_a_complete_run_directory(
         "cpu",
     )
     assert result.returncode == 0, result.stderr
-    latest = ckpt.latest_checkpoint(run)
+    latest = modelfile.latest_checkpoint(run)
     assert latest is not None and latest.name == "step-00000006"
-    record = ckpt.read_record(latest / ckpt.GENERATOR)  # the model file describes itself
-    assert record["step"] == 6 and record["task"] == task
-    assert record["generator"]["name"] == "unet"
-    assert record["generator"]["params"]["depth"] == 3
-    assert record["generator"]["distribution"] == "ganrestore"
-    assert record["discriminator"]["name"] == "patchgan"
-    assert record["config"]["data"]["crop"] == 32
-    assert set(record["metrics"]) == {"psnr", "ssim", "input_psnr"}
-    for name in (ckpt.GENERATOR_RAW, ckpt.DISCRIMINATOR, ckpt.TRAINING_STATE):
+    record = modelfile.read_record(latest / modelfile.GENERATOR)  # the model file describes itself
+    assert record.step == 6 and record.task == task
+    assert record.generator.name == "unet"
+    assert record.generator.params["depth"] == 3
+    assert record.generator.distribution == "ganrestore"
+    assert record.discriminator is not None and record.discriminator.name == "patchgan"
+    assert record.training.config["data"]["crop"] == 32
+    assert set(record.training.metrics) == {"psnr", "ssim", "input_psnr"}
+    for name in (modelfile.GENERATOR_RAW, modelfile.DISCRIMINATOR, ckpt.TRAINING_STATE):
         assert (latest / name).is_file()
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert {line["kind"] for line in lines} == {"train", "val"}
@@ -67,11 +68,11 @@ def test_train_writes_a_complete_run_directory(
 
 
 def _weights(run: Path) -> dict[str, torch.Tensor]:
-    latest = ckpt.latest_checkpoint(run)
+    latest = modelfile.latest_checkpoint(run)
     assert latest is not None
     return {
-        name: ckpt.load_tensors(latest / name)
-        for name in (ckpt.GENERATOR, ckpt.GENERATOR_RAW, ckpt.DISCRIMINATOR)
+        name: modelfile.load_tensors(latest / name)
+        for name in (modelfile.GENERATOR, modelfile.GENERATOR_RAW, modelfile.DISCRIMINATOR)
     }
 
 
@@ -104,11 +105,11 @@ def test_a_run_killed_mid_training_resumes_to_identical_weights(
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
-    while ckpt.latest_checkpoint(killed) is None and time.monotonic() < deadline:
+    while modelfile.latest_checkpoint(killed) is None and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    interrupted_at = ckpt.read_record(ckpt.latest_checkpoint(killed))["step"]
+    interrupted_at = modelfile.read_record(modelfile.latest_checkpoint(killed)).step
     assert interrupted_at < 60, "the run finished before it could be killed"
 
     resumed = run_cli(*common, "--out", str(killed), "--resume")
@@ -128,16 +129,16 @@ def test_an_existing_run_is_never_overwritten(
     args = ["denoise", "--data", str(photo_folder), "--out", str(run)]
     first = train_cli(*args, "--config", str(tiny_config(steps=3)))
     assert first.exit_code == 0, first.output
-    before = (run / "checkpoints" / "step-00000003" / ckpt.GENERATOR).read_bytes()
+    before = (run / "checkpoints" / "step-00000003" / modelfile.GENERATOR).read_bytes()
 
     again = train_cli(*args, "--config", str(tiny_config(steps=3)))
     assert again.exit_code == 2, again.output
     assert "already holds a training run" in again.stderr and "--resume" in again.stderr
-    assert (run / "checkpoints" / "step-00000003" / ckpt.GENERATOR).read_bytes() == before
+    assert (run / "checkpoints" / "step-00000003" / modelfile.GENERATOR).read_bytes() == before
 
     longer = train_cli(*args, "--resume", "--steps", "6")
     assert longer.exit_code == 0, longer.output
-    assert ckpt.read_record(ckpt.latest_checkpoint(run))["step"] == 6
+    assert modelfile.read_record(modelfile.latest_checkpoint(run)).step == 6
 
 
 def test_resume_without_a_run_is_a_clear_error(photo_folder: Path, tmp_path: Path) -> None:
@@ -215,5 +216,4 @@ def test_torchrun_trains_with_two_processes(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "x2" in result.stderr  # the run reports two processes
-    record = ckpt.read_record(ckpt.latest_checkpoint(run))
-    assert record["step"] == 4
+    assert modelfile.read_record(modelfile.latest_checkpoint(run)).step == 4

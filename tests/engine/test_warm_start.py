@@ -9,8 +9,8 @@ import pytest
 import skimage.data
 import torch
 
+from ganrestore import modelfile
 from ganrestore.config import ConfigError, TrainConfig, load_config
-from ganrestore.engine import checkpoint as ckpt
 from ganrestore.engine.distributed import ProcessContext
 from ganrestore.engine.trainer import Trainer
 
@@ -37,22 +37,21 @@ def test_a_run_starts_from_the_sources_generator_ema_and_discriminator(
     photo_folder: Path, tiny_config, tmp_path: Path
 ) -> None:
     source = train(tiny(tiny_config, steps=3), photo_folder, tmp_path / "source")
-    latest = ckpt.latest_checkpoint(source)
+    latest = modelfile.latest_checkpoint(source)
     config = tiny(tiny_config, f"init={source}", steps=2)
 
     trainer = Trainer(config, photo_folder, tmp_path / "finetuned", CPU)
 
-    expected_g = ckpt.load_tensors(latest / ckpt.GENERATOR)  # the EMA weights: the model
+    expected_g = modelfile.load_tensors(latest / modelfile.GENERATOR)  # the EMA weights: the model
     for weights in (trainer.parts.generator.state_dict(), trainer.parts.ema.state_dict()):
         assert all(torch.equal(weights[key], value) for key, value in expected_g.items())
-    expected_d = ckpt.load_tensors(latest / ckpt.DISCRIMINATOR)
+    expected_d = modelfile.load_tensors(latest / modelfile.DISCRIMINATOR)
     own_d = trainer.parts.discriminator.state_dict()
     assert all(torch.equal(own_d[key], value) for key, value in expected_d.items())
     assert trainer.start_step == 0 and trainer.warm_start.discriminator
     summary = trainer.fit()
     assert summary.end_step == 2
-    record = ckpt.read_record(summary.checkpoint)
-    assert record["config"]["init"] == str(source)
+    assert modelfile.read_record(summary.checkpoint).training.config["init"] == str(source)
 
 
 def test_added_parts_start_at_zero_so_the_grown_network_restores_as_before(
@@ -65,7 +64,7 @@ def test_added_parts_start_at_zero_so_the_grown_network_restores_as_before(
         key.startswith("noise_embedding.") for key in grown.warm_start.added
     )
     plain = Trainer(resunet(tiny_config, False), photo_folder, tmp_path / "p", CPU)
-    plain.parts.generator.load_state_dict(ckpt.load_tensors(ckpt.generator_file(source)))
+    plain.parts.generator.load_state_dict(modelfile.load_tensors(modelfile.generator_file(source)))
     photo = skimage.data.astronaut()[100:164, 200:264].astype(np.float32) / 127.5 - 1
     noisy = torch.from_numpy(photo).permute(2, 0, 1)[None] + 0.1 * torch.randn(1, 3, 64, 64)
     with torch.no_grad():
@@ -98,10 +97,10 @@ def test_the_cli_fine_tunes_a_bundled_model_by_name(
 
     assert result.returncode == 0, result.stderr
     assert "init: generator from" in result.stderr
-    record = ckpt.read_record(ckpt.latest_checkpoint(tmp_path / "mine"))
-    assert Path(record["config"]["init"]).name == "denoise.safetensors"
+    record = modelfile.read_record(modelfile.latest_checkpoint(tmp_path / "mine"))
+    assert Path(record.training.config["init"]).name == "denoise.safetensors"
     unknown = run_cli(*args, "--out", str(tmp_path / "x"), "--init", "no-such-model")
     assert unknown.returncode == 2
-    assert "init no-such-model: no such run directory" in unknown.stderr
+    assert "init no-such-model: no such file or folder" in unknown.stderr
     both = run_cli(*args, "--out", str(tmp_path / "mine"), "--resume", "--init", "denoise")
     assert both.returncode == 2 and "--init starts a new run" in both.stderr

@@ -13,11 +13,18 @@ import skimage.data
 import torch
 
 import ganrestore
-from ganrestore.engine.checkpoint import GENERATOR, GENERATOR_RAW, save_checkpoint
+from ganrestore.engine.checkpoint import save_checkpoint
 from ganrestore.inference import NetworkRestorer, TileSettings
 from ganrestore.inference.mask_edges import distance_to_holes
 from ganrestore.inference.masks import holes_from_array
-from ganrestore.models.networks import build_generator, provenance
+from ganrestore.modelfile import (
+    GENERATOR,
+    GENERATOR_RAW,
+    ModelRecord,
+    NetworkRecord,
+    TrainingSummary,
+)
+from ganrestore.models.networks import build_generator
 from ganrestore.registry import GENERATORS
 
 TINY_PARAMS = {"depth": 3, "base_channels": 4, "norm": "none", "dropout": 0.0}
@@ -37,15 +44,15 @@ def tiny_generator(task: str, seed: int = 0) -> torch.nn.Module:
 def save_tiny_run(run_dir: Path, task: str, seed: int = 0, step: int = 10) -> Path:
     """Save a checkpoint exactly as the trainer does (record with task and generator spec)."""
     state = tiny_generator(task, seed).state_dict()
-    record = {
-        "task": task,
-        "generator": {"name": "unet", "params": TINY_PARAMS, **provenance(GENERATORS, "unet")},
-        "ema": False,
-        "config": {},
-        "metrics": {},
-        "ganrestore_version": ganrestore.__version__,
-        "torch_version": torch.__version__,
-    }
+    record = ModelRecord(
+        task,
+        NetworkRecord.of_plugin(GENERATORS, "unet", TINY_PARAMS),
+        training=TrainingSummary(
+            ema=False,
+            ganrestore_version=ganrestore.__version__,
+            torch_version=torch.__version__,
+        ),
+    )
     save_checkpoint(run_dir, step, {GENERATOR: state, GENERATOR_RAW: state}, {}, record)
     return run_dir
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ganrestore.engine.checkpoint import generator_file
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference import bundled
 from ganrestore.inference.bundled import ModelNotFoundError, resolve_model
+from ganrestore.modelfile import generator_file, source
 
 from .conftest import kept_pixels
 
@@ -19,7 +19,7 @@ from .conftest import kept_pixels
 def weights_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "weights"
     folder.mkdir()
-    monkeypatch.setattr(bundled, "WEIGHTS_DIR", folder)
+    monkeypatch.setattr(source, "WEIGHTS_DIR", folder)
     return folder
 
 
@@ -60,8 +60,9 @@ def test_the_shipped_bundled_models_load_and_restore() -> None:
 
     pair = resolve_model(None, None, "cpu")
     assert isinstance(pair, bundled.BundledPair)
-    assert (pair.denoise.task, pair.inpaint.task) == ("denoise", "inpaint")
-    assert pair.denoise.record["bundled_name"] == "denoise"
+    assert (pair.unmasked.task, pair.masked.task) == ("denoise", "inpaint")
+    assert pair.unmasked.record is not None
+    assert pair.unmasked.record.extra["bundled_name"] == "denoise"
     image = np.random.default_rng(0).integers(0, 256, (40, 52, 3), dtype=np.uint8)
     mask = np.zeros((40, 52), dtype=np.uint8)
     mask[10:20, 15:30] = 255

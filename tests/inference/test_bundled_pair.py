@@ -42,10 +42,10 @@ def test_a_folder_mixing_noisy_and_holed_photos_uses_both_models(
         return np.asarray(restorer.restore(image, mask))
 
     noisy_out = np.asarray(Image.open(tmp_path / "fixed" / "noisy.png"))
-    assert np.array_equal(noisy_out, expected(pair.denoise, coffee))
+    assert np.array_equal(noisy_out, expected(pair.unmasked, coffee))
     holed_out = np.asarray(Image.open(tmp_path / "fixed" / "holed.png"))
     mask = box_mask(astronaut.shape[:2])
-    assert np.array_equal(holed_out, expected(pair.inpaint, astronaut, mask))
+    assert np.array_equal(holed_out, expected(pair.masked, astronaut, mask))
     known = kept_pixels(mask)
     assert np.array_equal(holed_out[known], astronaut[known])  # beyond the grown holes: exact
     filled = read_image(tmp_path / "fixed" / "transparent.png")
@@ -54,5 +54,5 @@ def test_a_folder_mixing_noisy_and_holed_photos_uses_both_models(
 
 def test_the_python_api_routes_by_mask_too(pair: BundledPair, astronaut, box_mask) -> None:
     mask = box_mask(astronaut.shape[:2])
-    assert np.array_equal(pair.restore(astronaut), pair.denoise.restore(astronaut))
-    assert np.array_equal(pair.restore(astronaut, mask), pair.inpaint.restore(astronaut, mask))
+    assert np.array_equal(pair.restore(astronaut), pair.unmasked.restore(astronaut))
+    assert np.array_equal(pair.restore(astronaut, mask), pair.masked.restore(astronaut, mask))

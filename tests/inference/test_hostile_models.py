@@ -18,10 +18,16 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from ganrestore.engine.checkpoint import RECORD_METADATA_KEY, CheckpointError, generator_file
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference import NetworkRestorer
-from ganrestore.inference.model_file import GeneratorRecord, load_generator, tensor_shapes
+from ganrestore.inference.model_file import load_generator
+from ganrestore.modelfile import (
+    RECORD_METADATA_KEY,
+    CheckpointError,
+    NetworkRecord,
+    generator_file,
+    tensor_shapes,
+)
 
 from .conftest import TINY_PARAMS, save_tiny_run
 
@@ -69,6 +75,13 @@ def edited_record(file: Path, **changes: Any) -> str:
         (lambda f: edited_record(f, generator__name=12), "generator has no name"),
         (lambda f: edited_record(f, task="colorize"), "task 'colorize'"),
         (lambda f: edited_record(f, format_version=99), "newer ganrestore"),
+        (lambda f: edited_record(f, format_version="1"), "format_version must be a whole"),
+        (lambda f: edited_record(f, format="other-tool"), "not saved by ganrestore"),
+        (lambda f: edited_record(f, discriminator="patchgan"), "discriminator must be a JSON"),
+        (lambda f: edited_record(f, step="ten"), "step must be a whole number"),
+        (lambda f: edited_record(f, metrics={"psnr": "high"}), "metrics must be a JSON object"),
+        (lambda f: edited_record(f, config=[1]), "config must be a JSON object, got an array"),
+        (lambda f: edited_record(f, ema="yes"), "ema must be true or false"),
         (
             lambda f: edited_record(f, generator__params={"depth": 3, "base_channels": -4}),
             "cannot be built from the params in its record",
@@ -155,12 +168,13 @@ def test_shapes_are_read_from_the_header_and_a_good_file_still_loads(tmp_path: P
     file = tiny_file(tmp_path)
     loaded = load_generator(file)
     assert tensor_shapes(file) == {k: tuple(v.shape) for k, v in loaded.module.state_dict().items()}
-    assert loaded.spec == GeneratorRecord(
-        task="denoise",
+    assert loaded.record.task == "denoise"
+    assert loaded.record.generator == NetworkRecord(
         name="unet",
         params=TINY_PARAMS,
-        distribution=loaded.spec.distribution,
-        version=loaded.spec.version,
+        distribution="ganrestore",
+        version=loaded.record.generator.version,
+        target="ganrestore_plugins.unet:unet",
     )
     assert loaded.task.name == "denoise" and not loaded.module.training
 
@@ -168,7 +182,7 @@ def test_shapes_are_read_from_the_header_and_a_good_file_still_loads(tmp_path: P
 def test_a_damaged_record_json_file_of_a_checkpoint_folder_is_a_clear_error(
     tmp_path: Path,
 ) -> None:
-    from ganrestore.engine.checkpoint import RECORD, read_record
+    from ganrestore.modelfile import RECORD, read_record
 
     folder = generator_file(save_tiny_run(tmp_path / "run", "denoise")).parent
     (folder / RECORD).write_text("[]")

@@ -11,7 +11,7 @@ from PIL import Image
 
 from ganrestore.inference.masks import (
     MaskFinder,
-    guess_task,
+    guess_route,
     holes_from_array,
     load_mask_file,
     mask_batch,
@@ -95,17 +95,17 @@ def test_the_task_is_guessed_from_masks_sidecars_and_transparency(tmp_path: Path
     save(plain / "a.png", np.zeros((4, 4, 3), np.uint8))
     opaque = np.full((4, 4, 4), 255, np.uint8)
     save(plain / "opaque.png", opaque)
-    assert guess_task(plain, False, None) == "denoise"
-    assert guess_task(plain, False, tmp_path) == "inpaint"
+    assert guess_route(plain, False, None) == "unmasked"
+    assert guess_route(plain, False, tmp_path) == "masked"
     holes = opaque.copy()
     holes[0, 0, 3] = 0
     save(plain / "sub" / "holes.png", holes)
-    assert guess_task(plain, False, None) == "denoise"
-    assert guess_task(plain, True, None) == "inpaint"
+    assert guess_route(plain, False, None) == "unmasked"
+    assert guess_route(plain, True, None) == "masked"
     sidecars = tmp_path / "sidecars"
     save(sidecars / "a.png", np.zeros((4, 4, 3), np.uint8))
     save(sidecars / "a_mask.png", np.zeros((4, 4), np.uint8))
-    assert guess_task(sidecars, False, None) == "inpaint"
+    assert guess_route(sidecars, False, None) == "masked"
 
 
 def test_any_mask_object_becomes_a_binary_batch() -> None:

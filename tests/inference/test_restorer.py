@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +15,6 @@ from PIL import Image
 from safetensors.torch import save_file
 
 import ganrestore
-from ganrestore.engine.checkpoint import (
-    GENERATOR,
-    CheckpointError,
-    generator_file,
-    latest_checkpoint,
-)
-from ganrestore.errors import GanrestoreError
 from ganrestore.inference import (
     MaskRequiredError,
     NetworkRestorer,
@@ -29,7 +22,15 @@ from ganrestore.inference import (
     Restorer,
     TileSettings,
 )
-from ganrestore.inference.restorer import resolve_device
+from ganrestore.modelfile import (
+    GENERATOR,
+    CheckpointError,
+    generator_file,
+    latest_checkpoint,
+    load_tensors,
+    read_record,
+    save_model_file,
+)
 
 from .conftest import kept_pixels, save_tiny_run, tiny_generator
 
@@ -200,41 +201,22 @@ def test_checkpoint_problems_name_the_file_and_what_to_do(tmp_path: Path, denois
 
 
 def test_weights_that_do_not_fit_the_record_are_reported(tmp_path: Path) -> None:
-    run = save_tiny_run(tmp_path / "run", "denoise")
-    file = generator_file(run)
-    from safetensors import safe_open
-
-    with safe_open(str(file), "pt") as handle:
-        metadata = handle.metadata()
-    record = json.loads(metadata["ganrestore_record"])
-    record["generator"]["params"] = {**record["generator"]["params"], "base_channels": 8}
-    metadata["ganrestore_record"] = json.dumps(record)
-    save_file(tiny_generator("denoise").state_dict(), file, metadata=metadata)
+    file = generator_file(save_tiny_run(tmp_path / "run", "denoise"))
+    record = read_record(file)
+    params = {**record.generator.params, "base_channels": 8}
+    wider = replace(record, generator=replace(record.generator, params=params))
+    save_model_file(file, tiny_generator("denoise").state_dict(), wider)
     with pytest.raises(CheckpointError, match="do not fit generator 'unet'"):
         NetworkRestorer.from_checkpoint(file, "cpu")
 
 
 def test_a_missing_generator_plugin_names_its_distribution(tmp_path: Path) -> None:
     file = generator_file(save_tiny_run(tmp_path / "run", "denoise"))
-    from safetensors import safe_open
-
-    with safe_open(str(file), "pt") as handle:
-        metadata, tensors = handle.metadata(), {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
-    record = json.loads(metadata["ganrestore_record"])
-    record["generator"].update(name="fancy", distribution="fancy-nets", version="2.0")
-    save_file(tensors, file, metadata={"ganrestore_record": json.dumps(record)})
+    record = read_record(file)
+    fancy = replace(record.generator, name="fancy", distribution="fancy-nets", version="2.0")
+    save_model_file(file, load_tensors(file), replace(record, generator=fancy))
     with pytest.raises(CheckpointError, match=r"'fancy' from fancy-nets 2\.0"):
         NetworkRestorer.from_checkpoint(file, "cpu")
-
-
-def test_devices_resolve_or_say_what_to_use() -> None:
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
-    with pytest.raises(GanrestoreError, match="unknown device"):
-        resolve_device("tpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(GanrestoreError, match="--device auto or cpu"):
-            resolve_device("cuda")
 
 
 def test_importing_ganrestore_stays_free_of_torch() -> None:

@@ -13,7 +13,6 @@ from torch import Tensor
 from ganrestore.inference.tiling import (
     TileSettings,
     axis_weights,
-    pad_bottom_right,
     size_multiple,
     tile_starts,
     tiled_forward,
@@ -74,14 +73,6 @@ def test_blend_weights_are_positive_fade_only_toward_neighbours_and_cross_fade()
     # Two neighbours overlapping by exactly the overlap sum to about 1 across it.
     total = axis_weights(64, 16, False, True)[-16:] + axis_weights(64, 16, True, False)[:16]
     assert torch.allclose(total, torch.ones(16), atol=2e-3)
-
-
-def test_padding_reflects_the_image_border() -> None:
-    tile = torch.arange(12.0).reshape(1, 1, 3, 4)
-    padded = pad_bottom_right(tile, 4, 6)
-    assert padded.shape == (1, 1, 4, 6)
-    assert torch.equal(padded[0, 0, 3, :4], tile[0, 0, 1])  # reflection of row 1
-    assert torch.equal(padded[0, 0, :3, 4], tile[0, 0, :, 2])
 
 
 def test_tiled_and_untiled_results_agree(image: Tensor) -> None:

@@ -1,0 +1,77 @@
+"""Which device a ``--device`` option (or ``device=`` argument) names: one meaning everywhere.
+
+Training, ``apply``, ``eval``, ``serve`` and :func:`ganrestore.load_restorer` all resolve their
+device here, so ``auto`` picks the same device for each of them. A leaf: it imports only torch
+and :mod:`ganrestore.errors`, so the engine and inference may both use it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ganrestore.errors import GanrestoreError
+
+#: What ``--device`` accepts, for messages.
+DEVICE_CHOICES = "auto, cpu, cuda, cuda:N or mps"
+
+
+def resolve_device(
+    name: str | torch.device = "auto", local_rank: int | None = None
+) -> torch.device:
+    """The device ``name`` means on this machine, checked to be there.
+
+    Args:
+        name: ``"auto"`` (CUDA when PyTorch sees a GPU, then Apple's MPS, then the CPU),
+            ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``; a ``torch.device`` is taken as it
+            is.
+        local_rank: this process's GPU under ``torchrun`` (``LOCAL_RANK``): ``auto`` and
+            ``cuda`` then mean ``cuda:<local_rank>``. ``None``: PyTorch's current CUDA device
+            (``torch.device("cuda")``, no index).
+
+    Returns:
+        The device; ``cuda`` ones carry an index when ``name`` or ``local_rank`` gives one.
+
+    Raises:
+        GanrestoreError: ``name`` is not one of the choices, or names a device PyTorch cannot
+            see here (the message names ``--device`` and says what to use instead).
+    """
+    if isinstance(name, torch.device):
+        return name
+    if name == "auto":
+        name = next(kind for kind in ("cuda", "mps", "cpu") if _available(kind))
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise GanrestoreError(f"--device {name}: unknown device; use {DEVICE_CHOICES}")
+    if not _available(device.type):
+        seen = "no CUDA GPU" if device.type == "cuda" else "no Apple GPU (MPS)"
+        raise GanrestoreError(
+            f"--device {name}: {seen} is visible to PyTorch here; use --device auto or cpu"
+        )
+    if device.type == "cuda":
+        return _cuda(device.index if device.index is not None else local_rank, name)
+    return device
+
+
+def _available(kind: str) -> bool:
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        return mps is not None and mps.is_available()
+    return True
+
+
+def _cuda(index: int | None, name: str) -> torch.device:
+    """``cuda:index`` (``cuda`` when ``index`` is None), refused when there is no such GPU."""
+    if index is None:
+        return torch.device("cuda")
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise GanrestoreError(
+            f"--device {name}: this process wants cuda:{index} but PyTorch sees {count} CUDA "
+            f"GPU(s) (cuda:0 to cuda:{count - 1}); pick one of those, or start fewer processes"
+        )
+    return torch.device("cuda", index)

@@ -1,0 +1,229 @@
+"""Restoration tasks: everything that differs between denoising, inpainting and a new task.
+
+A task is the only owner of what is task-specific, and the rest of ganrestore asks it:
+
+* what its training folder holds (:attr:`Task.pair`: ``clean/`` with ``degraded/`` images,
+  with ``masks/``, or clean photos alone, degraded on the fly);
+* how a training item and a deterministic validation item are made from a clean crop and its
+  pair (:meth:`Task.training_item`, :meth:`Task.validation_item`), with its own config table
+  (:attr:`Task.options_type`, the ``[denoise]`` / ``[inpaint]`` table of a config);
+* how the network input is packed and its output composed (:meth:`Task.network_input`,
+  :meth:`Task.restore`), its channel counts and the output-to-input size ratio;
+* its ready config, its bundled model, and which images ``apply`` routes to it in auto mode.
+
+Tasks are plugins like networks (registry ``TASKS``, entry-point group ``ganrestore.tasks``):
+the built-ins ``denoise`` and ``inpaint`` are declared in ganrestore's own ``pyproject.toml``
+exactly as another distribution declares its own. A task factory returns a :class:`Task`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+
+from ganrestore.data.io import to_tensor
+from ganrestore.data.pair_folder import PairFolder
+from ganrestore.errors import GanrestoreError
+from ganrestore.registry import TASKS
+
+Batch = dict[str, torch.Tensor]
+#: A training or validation item: ``clean`` and ``degraded`` ``(C, S, S)`` in [0, 1], ``mask``
+#: ``(1, S, S)`` in {0, 1} (1 = hole; zeros for tasks without masks), ``sigma`` a scalar (the
+#: synthetic noise level on the 0-255 scale, 0 when there is none).
+Item = dict[str, torch.Tensor]
+#: How ``apply`` without ``--model`` routes an image: to the task of masked images, of images
+#: without a mask, or never (the task is only used when asked for by name).
+Route = Literal["masked", "unmasked", "never"]
+#: What ``ganrestore eval`` degrades clean images with for a task: synthetic noise (``--sigma``,
+#: ``--jpeg``, ``--peak``), holes (``--mask-kind``, ``--masks``), or the task's own
+#: validation degradation.
+Evaluation = Literal["noise", "holes", "own"]
+
+
+def to_network_range(images: torch.Tensor) -> torch.Tensor:
+    """``[0, 1]`` -> ``[-1, 1]`` (what networks see)."""
+    return images * 2 - 1
+
+
+def from_network_range(images: torch.Tensor) -> torch.Tensor:
+    """``[-1, 1]`` -> ``[0, 1]``, clamped."""
+    return ((images + 1) / 2).clamp(0, 1)
+
+
+def make_item(
+    clean: np.ndarray, degraded: np.ndarray, mask: np.ndarray | None = None, sigma: float = 0.0
+) -> Item:
+    """The item of ``(S, S, C)`` float32 arrays in [0, 1] (``mask`` ``(S, S, 1)``, 1 = hole).
+
+    A gray ``(S, S, 1)`` pair is repeated to RGB, as a restorer repeats a gray photo.
+    """
+    if clean.shape[2] == 1:
+        clean, degraded = np.repeat(clean, 3, axis=2), np.repeat(degraded, 3, axis=2)
+    if mask is None:
+        mask = np.zeros((*clean.shape[:2], 1), np.float32)
+    return {
+        "clean": to_tensor(clean),
+        "degraded": to_tensor(degraded),
+        "mask": to_tensor(mask),
+        "sigma": torch.tensor(sigma, dtype=torch.float32),
+    }
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The config table of a task without settings of its own."""
+
+    def rules(self) -> list[tuple[str, bool, str]]:
+        """``(key, holds, what it must be)`` for every value check; see :meth:`check`."""
+        return []
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the first key whose value cannot work."""
+        check_rules(self.rules())
+
+
+def check_rules(rules: list[tuple[str, bool, str]]) -> None:
+    """Raise ``ValueError("KEY must be ...")`` for the first rule that does not hold."""
+    for key, holds, expected in rules:
+        if not holds:
+            raise ValueError(f"{key} must be {expected}")
+
+
+class Task:
+    """Base class of a task; subclasses set the attributes and implement the four methods.
+
+    Attributes:
+        name: registry name, e.g. ``"denoise"``; also the name of its config table.
+        in_channels: generator input channels.
+        out_channels: generator output channels (3: RGB).
+        condition_channels: channels of :meth:`condition` (what a conditional discriminator
+            sees beside the image).
+        uses_mask: whether items and ``restore`` carry a meaningful ``mask`` (1 = hole).
+        scale: output side / input side (1, or e.g. 4 for an upscaling task).
+        pair: what its training folder's pair folder holds.
+        options_type: the frozen dataclass of its config table.
+        ready_config: the ready config shipped with ganrestore (``configs/NAME.toml``), or None.
+        bundled_model: the bundled weights (``ganrestore/weights/NAME.safetensors``), or None.
+        route: which images ``apply`` without ``--model`` sends to its bundled model.
+        evaluation: what ``ganrestore eval`` degrades clean images with for it.
+    """
+
+    name: ClassVar[str]
+    in_channels: ClassVar[int]
+    out_channels: ClassVar[int] = 3
+    condition_channels: ClassVar[int]
+    uses_mask: ClassVar[bool] = False
+    scale: ClassVar[int] = 1
+    pair: ClassVar[PairFolder]
+    options_type: ClassVar[type[Any]] = NoOptions
+    ready_config: ClassVar[str | None] = None
+    bundled_model: ClassVar[str | None] = None
+    route: ClassVar[Route] = "never"
+    evaluation: ClassVar[Evaluation] = "own"
+
+    def training_item(
+        self,
+        clean: np.ndarray,
+        pair: np.ndarray | None,
+        rng: np.random.Generator,
+        options: Any,
+    ) -> Item:
+        """A training item from a random crop.
+
+        Args:
+            clean: ``(S, S, 3)`` float32 in [0, 1], already cropped, flipped and rotated.
+            pair: the same crop of its real pair (``(S, S, 3)`` image or ``(S, S, 1)`` mask,
+                as :attr:`pair` says), or None: degrade ``clean`` on the fly.
+            rng: the item's only source of randomness (the same seed gives the same item).
+            options: an instance of :attr:`options_type`.
+        """
+        raise NotImplementedError
+
+    def validation_item(
+        self,
+        clean: np.ndarray,
+        pair: np.ndarray | None,
+        index: int,
+        rng: np.random.Generator,
+        options: Any,
+    ) -> Item:
+        """Validation item ``index`` of a centre crop: the same on every run and machine.
+
+        ``rng`` is seeded by ``index`` alone. By default the same as a training item.
+        """
+        return self.training_item(clean, pair, rng, options)
+
+    def network_input(self, batch: Batch) -> torch.Tensor:
+        """``(B, in_channels, H, W)`` in ``[-1, 1]`` (a mask channel stays ``{0, 1}``)."""
+        raise NotImplementedError
+
+    def restore(self, raw: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Raw generator output in ``[-1, 1]`` -> restored ``(B, out_channels, sH, sW)`` in
+        [0, 1] (for a masked task, known pixels of ``batch["degraded"]`` kept)."""
+        return from_network_range(raw)
+
+    def condition(self, batch: Batch) -> torch.Tensor:
+        """What a conditional discriminator sees beside the image, ``[-1, 1]``."""
+        return self.network_input(batch)
+
+    def options(self, values: dict[str, Any] | None = None) -> Any:
+        """:attr:`options_type` from keyword values (defaults for the others), checked.
+
+        Raises:
+            ValueError: an unknown key or a value that cannot work, named.
+        """
+        try:
+            options = self.options_type(**(values or {}))
+        except TypeError as exc:
+            raise ValueError(f"{self.name}: {exc}") from None
+        options.check()
+        return options
+
+
+def build_task(name: str) -> Task:
+    """The task registered as ``name`` (raises the registry's error listing the known ones)."""
+    return TASKS.build(name)
+
+
+def task_names() -> list[str]:
+    """The names of every installed task."""
+    return TASKS.names()
+
+
+def routed_tasks(route: Route) -> list[Task]:
+    """The installed tasks with a bundled model that ``apply`` routes ``route`` images to."""
+    found = []
+    for name in TASKS.names():
+        try:
+            task = build_task(name)
+        except Exception:  # a broken third-party task is reported by `plugins list`
+            continue
+        if task.route == route and task.bundled_model is not None:
+            found.append(task)
+    return found
+
+
+def routed_task(route: Route) -> str | None:
+    """The name of the first installed task (by name) whose bundled model ``route`` images go
+    to, or None."""
+    found = routed_tasks(route)
+    return found[0].name if found else None
+
+
+def checked_task_name(name: str, option: str = "--task") -> str:
+    """``name`` if a task of that name is installed, else a :class:`GanrestoreError` listing
+    the installed ones."""
+    if name not in TASKS:
+        raise GanrestoreError(
+            f"{option} {name}: no such task; installed: {', '.join(TASKS.names())}"
+        )
+    return name
+
+
+def task_model(task: str) -> str:
+    """``"a denoise model"``, ``"an inpaint model"``: a model of ``task``, for messages."""
+    article = "an" if task[:1].lower() in "aeiou" else "a"
+    return f"{article} {task} model"

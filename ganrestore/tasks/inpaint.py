@@ -1,0 +1,101 @@
+"""The ``inpaint`` task: RGB with holes + mask in, filled RGB out, known pixels kept exactly.
+
+Its training folder holds clean photos (holes are drawn on the fly, as its ``[inpaint]`` config
+table says) or clean photos with one mask each (``masks/`` beside ``clean/``, white = hole),
+never A/B pairs of photos: a pair of photos does not say where the holes are. ``apply`` routes
+every image with a mask (a mask file, a sidecar or transparent pixels) to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from ganrestore.data.masks import make_mask
+from ganrestore.data.pair_folder import PairFolder
+from ganrestore.tasks import (
+    Batch,
+    Item,
+    NoOptions,
+    Task,
+    from_network_range,
+    make_item,
+    to_network_range,
+)
+
+
+@dataclass(frozen=True)
+class InpaintOptions(NoOptions):
+    """The ``[inpaint]`` config table: the synthetic holes of training and validation items.
+
+    Attributes:
+        mask_kind: ``"box"``, ``"free"`` (brush strokes) or ``"mixed"`` (either, at even odds).
+        hole_ratio: range of the share of each crop in holes, ``0 <= low <= high < 1``.
+    """
+
+    mask_kind: Literal["box", "free", "mixed"] = "mixed"
+    hole_ratio: tuple[float, float] = (0.05, 0.4)
+
+    def rules(self) -> list[tuple[str, bool, str]]:
+        low, high = self.hole_ratio
+        return [
+            ("mask_kind", self.mask_kind in ("box", "free", "mixed"), "box, free or mixed"),
+            ("hole_ratio", 0 <= low <= high < 1, "0 <= low <= high < 1"),
+        ]
+
+
+class InpaintTask(Task):
+    """RGB with holes + mask in, filled RGB out; known pixels are kept exactly.
+
+    Batch keys: ``degraded`` (B,3,H,W) in [0, 1] (its hole pixels are ignored) and ``mask``
+    (B,1,H,W) with 1 = hole. The network input zeroes the holes in ``[-1, 1]`` space (mid-grey)
+    and appends the mask as a fourth channel.
+    """
+
+    name = "inpaint"
+    in_channels = 4
+    out_channels = 3
+    condition_channels = 4
+    uses_mask = True
+    pair = PairFolder(
+        names=("masks",),
+        word="mask",
+        kind="mask",
+        synthetic="holes are drawn on the fly",
+        image_pairs=False,
+    )
+    options_type = InpaintOptions
+    ready_config = "inpaint"
+    bundled_model = "inpaint"
+    route = "masked"
+    evaluation = "holes"
+
+    def training_item(
+        self,
+        clean: np.ndarray,
+        pair: np.ndarray | None,
+        rng: np.random.Generator,
+        options: InpaintOptions,
+    ) -> Item:
+        """Holes from ``pair`` (a real mask), or drawn with ``rng`` as ``options`` say."""
+        if pair is None:
+            pair = make_mask(options.mask_kind, *clean.shape[:2], rng, options.hole_ratio)
+            pair = pair[..., None]
+        return make_item(clean, clean * (1.0 - pair), mask=pair)
+
+    def network_input(self, batch: Batch) -> torch.Tensor:
+        mask = batch["mask"]
+        known = to_network_range(batch["degraded"]) * (1 - mask)
+        return torch.cat([known, mask], dim=1)
+
+    def restore(self, raw: torch.Tensor, batch: Batch) -> torch.Tensor:
+        mask = batch["mask"]
+        return from_network_range(raw) * mask + batch["degraded"] * (1 - mask)
+
+
+def inpaint() -> InpaintTask:
+    """Inpainting: RGB with holes + mask (1 = hole) -> RGB, known pixels kept exactly."""
+    return InpaintTask()

@@ -1,0 +1,228 @@
+"""The HTTP routes of ``ganrestore serve``: the page, its photos, restorations and files.
+
+``create_app(config)`` returns the FastAPI app; :mod:`.server` serves it. Every refusal is a
+JSON ``{"detail": message}`` with a 4xx status, and the page shows the message.
+
+Routes (all JSON unless said):
+
+* ``GET /`` the page, ``GET /static/...`` its scripts and styles;
+* ``GET /api/config`` folders, models and limits;
+* ``GET /api/inputs`` the images of ``--in``; ``POST /api/inputs/open`` ``{"name": ...}`` opens one;
+* ``POST /api/uploads?name=NAME`` the file itself as the body: opens an upload;
+* ``GET /api/photos/{id}/versions/{n}/preview.png`` an 8-bit PNG to show;
+  ``GET /api/photos/{id}/mask.png`` the mask found with the photo (white = hole);
+* ``POST /api/photos/{id}/jobs?task=inpaint|denoise&version=N&grow=G`` (a PNG mask as the body
+  for a model that fills holes) queues a restoration; ``GET /api/jobs/{job}`` its progress;
+* ``GET /api/photos/{id}/versions/{n}/file`` the download, in the photo's format;
+  ``POST /api/photos/{id}/versions/{n}/save`` writes it into ``--out``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from ganrestore.data.atomic import remove_stale_temporaries
+from ganrestore.data.io import IMAGE_SUFFIXES
+from ganrestore.errors import GanrestoreError
+from ganrestore.web.config import QUALITY, ServeConfig, check_config
+from ganrestore.web.errors import NotFound, RequestError
+from ganrestore.web.models import ModelCache
+from ganrestore.web.photos import file_bytes, mask_png, preview_png
+from ganrestore.web.security import HostPolicy, LocalOnly
+from ganrestore.web.session import Server, temporary_file
+from ganrestore.web.uploads import read_holes, receive, too_many_bytes
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MEDIA_TYPES = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+    "TIFF": "image/tiff",
+    "BMP": "image/bmp",
+}
+#: Versions never change, so the browser may keep their previews.
+_IMMUTABLE = {"cache-control": "private, max-age=31536000, immutable"}
+MAX_GROW = 64
+T = TypeVar("T")
+
+
+class OpenRequest(BaseModel):
+    name: str
+
+
+async def _received(request: Request, limit: int, name: str, handle: Callable[[Path], T]) -> T:
+    """Stream the request body into a private file and run ``handle(path)`` on a thread."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_many_bytes(limit)
+    with temporary_file(name) as path:
+        await receive(request.stream(), path, limit)
+        return await run_in_threadpool(handle, path)
+
+
+def create_app(config: ServeConfig, models: ModelCache | None = None) -> FastAPI:
+    """The app serving the page for ``config``.
+
+    Args:
+        config: folders, address and limits (``config.port`` must be the real port: requests
+            for another are refused).
+        models: the models to run (default: the bundled ones, loaded on first use).
+
+    Raises:
+        GanrestoreError: unsafe or missing folders (see :func:`.config.check_config`).
+    """
+    check_config(config)
+    server = Server(config, models or ModelCache())
+    if config.output_dir is not None:
+        remove_stale_temporaries(config.output_dir, suffixes=IMAGE_SUFFIXES)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        server.jobs.close()
+
+    app = FastAPI(
+        title="ganrestore serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.server = server
+    app.add_middleware(LocalOnly, policy=HostPolicy(config.host, config.port))
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _add_error_handlers(app)
+    _add_routes(app, server)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestError)
+    async def refused(request: Request, exc: RequestError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, exc.status)
+
+    @app.exception_handler(GanrestoreError)
+    async def user_error(request: Request, exc: GanrestoreError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 400)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        return JSONResponse({"detail": f"bad request: {problems}"}, 400)
+
+
+def _add_routes(app: FastAPI, server: Server) -> None:
+    config = server.config
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> HTMLResponse:
+        html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+    @app.get("/api/config")
+    def settings() -> dict[str, object]:
+        return {
+            "input": None if config.input_dir is None else str(config.input_dir),
+            "output": None if config.output_dir is None else str(config.output_dir),
+            "models": dict(server.models.models),
+            "max_upload_bytes": config.max_upload_bytes,
+            "max_pixels": config.max_pixels,
+        }
+
+    @app.get("/api/inputs")
+    def inputs() -> dict[str, object]:
+        if server.inputs is None:
+            raise NotFound("no --in folder was given: upload a photo instead")
+        outputs = server.outputs
+        images = [
+            {"name": name, "saved": outputs is not None and outputs.exists(name)}
+            for name in server.inputs.names()
+        ]
+        return {"folder": str(config.input_dir), "images": images}
+
+    @app.post("/api/inputs/open")
+    def open_input(request: OpenRequest) -> dict[str, object]:
+        return server.open_input(request.name).describe()
+
+    @app.post("/api/uploads")
+    async def upload(request: Request, name: str = "upload") -> dict[str, object]:
+        limit = config.max_upload_bytes
+        suffix = Path(name).suffix.lower()
+        stored = f"upload{suffix if suffix in IMAGE_SUFFIXES else ''}"
+        photo = await _received(request, limit, stored, lambda p: server.open_upload(p, name))
+        return photo.describe()
+
+    @app.get("/api/photos/{photo_id}/versions/{number}/preview.png")
+    def preview(photo_id: str, number: int) -> Response:
+        version = server.photos.get(photo_id).version(number)
+        return Response(preview_png(version), media_type="image/png", headers=_IMMUTABLE)
+
+    @app.get("/api/photos/{photo_id}/mask.png")
+    def found_mask(photo_id: str) -> Response:
+        photo = server.photos.get(photo_id)
+        if photo.holes is None:
+            raise NotFound(f"{photo.name} came without a mask")
+        return Response(mask_png(photo.holes), media_type="image/png", headers=_IMMUTABLE)
+
+    @app.post("/api/photos/{photo_id}/jobs", status_code=202)
+    async def start_job(
+        request: Request, photo_id: str, task: str, version: int, grow: int | None = None
+    ) -> dict[str, object]:
+        photo = server.photos.get(photo_id)
+        base = photo.version(version)
+        if task not in server.models.models:
+            choices = " or ".join(server.models.models)
+            raise RequestError(f"unknown task '{task}': choose {choices}")
+        if grow is not None and not 0 <= grow <= MAX_GROW:
+            raise RequestError(f"grow must be 0 to {MAX_GROW} pixels, not {grow}")
+        holes = None
+        if request.headers.get("content-length", "0") != "0":  # a mask (white = hole)
+            size = base.pixels.shape[:2]
+            handle = lambda path: read_holes(path, size)  # noqa: E731
+            holes = await _received(request, config.max_upload_bytes, "mask.png", handle)
+            if not holes.any():
+                raise RequestError("the mask is empty: paint over what to remove first")
+        return server.jobs.submit(photo, base, task, holes, grow).describe()
+
+    @app.get("/api/jobs/{job_id}")
+    def job(job_id: str) -> JSONResponse:
+        described = server.jobs.get(job_id).describe()
+        return JSONResponse(described, headers={"cache-control": "no-store"})
+
+    @app.get("/api/photos/{photo_id}/versions/{number}/file")
+    def download(photo_id: str, number: int) -> Response:
+        photo = server.photos.get(photo_id)
+        data = file_bytes(photo, photo.version(number), QUALITY)
+        stem, suffix = Path(photo.name).stem, Path(photo.name).suffix
+        disposition = _attachment(f"{stem}-restored{suffix}")
+        headers = {"content-disposition": disposition, "cache-control": "no-store"}
+        return Response(data, media_type=MEDIA_TYPES[photo.format], headers=headers)
+
+    @app.post("/api/photos/{photo_id}/versions/{number}/save")
+    def save(photo_id: str, number: int) -> dict[str, object]:
+        if server.outputs is None:
+            raise RequestError("no --out folder was given: download the result instead")
+        photo = server.photos.get(photo_id)
+        version = photo.version(number)
+        target = server.outputs.target(photo.name)  # refused before encoding
+        path = server.outputs.save(target.name, file_bytes(photo, version, QUALITY))
+        following = None
+        if photo.source is not None and server.inputs is not None:
+            following = server.inputs.next_name(photo.name)
+        return {"saved": str(path), "next": following}
+
+
+def _attachment(name: str) -> str:
+    """A ``Content-Disposition`` naming ``name`` (non-ASCII names per RFC 6266)."""
+    fallback = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"

@@ -1,0 +1,59 @@
+"""What ``ganrestore serve`` serves: folders, address and limits, checked before it starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ganrestore.errors import GanrestoreError
+from ganrestore.inference.folder import DEFAULT_MAX_PIXELS, ApplyOptions, check_folders
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+#: Largest upload (photo or mask) in bytes: a 12 MP 16-bit TIFF is about 72 MB uncompressed.
+DEFAULT_MAX_UPLOAD_BYTES = 200_000_000
+#: JPEG and WebP quality of downloads and saved files, as ``ganrestore apply`` writes them.
+QUALITY = 95
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """What the server was asked to serve.
+
+    Attributes:
+        input_dir: ``--in``: a folder whose images the page lists; only read. None: uploads only.
+        output_dir: ``--out``: where the page saves results (never replacing a file). None:
+            results are downloaded only.
+        host: the address to listen on (``127.0.0.1``: this machine only).
+        port: the port to listen on (0: any free port).
+        max_pixels: images with more pixels (width x height, read from the file header before
+            decoding) are refused; 0: no limit.
+        max_upload_bytes: larger uploads are refused while they arrive.
+    """
+
+    input_dir: Path | None = None
+    output_dir: Path | None = None
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+
+
+def check_config(config: ServeConfig) -> None:
+    """Refuse folders that could lose a file, as ``ganrestore apply`` does.
+
+    ``--in`` must be a folder; ``--out`` may not be ``--in``, lie inside it or be a file.
+
+    Raises:
+        GanrestoreError: the message names the option and what to do.
+    """
+    source, target = config.input_dir, config.output_dir
+    if source is not None and not source.is_dir():
+        what = "is a file, not a folder" if source.is_file() else "is no folder"
+        raise GanrestoreError(f"--in {source} {what}: pass the folder of the photos to edit")
+    if target is not None and target.exists() and not target.is_dir():
+        raise GanrestoreError(f"--out {target} exists and is not a folder")
+    if source is not None and target is not None:
+        check_folders(ApplyOptions(source, target))
+    if config.max_pixels < 0 or config.max_upload_bytes <= 0:
+        raise GanrestoreError("--max-pixels must be 0 or more and --max-upload-mb above 0")

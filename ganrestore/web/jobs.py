@@ -1,0 +1,216 @@
+"""Restorations, one at a time on a worker thread, with progress the page polls.
+
+The HTTP handlers only queue a job and return; the single worker thread loads the model (once,
+:class:`~ganrestore.web.models.ModelCache`) and runs ``Restorer.restore`` (which tiles large
+photos and fills large holes coarse to fine, as ``ganrestore apply`` does), so the server keeps
+answering meanwhile and memory stays that of one restoration. Its tiles report progress through
+:func:`ganrestore.inference.tiling.reporting_tiles`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ganrestore.errors import GanrestoreError
+from ganrestore.web.errors import Busy, NotFound
+from ganrestore.web.models import ModelCache
+from ganrestore.web.photos import Photo, Version, new_id
+
+if TYPE_CHECKING:
+    from ganrestore.inference import Restorer
+
+logger = logging.getLogger(__name__)
+#: ``progress(done, total)``: tiles of the current pass finished so far.
+Progress = Callable[[int, int], None]
+#: Jobs waiting beyond this are refused (a restoration runs meanwhile).
+MAX_WAITING = 4
+WAITING = ("queued", "loading", "running")
+#: Finished jobs remembered for the page to poll.
+KEPT_JOBS = 64
+
+
+@dataclass
+class Job:
+    """One restoration and how far it got.
+
+    Attributes:
+        state: ``queued``, ``loading`` (the model), ``running``, ``done`` or ``failed``.
+        done, total: tiles of the current pass finished so far, out of ``total`` (0: unknown).
+        message: why it failed, or a note for the page.
+        version: the new version's number once done.
+    """
+
+    id: str
+    photo: Photo
+    task: str
+    base: int
+    state: str = "queued"
+    done: int = 0
+    total: int = 0
+    message: str = ""
+    version: int | None = None
+    started: float = field(default_factory=time.perf_counter)
+    seconds: float = 0.0
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "photo": self.photo.id,
+            "task": self.task,
+            "base": self.base,
+            "state": self.state,
+            "done": self.done,
+            "total": self.total,
+            "message": self.message,
+            "version": self.version,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+class JobRunner:
+    """Runs jobs in order on one worker thread.
+
+    The thread is a daemon: Ctrl+C stops the server at once, even during a restoration (it
+    writes no file: saving is a request of its own).
+
+    Args:
+        models: the restorer of each task.
+    """
+
+    def __init__(self, models: ModelCache) -> None:
+        self.models = models
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[tuple[Job, Version, np.ndarray | None, int | None] | None]
+        self._queue = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="ganrestore-serve", daemon=True)
+        self._worker.start()
+
+    def submit(
+        self,
+        photo: Photo,
+        base: Version,
+        task: str,
+        holes: np.ndarray | None = None,
+        grow: int | None = None,
+    ) -> Job:
+        """Queue restoring ``base`` of ``photo`` with the model of ``task``.
+
+        Args:
+            holes: ``(H, W)`` float32 {0, 1}, 1 = hole, for inpainting.
+            grow: pixels the inpainting network widens each hole by (None: its default, 2).
+
+        Raises:
+            Busy: :data:`MAX_WAITING` jobs wait already.
+        """
+        with self._lock:
+            waiting = sum(job.state in WAITING for job in self._jobs.values())
+            if waiting > MAX_WAITING:
+                raise Busy(f"{waiting} restorations are waiting already; try again when they end")
+            job = Job(new_id(), photo, task, base.number)
+            self._jobs[job.id] = job
+            while len(self._jobs) > KEPT_JOBS:
+                oldest = next(iter(self._jobs.values()))
+                if oldest.state not in ("done", "failed"):
+                    break
+                self._jobs.popitem(last=False)
+        self._queue.put((job, base, holes, grow))
+        return job
+
+    def get(self, job_id: str) -> Job:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFound("no such restoration (the server may have restarted)")
+        return job
+
+    def close(self) -> None:
+        """Stop the worker once the jobs queued so far are done."""
+        self._queue.put(None)
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            self._run(*item)
+
+    def _run(self, job: Job, base: Version, holes: np.ndarray | None, grow: int | None) -> None:
+        start = time.perf_counter()
+        try:
+            job.state = "running" if self.models.is_loaded(job.task) else "loading"
+            restorer = self.models.get(job.task)
+            job.state = "running"
+            pixels, alpha = restore(restorer, base, holes, grow, self._progress(job))
+            job.version = job.photo.add(pixels, alpha).number
+            job.state = "done"
+        except GanrestoreError as exc:
+            job.message, job.state = str(exc), "failed"
+        except MemoryError:
+            job.message = "out of memory: close other programs, or restore a smaller photo"
+            job.state = "failed"
+        except Exception as exc:  # a bug: keep serving, tell the page, log the traceback
+            logger.exception("restoration %s failed", job.id)
+            job.message, job.state = f"internal error: {type(exc).__name__}: {exc}", "failed"
+        finally:
+            job.seconds = time.perf_counter() - start
+
+    @staticmethod
+    def _progress(job: Job) -> Progress:
+        def report(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        return report
+
+
+def restore(
+    restorer: Restorer,
+    base: Version,
+    holes: np.ndarray | None,
+    grow: int | None,
+    progress: Progress,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Restore ``base`` with ``restorer`` as ``ganrestore apply`` does.
+
+    Args:
+        restorer: a :class:`ganrestore.inference.Restorer`.
+        base: the version to restore.
+        holes: ``(H, W)`` float32 {0, 1}, 1 = hole, for a model that fills holes
+            (``restorer.uses_mask``); other models ignore it.
+        grow: pixels an inpainting network widens each hole by (None: its default).
+        progress: receives ``(done, total)`` tiles.
+
+    Returns:
+        ``(pixels, alpha)``: ``(H, W, C)`` float32 in [0, 1] and ``(H, W)`` or None; filled
+        holes become opaque, as in ``ganrestore apply``.
+    """
+    from ganrestore.inference.tiling import reporting_tiles  # imports torch
+
+    if not restorer.uses_mask:
+        holes = None  # a denoising model restores the whole photo
+    elif holes is None:
+        raise GanrestoreError(
+            f"{restorer.description} fills holes: paint over what to remove first"
+        )
+    pixels, alpha = base.float_pixels(), base.float_alpha()
+    if holes is not None and alpha is not None:
+        alpha = np.where(holes > 0, np.float32(1), alpha)
+    previous = getattr(restorer, "grow", None)
+    if grow is not None and previous is not None:
+        restorer.grow = grow  # one job at a time: no other restoration sees it
+    try:
+        with reporting_tiles(progress):
+            if holes is None:
+                restored = restorer.restore(pixels)
+            else:
+                restored = restorer.restore(pixels, mask=holes)
+    finally:
+        if previous is not None:
+            restorer.grow = previous
+    return restored, alpha

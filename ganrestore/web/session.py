@@ -1,0 +1,85 @@
+"""What the routes of ``ganrestore serve`` share: folders, open photos, models, jobs.
+
+Opening a photo, from ``--in`` or an upload, reads it as ``ganrestore apply`` does (header
+checked first) and finds the mask that comes with it: its sidecar ``NAME_mask.*`` or its
+transparent pixels (``docs/apply.md``, Masks). Uploads pass through a private temporary folder
+that is removed as soon as they are decoded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ganrestore.data.io import DecodedImage, ImageReadError
+from ganrestore.inference.masks import load_mask_file, mask_from_alpha
+from ganrestore.web.config import ServeConfig
+from ganrestore.web.errors import NotFound, RequestError
+from ganrestore.web.folders import InputFolder, OutputFolder, upload_name
+from ganrestore.web.jobs import JobRunner
+from ganrestore.web.models import ModelCache
+from ganrestore.web.photos import Photo, PhotoStore, new_id
+from ganrestore.web.uploads import read_photo
+
+
+class Server:
+    """What the routes share: folders, open photos, models and the job runner."""
+
+    def __init__(self, config: ServeConfig, models: ModelCache) -> None:
+        self.config = config
+        self.inputs = None if config.input_dir is None else InputFolder(config.input_dir)
+        self.outputs = None if config.output_dir is None else OutputFolder(config.output_dir)
+        self.models = models
+        self.photos = PhotoStore()
+        self.jobs = JobRunner(models)
+
+    def open_input(self, name: str) -> Photo:
+        if self.inputs is None:
+            raise NotFound("no --in folder was given: upload a photo instead")
+        path = self.inputs.path(name)
+        decoded = read_photo(path, f"'{name}'", self.config.max_pixels)
+        holes, source = None, ""
+        mask_file = self.inputs.mask_file(path)
+        if mask_file is not None:
+            try:
+                holes = load_mask_file(mask_file, (decoded.height, decoded.width)).holes
+                source = f"its mask file {mask_file.name}"
+            except ImageReadError as exc:
+                raise RequestError(f"its mask file {mask_file.name}: {exc.reason}") from None
+        return self.photos.add(self._photo(decoded, name, path, holes, source))
+
+    def open_upload(self, path: Path, name: str) -> Photo:
+        decoded = read_photo(path, f"'{name}'", self.config.max_pixels)
+        return self.photos.add(self._photo(decoded, upload_name(name, decoded.format), None))
+
+    @staticmethod
+    def _photo(
+        decoded: DecodedImage,
+        name: str,
+        source: Path | None,
+        holes: np.ndarray | None = None,
+        mask_source: str = "",
+    ) -> Photo:
+        if holes is None:
+            loaded = mask_from_alpha(decoded.alpha)
+            if loaded is not None:
+                holes, mask_source = loaded.holes, "its transparent pixels"
+        photo = Photo(new_id(), name, source, decoded.format, decoded.bit_depth, decoded.metadata)
+        photo.holes, photo.mask_source = holes, mask_source
+        photo.add(decoded.pixels, decoded.alpha)
+        return photo
+
+
+@contextmanager
+def temporary_file(name: str) -> Iterator[Path]:
+    """A path in a new private folder, removed with everything in it afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="ganrestore-serve-"))
+    try:
+        yield folder / name
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

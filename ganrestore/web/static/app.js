@@ -1,0 +1,386 @@
+// The page of `ganrestore serve`: open a photo, paint a mask, restore, compare, undo, save.
+// Everything heavy happens on the server; this file wires the controls to it.
+
+import * as api from './api.js';
+import { History } from './history.js';
+import { wireGestures } from './gestures.js';
+import { MaskPainter, tintedMask } from './mask.js';
+import { View } from './view.js';
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  after: $('after'),
+  before: $('before'),
+  clear: $('clear'),
+  compare: $('compare'),
+  cursor: $('cursor'),
+  denoise: $('denoise'),
+  download: $('download'),
+  file: $('file'),
+  fit: $('fit'),
+  actual: $('actual'),
+  grow: $('grow'),
+  inpaint: $('inpaint'),
+  inputs: $('inputs'),
+  inputsBox: $('inputs-box'),
+  inputsTitle: $('inputs-title'),
+  mask: $('mask'),
+  message: $('message'),
+  outputInfo: $('output-info'),
+  photoInfo: $('photo-info'),
+  progress: $('progress'),
+  progressBox: $('progress-box'),
+  progressText: $('progress-text'),
+  redo: $('redo'),
+  save: $('save'),
+  size: $('size'),
+  sizeValue: $('size-value'),
+  split: $('split'),
+  stage: $('stage'),
+  undo: $('undo'),
+  viewport: $('viewport'),
+  zoomValue: $('zoom-value'),
+};
+
+const state = {
+  config: null,
+  photo: null, // the server's description of the open photo
+  version: 0, // the version shown, and restored by the next run
+  before: null, // the version it is compared with (the input of the last run), or null
+  busy: false,
+  tool: 'brush',
+  size: Number(els.size.value),
+  saved: new Set(),
+};
+const history = new History();
+const painter = new MaskPainter(els.mask);
+const view = new View(els.viewport, els.stage, els.zoomValue);
+
+function say(text, kind = '') {
+  els.message.textContent = text;
+  els.message.className = kind;
+}
+
+function fail(error) {
+  say(error?.message ?? String(error), 'error');
+}
+
+async function loadImage(image, url) {
+  image.src = url;
+  try {
+    await image.decode();
+  } catch {
+    throw new Error(`the server sent no picture for ${url}`);
+  }
+}
+
+function updateControls() {
+  const open = state.photo !== null;
+  const idle = open && !state.busy;
+  els.inpaint.disabled = !idle;
+  els.denoise.disabled = !idle;
+  els.undo.disabled = state.busy || !history.canUndo;
+  els.redo.disabled = state.busy || !history.canRedo;
+  els.clear.disabled = !idle || (painter.strokes.length === 0 && painter.base === null);
+  els.save.disabled = !idle || !state.config?.output;
+  els.compare.disabled = !open || state.before === null;
+  if (open) {
+    els.download.href = api.fileUrl(state.photo, state.version);
+    const dot = state.photo.name.lastIndexOf('.');
+    const name = state.photo.name;
+    els.download.download = `${name.slice(0, dot)}-restored${name.slice(dot)}`;
+  }
+  els.download.setAttribute('aria-disabled', String(!idle));
+  els.after.dataset.version = String(state.version);
+  document.body.dataset.state = !open ? 'empty' : state.busy ? 'busy' : 'ready';
+}
+
+function setBusy(busy) {
+  state.busy = busy;
+  if (!busy) els.progressBox.hidden = true;
+  updateControls();
+}
+
+function updateCompare() {
+  const share = state.before === null ? 0 : Number(els.compare.value);
+  els.before.hidden = share === 0;
+  els.split.hidden = share === 0 || share === 100;
+  els.before.style.clipPath = `inset(0 ${100 - share}% 0 0)`;
+  els.split.style.left = `${share}%`;
+  els.split.style.borderLeftWidth = `${2 / view.scale}px`;
+}
+
+function describe(photo) {
+  const size = `${photo.width}×${photo.height}`;
+  const parts = [`${photo.name}: ${size}, ${photo.format} ${photo.bit_depth}-bit`];
+  if (photo.channels === 1) parts.push('gray');
+  if (photo.alpha) parts.push('with alpha');
+  if (photo.exif) parts.push('EXIF kept');
+  if (photo.mask) parts.push(`mask from ${photo.mask_source}`);
+  return parts.join(', ');
+}
+
+// Shows a photo the server has just opened.
+async function show(photo) {
+  await loadImage(els.after, api.previewUrl(photo, photo.version));
+  let base = null;
+  if (photo.mask) {
+    const found = new Image();
+    await loadImage(found, api.foundMaskUrl(photo));
+    base = tintedMask(found);
+  }
+  state.photo = photo;
+  state.version = photo.version;
+  state.before = null;
+  history.clear();
+  for (const image of [els.after, els.before]) {
+    image.style.width = `${photo.width}px`;
+    image.style.height = `${photo.height}px`;
+  }
+  els.stage.hidden = false;
+  painter.reset(photo.width, photo.height);
+  painter.setState([], base);
+  view.setImageSize(photo.width, photo.height);
+  els.compare.value = 0;
+  updateCompare();
+  els.photoInfo.textContent = describe(photo);
+  for (const button of els.inputs.querySelectorAll('button')) {
+    button.classList.toggle('current', photo.listed && button.dataset.name === photo.name);
+  }
+  updateControls();
+}
+
+async function opening(what, open, note = null) {
+  if (state.busy) return;
+  setBusy(true);
+  say(`Opening ${what}…`);
+  try {
+    const photo = await open();
+    await show(photo);
+    const opened = photo.mask
+      ? `Opened ${photo.name}; its mask is painted already.`
+      : `Opened ${photo.name}.`;
+    say(note ?? opened, note ? 'ok' : '');
+  } catch (error) {
+    fail(error);
+  } finally {
+    setBusy(false);
+  }
+}
+
+function openInput(name, note = null) {
+  return opening(name, () => api.openInput(name), note);
+}
+
+function openFile(file) {
+  const limit = state.config?.max_upload_bytes;
+  if (limit && file.size > limit) {
+    const size = (file.size / 1e6).toFixed(1);
+    say(`${file.name} is ${size} MB, above the upload limit of ${limit / 1e6} MB.`, 'error');
+    return Promise.resolve();
+  }
+  return opening(file.name, () => api.upload(file));
+}
+
+async function setVersion(version, before) {
+  await loadImage(els.after, api.previewUrl(state.photo, version));
+  if (before !== null) await loadImage(els.before, api.previewUrl(state.photo, before));
+  state.version = version;
+  state.before = before;
+  els.compare.value = before === null ? 0 : 50;
+  updateCompare();
+}
+
+function showProgress(job, label) {
+  els.progressBox.hidden = false;
+  let text = `${label}…`;
+  if (job.state === 'queued') text = 'Waiting for the restoration before it…';
+  if (job.state === 'loading') text = 'Loading the model (once; this takes a few seconds)…';
+  if (job.state === 'running' && job.total > 0) {
+    els.progress.value = job.done / job.total;
+    text = `${label}… ${Math.round((100 * job.done) / job.total)} %`;
+  } else {
+    els.progress.removeAttribute('value');
+  }
+  els.progressText.textContent = text;
+}
+
+async function run(task) {
+  if (!state.photo || state.busy) return;
+  const photo = state.photo;
+  const from = state.version;
+  let mask = null;
+  let grow = null;
+  if (task === 'inpaint') {
+    if (!painter.hasHoles) {
+      say('Paint over what to remove first: the mask is empty.', 'error');
+      return;
+    }
+    grow = Number(els.grow.value);
+    mask = await painter.toPng();
+  }
+  const label = task === 'inpaint' ? 'Filling' : 'Denoising';
+  say(`${label}…`);
+  setBusy(true);
+  try {
+    let job = await api.startJob(photo, from, task, mask, grow);
+    job = await api.waitForJob(job, (current) => showProgress(current, label));
+    if (state.photo !== photo) return;
+    const previous = {
+      version: from,
+      strokes: painter.strokes,
+      base: painter.base,
+      before: state.before,
+    };
+    // A fill uses the mask up; denoising leaves it for a fill to come.
+    const kept = task === 'inpaint' ? { strokes: [], base: null } : previous;
+    const next = { version: job.version, before: from, strokes: kept.strokes, base: kept.base };
+    await setVersion(job.version, from);
+    painter.setState([...next.strokes], next.base);
+    history.push({ type: 'run', from: previous, to: next });
+    const done = task === 'inpaint' ? 'Filled' : 'Denoised';
+    say(`${done} in ${job.seconds} s: slide to compare; paint again to go on from here.`, 'ok');
+  } catch (error) {
+    fail(error);
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function step(action, backwards) {
+  if (action.type === 'stroke') {
+    if (backwards) painter.strokes.splice(painter.strokes.lastIndexOf(action.stroke), 1);
+    else painter.strokes.push(action.stroke);
+    painter.redraw();
+  } else if (action.type === 'clear') {
+    painter.setState(backwards ? [...action.strokes] : [], backwards ? action.base : null);
+  } else if (action.type === 'run') {
+    const target = backwards ? action.from : action.to;
+    await setVersion(target.version, target.before);
+    painter.setState([...target.strokes], target.base);
+    say(backwards ? 'Back to the photo before this restoration.' : 'Restoration redone.');
+  }
+}
+
+async function undoOrRedo(backwards) {
+  if (state.busy || !state.photo) return;
+  const action = backwards ? history.undo() : history.redo();
+  if (!action) return;
+  try {
+    await step(action, backwards);
+  } catch (error) {
+    fail(error);
+  }
+  updateControls();
+}
+
+function clearMask() {
+  if (painter.strokes.length === 0 && painter.base === null) return;
+  history.push({ type: 'clear', strokes: painter.strokes, base: painter.base });
+  painter.setState([], null);
+  updateControls();
+}
+
+async function saveResult() {
+  if (!state.photo || state.busy) return;
+  const photo = state.photo;
+  try {
+    const answer = await api.save(photo, state.version);
+    if (photo.listed) markSaved(photo.name);
+    const note = `Saved ${answer.saved}.`;
+    if (answer.next) await openInput(answer.next, `${note} Next photo: ${answer.next}.`);
+    else say(photo.listed ? `${note} That was the last photo of the folder.` : note, 'ok');
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function markSaved(name) {
+  state.saved.add(name);
+  const button = els.inputs.querySelector(`button[data-name="${CSS.escape(name)}"]`);
+  button?.classList.add('saved');
+}
+
+function setTool(tool) {
+  state.tool = tool;
+  document.querySelector(`input[name="tool"][value="${tool}"]`).checked = true;
+  els.cursor.classList.toggle('eraser', tool === 'eraser');
+}
+
+function setSize(size) {
+  state.size = Math.min(Number(els.size.max), Math.max(Number(els.size.min), Math.round(size)));
+  els.size.value = String(state.size);
+  els.sizeValue.textContent = String(state.size);
+  els.cursor.style.width = els.cursor.style.height = `${state.size}px`;
+}
+
+function wireControls() {
+  els.file.addEventListener('change', () => {
+    const file = els.file.files[0];
+    els.file.value = '';
+    if (file) openFile(file);
+  });
+  for (const radio of document.querySelectorAll('input[name="tool"]')) {
+    radio.addEventListener('change', () => setTool(radio.value));
+  }
+  els.size.addEventListener('input', () => setSize(Number(els.size.value)));
+  els.undo.addEventListener('click', () => undoOrRedo(true));
+  els.redo.addEventListener('click', () => undoOrRedo(false));
+  els.clear.addEventListener('click', clearMask);
+  els.inpaint.addEventListener('click', () => run('inpaint'));
+  els.denoise.addEventListener('click', () => run('denoise'));
+  els.compare.addEventListener('input', updateCompare);
+  els.save.addEventListener('click', saveResult);
+  els.fit.addEventListener('click', () => view.fit());
+  els.actual.addEventListener('click', () => view.zoomTo(1));
+  window.addEventListener('resize', () => view.fit());
+}
+
+async function showInputs() {
+  const listing = await api.listInputs();
+  els.inputsTitle.textContent = `In ${listing.folder} (${listing.images.length})`;
+  els.inputs.replaceChildren(
+    ...listing.images.map((image) => {
+      const item = document.createElement('li');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = image.name;
+      button.dataset.name = image.name;
+      button.classList.toggle('saved', image.saved);
+      button.addEventListener('click', () => openInput(image.name));
+      item.append(button);
+      return item;
+    }),
+  );
+  els.inputsBox.hidden = false;
+}
+
+async function start() {
+  wireGestures({
+    viewport: els.viewport,
+    cursor: els.cursor,
+    state,
+    painter,
+    view,
+    history,
+    on: { undoOrRedo, setTool, setSize, openFile, updateControls, updateCompare },
+  });
+  wireControls();
+  setSize(state.size);
+  try {
+    state.config = await api.getConfig();
+    els.inpaint.title = `Model: ${state.config.models.inpaint}`;
+    els.denoise.title = `Model: ${state.config.models.denoise}`;
+    const output = state.config.output;
+    els.save.textContent = output ? `Save to ${output}` : 'Save to folder';
+    els.outputInfo.textContent = output
+      ? `Saved as the same file name in ${output}; an existing file is never replaced.`
+      : 'No --out folder given: download the result.';
+    if (state.config.input) await showInputs();
+  } catch (error) {
+    fail(error);
+  }
+  updateControls();
+}
+
+start();

@@ -1,0 +1,121 @@
+"""Tasks own what is task-specific: their folder, items, network input, size ratio and config.
+
+The built-in tasks are checked through the same interface a plugin task uses, and an
+upscaling task registered in-process shows that a task may change the image size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+from torch import nn
+
+from ganrestore.config import load_config
+from ganrestore.data.pair_folder import PairFolder
+from ganrestore.inference import NetworkRestorer, TileSettings
+from ganrestore.registry import TASKS
+from ganrestore.tasks import (
+    Item,
+    NoOptions,
+    Task,
+    build_task,
+    make_item,
+    routed_task,
+    task_names,
+    to_network_range,
+)
+
+
+def crop() -> np.ndarray:
+    """(48, 48, 3) float32 crop of the astronaut in [0, 1]."""
+    return skimage.data.astronaut()[100:148, 200:248].astype(np.float32) / 255.0
+
+
+def test_the_built_in_tasks_are_installed_plugins_and_route_apply() -> None:
+    assert {"denoise", "inpaint"} <= set(task_names())
+    assert TASKS.source("denoise").distribution == "ganrestore"
+    assert routed_task("unmasked") == "denoise" and routed_task("masked") == "inpaint"
+
+
+@pytest.mark.parametrize("name", ["denoise", "inpaint"])
+def test_items_have_the_keys_shapes_and_ranges_every_batch_shares(name: str) -> None:
+    task = build_task(name)
+    options = load_config(name).task_options
+    item = task.training_item(crop(), None, np.random.default_rng(3), options)
+    again = task.training_item(crop(), None, np.random.default_rng(3), options)
+
+    assert set(item) == {"clean", "degraded", "mask", "sigma"}
+    assert item["degraded"].shape == (3, 48, 48) and item["mask"].shape == (1, 48, 48)
+    assert all(torch.equal(item[key], again[key]) for key in item)
+    assert task.network_input({k: v[None] for k, v in item.items()}).shape[1] == task.in_channels
+
+
+def test_inpaint_validation_follows_its_config_table() -> None:
+    task = build_task("inpaint")
+    small = task.options({"mask_kind": "box", "hole_ratio": (0.05, 0.1)})
+    large = task.options({"mask_kind": "box", "hole_ratio": (0.5, 0.6)})
+    rng = np.random.default_rng
+
+    share_small = task.validation_item(crop(), None, 0, rng(0), small)["mask"].mean()
+    share_large = task.validation_item(crop(), None, 0, rng(0), large)["mask"].mean()
+
+    assert share_small < 0.15 < 0.45 < share_large
+
+
+def test_a_task_checks_its_own_options() -> None:
+    with pytest.raises(ValueError, match="hole_ratio must be 0 <= low <= high < 1"):
+        build_task("inpaint").options({"hole_ratio": (0.5, 0.2)})
+    with pytest.raises(ValueError, match="unexpected keyword argument 'sigma'"):
+        build_task("denoise").options({"sigma": 25})
+
+
+class UpscaleTask(Task):
+    """2x upscaling by box averaging: the input is half the size of the target."""
+
+    name = "upscale2"
+    in_channels = 3
+    out_channels = 3
+    condition_channels = 3
+    scale = 2
+    pair = PairFolder(names=("small",), word="downscaled image")
+    options_type = NoOptions
+
+    def training_item(self, clean, pair, rng, options) -> Item:
+        small = clean.reshape(clean.shape[0] // 2, 2, clean.shape[1] // 2, 2, 3).mean((1, 3))
+        return make_item(clean, small)
+
+    def network_input(self, batch):
+        return to_network_range(batch["degraded"])
+
+
+def nearest_upscaler() -> nn.Module:
+    """A 'network' that repeats every pixel 2x2 (PixelShuffle of 4 equal channels)."""
+    conv = nn.Conv2d(3, 12, 1, bias=False)
+    with torch.no_grad():
+        conv.weight.zero_()
+        for channel in range(3):
+            conv.weight[channel * 4 : channel * 4 + 4, channel] = 1.0
+    return nn.Sequential(conv, nn.PixelShuffle(2))
+
+
+@pytest.mark.parametrize("tile", [0, 32])
+def test_a_task_may_change_the_size_and_tiles_are_placed_at_scale(tile: int) -> None:
+    image = (skimage.data.astronaut()[:70, :90] / 255.0).astype(np.float32)
+    restorer = NetworkRestorer(
+        nearest_upscaler(), UpscaleTask(), "cpu", TileSettings(tile=tile, overlap=8)
+    )
+
+    restored = restorer.restore(image)
+
+    expected = np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)
+    assert restored.shape == (140, 180, 3)
+    np.testing.assert_allclose(restored, expected, atol=1e-5)
+
+
+def test_an_upscaling_task_registered_in_process_is_configurable() -> None:
+    with TASKS.isolated():
+        TASKS.register("upscale2")(UpscaleTask)
+        with pytest.raises(Exception, match="ships no ready config"):
+            load_config("upscale2")

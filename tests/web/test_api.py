@@ -1,0 +1,274 @@
+"""The server's API, as the page uses it: open, paint, restore, continue, download, save.
+
+Restorations run the OpenCV fill (``baseline:telea``) and the total-variation denoiser
+(``baseline:tv``) through ``ganrestore.load_restorer``, exactly as a bundled network would run.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganrestore.data.io import read_image
+from ganrestore.errors import GanrestoreError
+
+from .conftest import OBJECT, png_bytes, wait_for_job
+
+
+def object_mask(shape: tuple[int, int], margin: int = 3) -> np.ndarray:
+    """(H, W) uint8, 255 over the red object of astronaut.png and ``margin`` pixels around it."""
+    top, bottom, left, right = OBJECT
+    mask = np.zeros(shape, np.uint8)
+    mask[top - margin : bottom + margin, left - margin : right + margin] = 255
+    return mask
+
+
+def restore(client, photo: dict, task: str, mask: np.ndarray | None = None, version: int = 0):
+    """Run a job to its end; returns the finished job."""
+    url = f"/api/photos/{photo['id']}/jobs?task={task}&version={version}"
+    answer = client.post(url, content=b"" if mask is None else png_bytes(mask))
+    assert answer.status_code == 202, answer.text
+    job = wait_for_job(client, answer.json())
+    assert job["state"] == "done", job
+    return job
+
+
+def download(client, photo: dict, version: int) -> bytes:
+    answer = client.get(f"/api/photos/{photo['id']}/versions/{version}/file")
+    assert answer.status_code == 200, answer.text
+    return answer.content
+
+
+def decoded(data: bytes, tmp_path: Path, name: str):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return read_image(path)
+
+
+def test_the_page_and_its_scripts_are_served_without_any_other_site(
+    make_client, fast_models
+) -> None:
+    from ganrestore.web.app import STATIC_DIR
+
+    client = make_client(fast_models)
+    page = client.get("/").text
+    assert 'src="/static/app.js"' in page and "http" not in page
+    files = sorted(path.name for path in STATIC_DIR.iterdir())
+    assert {"index.html", "app.js", "style.css"} <= set(files)
+    for name in files:
+        text = client.get(f"/static/{name}").text
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, name
+
+
+@pytest.mark.slow
+def test_the_server_does_not_import_the_command_line() -> None:
+    """Data flows data -> models -> engine -> inference -> web -> cli, never back."""
+    code = (
+        "import sys, ganrestore.web.app, ganrestore.web.server; "
+        "print(sorted(m for m in sys.modules if m.startswith('ganrestore.cli')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+def test_the_inputs_are_listed_and_a_found_mask_comes_with_its_photo(
+    make_client, fast_models, photos: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cat.png").write_bytes(b"saved before")
+    client = make_client(fast_models, input_dir=photos, output_dir=out)
+    listing = client.get("/api/inputs").json()
+    assert [(i["name"], i["saved"]) for i in listing["images"]] == [
+        ("astronaut.png", False),
+        ("camera.jpg", False),
+        ("cat.png", True),
+        ("deep.png", False),
+        ("gray.png", False),
+        ("holes.png", False),
+    ]
+    cat = client.post("/api/inputs/open", json={"name": "cat.png"}).json()
+    assert (cat["width"], cat["height"], cat["mask"]) == (80, 60, True)
+    assert cat["mask_source"] == "its mask file cat_mask.png"
+    found = np.asarray(
+        Image.open(io.BytesIO(client.get(f"/api/photos/{cat['id']}/mask.png").content))
+    )
+    assert np.array_equal(found, np.asarray(Image.open(photos / "cat_mask.png")))
+    holes = client.post("/api/inputs/open", json={"name": "holes.png"}).json()
+    assert holes["alpha"] and holes["mask_source"] == "its transparent pixels"
+    mask = np.asarray(
+        Image.open(io.BytesIO(client.get(f"/api/photos/{holes['id']}/mask.png").content))
+    )
+    assert mask[10:20, 20:30].all() and mask.sum() == 100 * 255
+    plain = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
+    assert (plain["channels"], plain["mask"]) == (1, False)
+    assert client.get(f"/api/photos/{plain['id']}/mask.png").status_code == 404
+    preview = Image.open(
+        io.BytesIO(client.get(f"/api/photos/{plain['id']}/versions/0/preview.png").content)
+    )
+    assert (preview.size, preview.mode) == ((60, 50), "L")
+
+
+def test_a_fill_changes_the_mask_only_and_equals_what_apply_writes(
+    make_client, fast_models, photos: Path, tmp_path: Path
+) -> None:
+    from ganrestore.inference import ApplyOptions, run_folder
+
+    client = make_client(fast_models, input_dir=photos)
+    photo = client.post("/api/inputs/open", json={"name": "astronaut.png"}).json()
+    mask = object_mask((120, 160))
+    job = restore(client, photo, "inpaint", mask)
+    assert (job["version"], job["base"], job["task"]) == (1, 0, "inpaint")
+    data = download(client, photo, 1)
+    original = np.asarray(Image.open(photos / "astronaut.png"))
+    result = np.asarray(Image.open(io.BytesIO(data)))
+    assert np.array_equal(result[mask == 0], original[mask == 0])
+    top, bottom, left, right = OBJECT
+    red = (result[top:bottom, left:right, 0] > 200) & (result[top:bottom, left:right, 1] < 60)
+    assert red.mean() < 0.05  # the red object is gone
+    # `ganrestore apply` with the same model and mask file writes the very same bytes.
+    single, masks, out = tmp_path / "single", tmp_path / "masks", tmp_path / "applied"
+    single.mkdir(), masks.mkdir()
+    (single / "astronaut.png").write_bytes((photos / "astronaut.png").read_bytes())
+    Image.fromarray(mask).save(masks / "astronaut.png")
+    summary = run_folder(fast_models.get("inpaint"), ApplyOptions(single, out, masks))
+    assert summary.exit_code == 0
+    assert (out / "astronaut.png").read_bytes() == data
+
+
+def test_a_result_is_the_input_of_the_next_restoration(make_client, fast_models, photos) -> None:
+    client = make_client(fast_models, input_dir=photos)
+    photo = client.post("/api/inputs/open", json={"name": "astronaut.png"}).json()
+    first = object_mask((120, 160))
+    restore(client, photo, "inpaint", first)
+    second = np.zeros((120, 160), np.uint8)
+    second[90:110, 10:40] = 255
+    job = restore(client, photo, "inpaint", second, version=1)
+    assert (job["base"], job["version"]) == (1, 2)
+    one = np.asarray(Image.open(io.BytesIO(download(client, photo, 1))))
+    two = np.asarray(Image.open(io.BytesIO(download(client, photo, 2))))
+    assert np.array_equal(two[second == 0], one[second == 0])  # the first fill is kept
+    assert not np.array_equal(two[second > 0], one[second > 0])
+    # Going back (undo on the page) and restoring from an earlier version works too.
+    job = restore(client, photo, "inpaint", second, version=0)
+    assert (job["base"], job["version"]) == (0, 3)
+
+
+def test_downloads_keep_format_exif_bit_depth_gray_and_alpha(
+    make_client, fast_models, photos: Path, tmp_path: Path
+) -> None:
+    client = make_client(fast_models, input_dir=photos)
+    camera = client.post("/api/inputs/open", json={"name": "camera.jpg"}).json()
+    assert (camera["format"], camera["exif"]) == ("JPEG", True)
+    restore(client, camera, "denoise")
+    data = download(client, camera, 1)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "JPEG" and image.getexif()[0x0110] == "ganrestore test camera"
+    answer = client.get(f"/api/photos/{camera['id']}/versions/1/file")
+    assert answer.headers["content-type"] == "image/jpeg"
+    assert 'filename="camera-restored.jpg"' in answer.headers["content-disposition"]
+
+    deep = client.post("/api/inputs/open", json={"name": "deep.png"}).json()
+    restore(client, deep, "denoise")
+    source = read_image(photos / "deep.png")
+    result = decoded(download(client, deep, 1), tmp_path, "deep.png")
+    assert (result.bit_depth, result.format) == (16, "PNG") and source.bit_depth == 16
+    levels = np.unique(np.rint(result.pixels * 65535) % 257)
+    assert len(levels) > 1  # values between the 8-bit levels: not squeezed through 8 bits
+
+    gray = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
+    restore(client, gray, "denoise")
+    assert decoded(download(client, gray, 1), tmp_path, "gray.png").is_grayscale
+
+    holes = client.post("/api/inputs/open", json={"name": "holes.png"}).json()
+    found = client.get(f"/api/photos/{holes['id']}/mask.png").content
+    restore(client, holes, "inpaint", np.asarray(Image.open(io.BytesIO(found))))
+    result = decoded(download(client, holes, 1), tmp_path, "holes.png")
+    assert result.alpha is not None and (result.alpha == 1).all()  # the holes are filled
+
+
+def test_save_writes_the_download_into_out_once_and_names_the_next_photo(
+    make_client, fast_models, photos: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "fixed"
+    client = make_client(fast_models, input_dir=photos, output_dir=out)
+    photo = client.post("/api/inputs/open", json={"name": "astronaut.png"}).json()
+    restore(client, photo, "inpaint", object_mask((120, 160)))
+    answer = client.post(f"/api/photos/{photo['id']}/versions/1/save")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"saved": str(out / "astronaut.png"), "next": "camera.jpg"}
+    assert (out / "astronaut.png").read_bytes() == download(client, photo, 1)
+    saved = (out / "astronaut.png").read_bytes()
+    again = client.post(f"/api/photos/{photo['id']}/versions/0/save")
+    assert again.status_code == 409
+    assert "exists and was not replaced" in again.json()["detail"]
+    assert (out / "astronaut.png").read_bytes() == saved
+    assert sorted(p.name for p in out.iterdir()) == ["astronaut.png"]  # no temporary left
+    listing = client.get("/api/inputs").json()["images"]
+    assert [i["name"] for i in listing if i["saved"]] == ["astronaut.png"]
+    last = client.post("/api/inputs/open", json={"name": "holes.png"}).json()
+    assert client.post(f"/api/photos/{last['id']}/versions/0/save").json()["next"] is None
+
+
+def test_an_upload_is_saved_under_a_safe_name_inside_out(
+    make_client, fast_models, photos: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "fixed"
+    client = make_client(fast_models, output_dir=out)
+    data = (photos / "astronaut.png").read_bytes()
+    photo = client.post("/api/uploads?name=..%2F..%2Fmy%20photo%3F.png", content=data).json()
+    assert photo["name"] == "my photo_.png" and not photo["listed"]
+    answer = client.post(f"/api/photos/{photo['id']}/versions/0/save").json()
+    assert answer == {"saved": str(out / "my photo_.png"), "next": None}
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".png"] == []
+    assert client.get("/api/inputs").status_code == 404  # no --in: uploads only
+
+
+def test_without_out_saving_says_to_download(make_client, fast_models, photos: Path) -> None:
+    client = make_client(fast_models, input_dir=photos)
+    photo = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
+    answer = client.post(f"/api/photos/{photo['id']}/versions/0/save")
+    assert answer.status_code == 400 and "download" in answer.json()["detail"]
+
+
+def test_unknown_photos_versions_and_jobs_are_404_with_a_message(make_client, fast_models) -> None:
+    client = make_client(fast_models)
+    for url in ("/api/photos/nope/versions/0/preview.png", "/api/jobs/nope"):
+        answer = client.get(url)
+        assert answer.status_code == 404 and answer.json()["detail"]
+    photo = client.post("/api/uploads?name=a.png", content=png_bytes(np.zeros((8, 8), np.uint8)))
+    answer = client.get(f"/api/photos/{photo.json()['id']}/versions/5/file")
+    assert answer.status_code == 404 and "version 5" in answer.json()["detail"]
+
+
+def test_a_model_that_fails_fails_its_job_and_the_server_goes_on(make_client, photos) -> None:
+    from ganrestore.web.models import ModelCache
+
+    client = make_client(ModelCache({"inpaint": "no-such-model"}), input_dir=photos)
+    photo = client.post("/api/inputs/open", json={"name": "astronaut.png"}).json()
+    url = f"/api/photos/{photo['id']}/jobs?task=inpaint&version=0"
+    job = wait_for_job(client, client.post(url, content=png_bytes(object_mask((120, 160)))).json())
+    assert job["state"] == "failed" and "--model no-such-model" in job["message"]
+    assert client.get("/api/config").status_code == 200
+
+
+def test_unsafe_folders_are_refused_before_serving(photos: Path, tmp_path: Path) -> None:
+    pytest.importorskip("fastapi", reason='the web extra is missing: pip install -e ".[web]"')
+    from ganrestore.web.app import create_app
+    from ganrestore.web.config import ServeConfig
+
+    for settings, message in (
+        ({"input_dir": photos, "output_dir": photos / "fixed"}, "inside --in"),
+        ({"input_dir": photos / "cat.png"}, "is a file, not a folder"),
+        ({"input_dir": tmp_path / "missing"}, "is no folder"),
+        ({"output_dir": photos / "cat.png"}, "exists and is not a folder"),
+    ):
+        with pytest.raises(GanrestoreError, match=message):
+            create_app(ServeConfig(**settings))
