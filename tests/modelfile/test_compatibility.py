@@ -1,9 +1,11 @@
 """Model files written by earlier ganrestore versions load unchanged and restore bit for bit.
 
-The checksums were computed with the code that wrote the files (commit 6b26201, before
-``ganrestore.modelfile`` existed): the weights as the rebuilt network holds them, and the uint8
-output of ``restore`` on a small crop of a real photo. Weights are compared exactly on every
-machine; the outputs went through float convolutions, identical with 1 and 2 threads here.
+The checksums of the fixtures were computed with the code that wrote them (commit 6b26201,
+before ``ganrestore.modelfile`` existed): the weights as the rebuilt network holds them, and
+the uint8 output of ``restore`` on a small crop of a real photo. Weights are compared exactly
+on every machine; the outputs went through float convolutions, identical with 1 and 2 threads
+here. The bundled models' weights are pinned too, and their restorer must give what one
+forward of the network, rebuilt by hand from the file, gives.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import skimage.data
 import torch
 
 import ganrestore
+import ganrestore.tasks
 from ganrestore.engine.checkpoint import load_training_state
 from ganrestore.engine.run_dir import load_resume_point
 from ganrestore.inference import NetworkRestorer
@@ -104,22 +107,42 @@ def test_a_format_1_checkpoint_can_still_be_resumed() -> None:
     }
 
 
+def direct_restore(file: Path, photo: np.ndarray, holes: np.ndarray | None) -> np.ndarray:
+    """One untiled forward of the network in ``file``, rebuilt by hand (no ganrestore loader):
+    the reference the loader's restorer must agree with."""
+    from safetensors.torch import load_file
+
+    record = read_record(file)
+    task = ganrestore.tasks.build_task(record.task)
+    generator = ganrestore.build_generator(
+        record.generator.name, task.in_channels, task.out_channels, **record.generator.params
+    )
+    generator.load_state_dict({k: v.float() for k, v in load_file(file).items()})
+    batch = {"degraded": torch.from_numpy(photo / 255.0).float().permute(2, 0, 1)[None]}
+    if holes is not None:
+        batch["mask"] = torch.from_numpy(holes > 127).float()[None, None]
+    with torch.inference_mode():
+        restored = task.restore(generator.eval()(task.network_input(batch)), batch)
+    return np.rint(restored[0].permute(1, 2, 0).numpy() * 255.0).astype(np.uint8)
+
+
 @pytest.mark.slow  # the bundled models
 @pytest.mark.parametrize(
-    ("name", "expected_weights", "expected_output"),
-    [
-        ("denoise", "42ee68edec7f46db", "69bacf36f52a6d4e"),
-        ("inpaint", "91f30602a1cf298d", "b21cbbf527a4641f"),
-    ],
+    ("name", "expected_weights"),
+    # The shipped weights: update these with the model card whenever new weights are shipped.
+    [("denoise", "794699e6c82fbe1d"), ("inpaint", "91f30602a1cf298d")],
 )
-def test_the_bundled_models_load_unchanged_and_restore_bit_for_bit(
-    name: str, expected_weights: str, expected_output: str, photo, holes
+def test_the_bundled_models_load_unchanged_and_restore_as_their_network(
+    name: str, expected_weights: str, photo, holes
 ) -> None:
-    restorer = ganrestore.load_restorer(name, device="cpu")
+    restorer = ganrestore.load_restorer(name, device="cpu", tile=0)
     assert isinstance(restorer, NetworkRestorer)
     assert restorer.description == str(WEIGHTS / f"{name}.safetensors")
     assert weights_digest(restorer.generator) == expected_weights
-    restored = (
-        restorer.restore(photo, mask=holes) if restorer.uses_mask else restorer.restore(photo)
-    )
-    assert digest(restored) == expected_output
+    mask = holes if restorer.uses_mask else None
+    restorer.grow, restorer.inpaint_strategy = 0, "tiles"  # one forward, exactly the mask
+    restored = restorer.restore(photo, mask=mask) if mask is not None else restorer.restore(photo)
+
+    expected = direct_restore(WEIGHTS / f"{name}.safetensors", photo, mask)
+    difference = np.abs(restored.astype(int) - expected.astype(int))
+    assert difference.max() <= 1 and (difference > 0).mean() < 0.01
