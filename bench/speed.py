@@ -40,7 +40,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import ganrestore
 from ganrestore.config import load_config
-from ganrestore.devices import resolve_device
+from ganrestore.devices import cpu_has_native_bf16, resolve_device
 from ganrestore.engine.components import build_components
 from ganrestore.engine.distributed import ProcessContext
 from ganrestore.inference import NetworkRestorer, TileSettings
@@ -202,6 +202,7 @@ def main() -> None:
         "device": str(device),
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         "cpu": platform.processor() or platform.machine(),
+        "cpu_native_bf16": cpu_has_native_bf16(),
         "threads": torch.get_num_threads(),
         "task": config.task,
         "config": str(args.config) if args.config else f"ready {config.task} config",

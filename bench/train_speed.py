@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ganrestore.config import load_config
+from ganrestore.devices import cpu_has_native_bf16
 from ganrestore.engine.components import build_components
 from ganrestore.engine.distributed import ProcessContext
 from ganrestore.models import build_discriminator, build_generator, count_parameters
@@ -153,6 +154,7 @@ def main() -> None:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
+        "cpu_native_bf16": cpu_has_native_bf16(),
     }
     if args.mode in ("both", "reference"):
         torch.manual_seed(0)

@@ -75,3 +75,26 @@ def _cuda(index: int | None, name: str) -> torch.device:
             f"GPU(s) (cuda:0 to cuda:{count - 1}); pick one of those, or start fewer processes"
         )
     return torch.device("cuda", index)
+
+
+#: CPU flags (Linux ``/proc/cpuinfo``) of native bfloat16 arithmetic: AVX-512 BF16 and AMX.
+BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX).
+
+    Without those units PyTorch emulates bf16 and a training step is many times slower than in
+    float32. Read from ``/proc/cpuinfo`` (or the text given); False where it cannot be read
+    (other systems), so that ``precision = "auto"`` falls back to float32.
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags") and ":" in line:
+            return bool(BF16_CPU_FLAGS & set(line.split(":", 1)[1].split()))
+    return False

@@ -14,6 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 import ganrestore
 from ganrestore.config import ConfigError, TrainConfig
+from ganrestore.devices import cpu_has_native_bf16
 from ganrestore.engine.distributed import ProcessContext, all_true
 from ganrestore.engine.ema import ModelEMA
 from ganrestore.engine.schedule import build_scheduler
@@ -38,6 +39,7 @@ class Components:
     scalers: dict[str, torch.amp.GradScaler]
     step: GanStep
     autocast: Callable[[], contextlib.AbstractContextManager[Any]]
+    precision: str = "fp32"  # what the autocast computes in: fp32, bf16 or fp16
 
     def advance(self) -> None:
         """What follows every step: the EMA of the generator follows it, the schedules advance."""
@@ -56,16 +58,39 @@ class Components:
         return self.ema.module if self.ema is not None else self.generator
 
 
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype for ``precision`` on ``device``; ``None`` means plain float32."""
+class SlowPrecisionWarning(UserWarning):
+    """bf16 was asked for on a CPU that has no bf16 units: it runs, many times slower."""
+
+
+def resolve_precision(
+    precision: str, device: torch.device, native_bf16: bool | None = None
+) -> torch.dtype | None:
+    """Autocast dtype for ``precision`` on ``device``; ``None`` means plain float32.
+
+    ``auto``: on CUDA bf16 where the GPU has it, else fp16; on a CPU bf16 only where the CPU
+    computes it natively (AVX-512 BF16 or AMX: ``native_bf16``, read from the CPU when None),
+    else float32; elsewhere float32. ``bf16`` on a CPU without those units is honoured with a
+    :class:`SlowPrecisionWarning`.
+    """
+    on_cpu = device.type == "cpu"
+    if on_cpu and native_bf16 is None and precision in ("auto", "bf16"):
+        native_bf16 = cpu_has_native_bf16()
     if precision == "auto":
-        if device.type != "cuda":
-            return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if on_cpu and native_bf16 else None
     if precision == "fp32":
         return None
     if precision == "fp16" and device.type != "cuda":
         raise ConfigError("precision 'fp16' needs a CUDA device; use 'bf16' or 'fp32' on a CPU")
+    if precision == "bf16" and on_cpu and not native_bf16:
+        warnings.warn(
+            "precision 'bf16' on a CPU without bf16 units (no AVX-512 BF16 or AMX): PyTorch "
+            "emulates it and a step is many times slower than in float32; use "
+            "--set precision=auto (or fp32)",
+            SlowPrecisionWarning,
+            stacklevel=2,
+        )
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
@@ -152,8 +177,18 @@ def build_components(config: TrainConfig, context: ProcessContext) -> Components
     )
     runtime = StepRuntime(autocast=autocast, agree=lambda flag: all_true(flag, context))
     step = GanStep(task, networks, losses, runtime)
+    precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
     return Components(
-        task, generator, discriminator, ema, optimizers, schedulers, scalers, step, autocast
+        task,
+        generator,
+        discriminator,
+        ema,
+        optimizers,
+        schedulers,
+        scalers,
+        step,
+        autocast,
+        precision,
     )
 
 

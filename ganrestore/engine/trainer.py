@@ -355,7 +355,8 @@ class Trainer:
         reporter.message(
             f"{config.task}: {len(layout.train)} training and {len(layout.val)} validation "
             f"images; {config.generator.name} + {config.discriminator.name} on "
-            f"{self.context.device} x{self.context.world_size}; steps {self.start_step}"
+            f"{self.context.device} x{self.context.world_size} in {self.parts.precision}; "
+            f"steps {self.start_step}"
             f"->{config.steps}; run directory {self.run_dir}"
         )
 
