@@ -162,3 +162,27 @@ def test_isolated_undoes_registrations_and_removals() -> None:
         registry.unregister("unet")
         assert "temporary" in registry.names() and "unet" not in registry.names()
     assert "temporary" not in registry.names() and "unet" in registry.names()
+
+
+def test_list_plugins_lists_every_kind_of_built_in_from_entry_points_alone() -> None:
+    """In a fresh process, before anything registers by import, every kind is listed."""
+    code = (
+        "import ganrestore\n"
+        "rows = ganrestore.list_plugins(load=False)\n"
+        "own = {(r.kind, r.name) for r in rows if r.distribution == 'ganrestore'}\n"
+        "print(sorted(own))\n"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    listed = found.stdout
+    for kind, name in [
+        ("generator", "unet"),
+        ("discriminator", "patchgan"),
+        ("loss", "l1"),
+        ("adversarial loss", "lsgan"),
+        ("task", "denoise"),
+        ("task", "inpaint"),
+        ("baseline", "bm3d"),
+        ("baseline", "telea"),
+    ]:
+        assert f"('{kind}', '{name}')" in listed

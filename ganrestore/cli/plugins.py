@@ -28,10 +28,6 @@ KindOption = Annotated[
 
 
 def _selected(kind: str | None) -> dict[str, Registry[Any]]:
-    import ganrestore.baselines
-    import ganrestore.losses
-    import ganrestore.tasks  # noqa: F401  (registers the built-in tasks)
-
     if kind is None:
         return dict(REGISTRIES)
     if kind not in REGISTRIES:
