@@ -41,6 +41,10 @@ class DenoiseOptions(NoOptions):
             channels, which is what a gray photo is when a restorer repeats it to RGB.
         clean_share: share of crops left without noise (σ 0, no JPEG), so that the model learns
             to leave clean photos alone.
+        clean_jpeg_share: share of those clean crops re-saved as JPEG (quality from
+            ``jpeg_quality``, 4:2:0 or 4:4:4) and kept as they are, input and target alike: a
+            clean photo saved as JPEG must come back unchanged too, its block artefacts
+            included.
         jpeg_share: share of the noisy crops re-saved as JPEG, quality drawn from
             ``jpeg_quality``, with 4:2:0 or 4:4:4 chroma at even odds.
         jpeg_quality: range of those JPEG qualities, within [1, 95].
@@ -52,6 +56,7 @@ class DenoiseOptions(NoOptions):
     peak_range: tuple[float, float] = (10.0, 1000.0)
     gray_share: float = 0.0
     clean_share: float = 0.0
+    clean_jpeg_share: float = 0.0
     jpeg_share: float = 0.0
     jpeg_quality: tuple[int, int] = (60, 95)
 
@@ -64,6 +69,7 @@ class DenoiseOptions(NoOptions):
             ("peak_range", 0 < self.peak_range[0] <= self.peak_range[1], "0 < low <= high"),
             ("gray_share", 0.0 <= self.gray_share <= 1.0, "in [0, 1]"),
             ("clean_share", 0.0 <= self.clean_share <= 1.0, "in [0, 1]"),
+            ("clean_jpeg_share", 0.0 <= self.clean_jpeg_share <= 1.0, "in [0, 1]"),
             ("jpeg_share", 0.0 <= self.jpeg_share <= 1.0, "in [0, 1]"),
             ("jpeg_quality", 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 95, "1-95"),
         ]
@@ -72,6 +78,12 @@ class DenoiseOptions(NoOptions):
 def _gray(clean: np.ndarray) -> np.ndarray:
     """``(S, S, 3)`` -> ``(S, S, 1)`` luma; it is noised once, then repeated to RGB."""
     return clean @ _LUMA[:, None]
+
+
+def _jpeg_settings(rng: np.random.Generator, options: DenoiseOptions) -> Jpeg:
+    """A JPEG quality from ``options.jpeg_quality`` and 4:2:0 or 4:4:4 at even odds."""
+    quality = int(rng.integers(options.jpeg_quality[0], options.jpeg_quality[1] + 1))
+    return quality, bool(rng.random() < 0.5)
 
 
 def _noised(
@@ -111,7 +123,8 @@ class DenoiseTask(Task):
         options: DenoiseOptions,
     ) -> Item:
         """Randomness drawn in this order: gray or not (only when ``gray_share`` > 0), clean or
-        not (only when ``clean_share`` > 0), σ, shot noise or not (only when ``poisson`` is a
+        not (only when ``clean_share`` > 0; then JPEG or not and its settings, only when
+        ``clean_jpeg_share`` > 0), σ, shot noise or not (only when ``poisson`` is a
         share below 1), peak, JPEG or not and its settings (only when ``jpeg_share`` > 0),
         then the noise."""
         if pair is not None:
@@ -119,6 +132,8 @@ class DenoiseTask(Task):
         if options.gray_share and rng.random() < options.gray_share:
             clean = _gray(clean)
         if options.clean_share and rng.random() < options.clean_share:
+            if options.clean_jpeg_share and rng.random() < options.clean_jpeg_share:
+                clean = jpeg_recompress(clean, *_jpeg_settings(rng, options))
             return make_item(clean, clean)
         sigma = draw_sigma(*options.sigma_range, options.sigma_power, rng)
         peak, shot = None, float(options.poisson)
@@ -127,8 +142,7 @@ class DenoiseTask(Task):
             peak = math.exp(rng.uniform(low, high))
         jpeg = None
         if options.jpeg_share and rng.random() < options.jpeg_share:
-            quality = int(rng.integers(options.jpeg_quality[0], options.jpeg_quality[1] + 1))
-            jpeg = (quality, bool(rng.random() < 0.5))
+            jpeg = _jpeg_settings(rng, options)
         return _noised(clean, sigma, rng, peak, jpeg)
 
     def validation_item(

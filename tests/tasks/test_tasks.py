@@ -119,3 +119,14 @@ def test_an_upscaling_task_registered_in_process_is_configurable() -> None:
         TASKS.register("upscale2")(UpscaleTask)
         with pytest.raises(Exception, match="ships no ready config"):
             load_config("upscale2")
+
+
+def test_clean_jpeg_crops_are_kept_as_they_are_artefacts_included() -> None:
+    task = build_task("denoise")
+    options = task.options({"clean_share": 1.0, "clean_jpeg_share": 1.0})
+
+    item = task.training_item(crop(), None, np.random.default_rng(1), options)
+
+    assert torch.equal(item["clean"], item["degraded"]) and float(item["sigma"]) == 0
+    original = torch.from_numpy(crop()).permute(2, 0, 1)
+    assert 0 < float((item["clean"] - original).abs().mean()) < 0.05  # re-saved as JPEG
