@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ganrestore.cli import apply, eval, plugins, serve, train
+from ganrestore.cli import apply, eval, export, plugins, serve, train
 
 app = typer.Typer(
     name="ganrestore",
@@ -20,6 +20,7 @@ app.add_typer(train.app)
 app.add_typer(apply.app)
 app.add_typer(eval.app)
 app.add_typer(serve.app)
+app.add_typer(export.app)
 app.add_typer(plugins.app, name="plugins")
 
 

@@ -48,8 +48,9 @@ def load_restorer(
     batch_size: int | None = None,
 ) -> Restorer:
     """The restorer for ``model``: a run directory, checkpoint folder, ``.safetensors`` file
-    saved by ``ganrestore train``, a bundled name (``denoise``, ``inpaint``) or
-    ``baseline:NAME``.
+    saved by ``ganrestore train``, a bundled name (``denoise``, ``inpaint``),
+    ``baseline:NAME``, or a file of ``ganrestore export`` (``.onnx``, run by onnxruntime;
+    ``.pt`` / ``.ts``, TorchScript), which restores as the model it was exported from.
 
     Example::
 
@@ -60,16 +61,16 @@ def load_restorer(
         model: what to load (a ``str`` or ``pathlib.Path``).
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda[:N]"`` or ``"mps"``.
         tiling: tile side, overlap and batch size at once; or give them one by one:
-        tile: tile side in pixels for large images (default 512; 0 never tiles), as
+        tile: largest tile side in pixels (default 1024; 0 never tiles), as
             ``ganrestore apply --tile``.
-        overlap: pixels shared by neighbouring tiles (default 64), as ``--overlap``.
+        overlap: pixels shared by neighbouring tiles (default 32), as ``--overlap``.
         batch_size: images or tiles per forward pass (default 4), as ``--batch-size``.
         self_ensemble: average the network over the 8 rotated / mirrored views of each
             image: 8x the time, +0.1 to +0.25 dB PSNR for the bundled models.
 
     Raises:
-        GanrestoreError: unknown or damaged model, bad tile settings, or ``model`` of another
-            type than text or a path.
+        GanrestoreError: unknown or damaged model, bad tile settings, ``model`` of another
+            type than text or a path, or an ``.onnx`` file without onnxruntime installed.
     """
     given = {
         key: value

@@ -130,6 +130,10 @@ def _network(
     tiling: TileSettings | None,
     self_ensemble: bool,
 ) -> NetworkRestorer:
+    if source.kind is SourceKind.EXPORTED:  # a file of `ganrestore export`
+        from ganrestore.inference.exported import exported_restorer
+
+        return exported_restorer(source.given, device, tiling, self_ensemble)
     return NetworkRestorer.from_checkpoint(source.model_file(), device, tiling, self_ensemble)
 
 

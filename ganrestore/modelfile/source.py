@@ -4,8 +4,10 @@
 
 1. ``baseline:NAME``: a classical baseline (a plugin of :data:`ganrestore.registry.BASELINES`);
 2. an existing path: a ``.safetensors`` model file, a checkpoint folder (it holds
-   ``record.json``) or a run directory (it holds ``checkpoints/``; its newest complete
-   checkpoint is used); an existing path wins over a bundled name;
+   ``record.json``), a run directory (it holds ``checkpoints/``; its newest complete
+   checkpoint is used) or a file written by ``ganrestore export`` (by its suffix, see
+   :data:`EXPORTED_SUFFIXES`: it runs, but is no model file to train from or export again); an
+   existing path wins over a bundled name;
 3. a bundled name (``denoise``, ``inpaint``): ``ganrestore/weights/NAME.safetensors``.
 
 Anything else is a :class:`ModelNotFoundError` that says what was tried. Run options (device,
@@ -36,6 +38,8 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 BUNDLED_MODELS: tuple[str, ...] = tuple(sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors")))
 #: ``baseline:NAME`` selects a classical baseline instead of a trained model.
 BASELINE_PREFIX = "baseline:"
+#: Suffix of a file written by ``ganrestore export`` -> its format (``--format``).
+EXPORTED_SUFFIXES: dict[str, str] = {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript"}
 
 
 class ModelNotFoundError(GanrestoreError):
@@ -49,6 +53,7 @@ class SourceKind(str, Enum):
     RUN = "run"
     CHECKPOINT = "checkpoint"
     FILE = "file"
+    EXPORTED = "exported"
     BASELINE = "baseline"
 
 
@@ -57,7 +62,8 @@ class ModelSource:
     """One model, as the user named it.
 
     Attributes:
-        kind: bundled name, run directory, checkpoint folder, model file or baseline.
+        kind: bundled name, run directory, checkpoint folder, model file, exported file or
+            baseline.
         given: what the user wrote (for messages and labels).
         path: the run directory, checkpoint folder or file; a bundled model's weights file
             (which may be missing from an installation); None for a baseline.
@@ -71,18 +77,33 @@ class ModelSource:
 
     @property
     def is_network(self) -> bool:
-        """Whether the source is a trained network (a model file), not a baseline."""
+        """Whether the source is a trained network (a model file or an exported one), not a
+        baseline."""
         return self.kind is not SourceKind.BASELINE
+
+    @property
+    def exported_format(self) -> str | None:
+        """``"onnx"`` or ``"torchscript"`` for a file of ``ganrestore export``, else None."""
+        if self.kind is not SourceKind.EXPORTED or self.path is None:
+            return None
+        return EXPORTED_SUFFIXES[self.path.suffix.lower()]
 
     def model_file(self) -> Path:
         """The generator ``.safetensors`` file this source stands for.
 
         Raises:
-            ModelNotFoundError: a bundled model that is not installed, or a baseline.
+            ModelNotFoundError: a bundled model that is not installed, a baseline, or an
+                exported file (it only runs: it holds a graph, not the network's weights).
             CheckpointError: a run directory without a complete checkpoint.
         """
         if self.kind is SourceKind.BASELINE or self.path is None:
             raise ModelNotFoundError(f"{self.given} is a classical baseline: it has no model file")
+        if self.kind is SourceKind.EXPORTED:
+            raise ModelNotFoundError(
+                f"{self.given} was written by `ganrestore export`: it runs (apply, "
+                "load_restorer), but cannot be trained from or exported again; pass the "
+                ".safetensors model file, run directory or checkpoint folder it was exported from"
+            )
         if self.kind is SourceKind.BUNDLED and not self.path.is_file():
             raise ModelNotFoundError(
                 f"the bundled '{self.name}' model is not installed yet ({self.path} is "
@@ -119,8 +140,9 @@ def parse_model_source(
     """Where ``model`` comes from (see the module docstring for the order).
 
     Args:
-        model: a run directory, checkpoint folder, ``.safetensors`` file, bundled name or
-            ``baseline:NAME``, as ``str`` or path; a :class:`ModelSource` is returned as it is.
+        model: a run directory, checkpoint folder, ``.safetensors`` file, exported ``.onnx`` /
+            ``.pt`` / ``.ts`` file, bundled name or ``baseline:NAME``, as ``str`` or path; a
+            :class:`ModelSource` is returned as it is.
         what: how the value is named in messages: ``"--model"``, ``"init"``, ``"model"``.
         baselines: whether ``baseline:NAME`` is accepted here (not for ``init``).
 
@@ -166,12 +188,15 @@ def _baseline(given: str, what: str, accepted: bool) -> ModelSource:
 
 
 def _path_kind(path: Path) -> SourceKind:
-    """Run directory, checkpoint folder or model file; anything else is a CheckpointError."""
+    """Run directory, checkpoint folder, model file or exported file; anything else is a
+    CheckpointError."""
     if path.is_dir():
         if is_checkpoint_folder(path):
             return SourceKind.CHECKPOINT
         if is_run_directory(path):
             return SourceKind.RUN
+    elif path.suffix.lower() in EXPORTED_SUFFIXES:
+        return SourceKind.EXPORTED  # whether it really is one is checked when it is opened
     generator_file(path)  # raises, naming what the path lacks
     return SourceKind.FILE
 
