@@ -1,22 +1,29 @@
-"""Benchmark ``ganrestore apply``: end-to-end throughput against pure model forward, and memory.
+"""Benchmark ``ganrestore apply`` against the network's own speed, per photo size, and memory.
 
 Prints one JSON object:
 
-* ``throughput``: a folder of N images of S x S PNG (default 64 of 256x256) restored by
-  ``ganrestore apply`` (decode, batch, forward, encode, atomic write; the images/s of its
-  summary, best of ``--repeats`` runs), against the generator's bare forward throughput on
-  the same batches already in memory (``ratio`` = apply / forward; goal >= 0.85);
-* ``large_photo``: peak resident memory of a fresh ``ganrestore apply`` process restoring one
-  4000x3000 JPEG on the CPU (goal < 3 GB), with its wall time;
-* ``tiled_vs_untiled_psnr_db``: agreement of tiled and untiled runs on a 1024x768 image.
+* ``sizes``: for photos of 0.25, 1, 4 and 12 megapixels (4:3 noisy JPEGs; ``--sizes``), the
+  megapixels/s of ``ganrestore apply`` on a folder of them (decode, tiling, forward, blending,
+  encode, atomic write: the summary's own clock, best of ``--repeats`` runs) against the bare
+  forward throughput of the generator on a 512 x 512 input already in memory (``ratio`` =
+  apply / forward; goal >= 0.85), the network's work per pixel (``computed_pixels`` /
+  photo pixels: tiles overlap), and the peak resident memory of the ``apply`` process (goal
+  for the 12 MP photo: < 3 GB). Apply runs and forward passes alternate, so a machine shared
+  with other work slows both alike.
+* ``compare``: the same apply runs with other ``--tile,--overlap`` settings (``--compare
+  512,64`` measures the defaults of earlier versions side by side).
+* ``tiled_vs_untiled_psnr_db``: agreement of tiled (the defaults) and untiled runs on a
+  2048 x 1536 photo.
 
 The model is ``--model`` if given, else the generator of the ready ``denoise`` config
 (``ganrestore/configs/denoise.toml``) with seeded random weights, saved as a real checkpoint
-(``--tiny`` uses the 4-channel test network instead).
+(``--tiny`` uses the 4-channel test network instead). Use ``--model denoise`` for the bundled
+one.
 
 Usage::
 
-    python bench/apply_speed.py [--model RUN_DIR] [--images 64] [--size 256] [--device cpu]
+    python bench/apply_speed.py [--model denoise] [--sizes 0.25,1,4,12] [--repeats 2]
+        [--compare 512,64] [--threads N]
 """
 
 from __future__ import annotations
@@ -40,8 +47,10 @@ import torch
 from PIL import Image
 
 import ganrestore
+from ganrestore.devices import cpu_has_native_bf16
 from ganrestore.engine.checkpoint import save_checkpoint
-from ganrestore.inference import NetworkRestorer, TileSettings
+from ganrestore.inference import NetworkRestorer, TileSettings, load_restorer
+from ganrestore.inference.tiling import tiled_pixels
 from ganrestore.modelfile import GENERATOR, GENERATOR_RAW, ModelRecord, NetworkRecord
 from ganrestore.models.networks import build_generator
 from ganrestore.registry import GENERATORS
@@ -61,47 +70,38 @@ def make_model(folder: Path, tiny: bool) -> Path:
     return folder
 
 
-def make_folder(folder: Path, count: int, size: int) -> list[np.ndarray]:
-    """``count`` distinct RGB PNGs of ``size`` x ``size`` cut from scikit-image samples."""
+def photo_size(megapixels: float) -> tuple[int, int]:
+    """(height, width) of a 4:3 photo of about ``megapixels``; 12 gives 3000 x 4000."""
+    height = round(math.sqrt(megapixels * 1e6 * 3 / 4))
+    return height, round(height * 4 / 3)
+
+
+def make_photos(folder: Path, count: int, height: int, width: int) -> None:
+    """``count`` distinct noisy (sigma 10) RGB JPEGs (quality 92) of ``height`` x ``width``."""
     folder.mkdir(parents=True)
     sources = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()]
     rng = np.random.default_rng(0)
-    images = []
     for i in range(count):
-        source = sources[i % len(sources)]
-        if min(source.shape[:2]) < size:
-            source = cv2.resize(source, (2 * size, 2 * size), interpolation=cv2.INTER_CUBIC)
-        top = rng.integers(0, source.shape[0] - size + 1)
-        left = rng.integers(0, source.shape[1] - size + 1)
-        crop = source[top : top + size, left : left + size]
-        noisy = np.clip(crop + rng.normal(0, 15, crop.shape), 0, 255).astype(np.uint8)
-        Image.fromarray(noisy).save(folder / f"img{i:03d}.png")
-        images.append(noisy)
-    return images
+        photo = cv2.resize(sources[i % len(sources)], (width, height), cv2.INTER_CUBIC)
+        noisy = np.clip(photo + rng.normal(0, 10, photo.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(noisy).save(folder / f"photo{i:02d}.jpg", quality=92)
 
 
-def forward_throughput(restorer: NetworkRestorer, images: list[np.ndarray], repeats: int) -> float:
-    """Images/s of the bare generator on batches already in memory (on the device)."""
-    batch_size = restorer.tiling.batch_size
-    tensors = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255
-    batches = [
-        (tensors[i : i + batch_size] * 2 - 1)
-        .to(restorer.device)
-        .contiguous(memory_format=torch.channels_last)
-        for i in range(0, len(images), batch_size)
-    ]
-    generator = restorer.generator
+def forward_throughput(
+    generator: torch.nn.Module, device: torch.device, side: int, passes: int = 3
+) -> float:
+    """Megapixels/s of the bare generator on a ``side`` x ``side`` input: the best of ``passes``."""
+    batch = (torch.rand(1, 3, side, side) * 2 - 1).to(device)
+    batch = batch.contiguous(memory_format=torch.channels_last)
+    best = math.inf
     with torch.inference_mode():
-        generator(batches[0])  # warm-up
-        best = math.inf
-        for _ in range(repeats):
-            _sync(restorer.device)
+        for _ in range(passes):
+            _sync(device)
             start = time.perf_counter()
-            for batch in batches:
-                generator(batch)
-            _sync(restorer.device)
+            generator(batch)
+            _sync(device)
             best = min(best, time.perf_counter() - start)
-    return len(images) / best
+    return side * side / 1e6 / best
 
 
 def run_apply(*args: str | Path) -> tuple[subprocess.CompletedProcess[str], int]:
@@ -126,53 +126,24 @@ finally:
 _SUMMARY = re.compile(r"restored (\d+).* in ([\d.]+) s \(([\d.]+) images/s, ([\d.]+) megapixels/s")
 
 
-def apply_throughput(model: Path, folder: Path, work: Path, options: list[str], repeats: int):
-    """The summary of ``ganrestore apply`` on ``folder``: best images/s of ``repeats`` runs."""
-    best = None
-    for attempt in range(repeats):
-        started = time.perf_counter()
-        result, _ = run_apply(
-            "--in", folder, "--out", work / f"out{attempt}", "--model", model, *options
-        )
-        wall = time.perf_counter() - started
-        restored, seconds, per_s, megapixels = _SUMMARY.search(result.stdout).groups()
-        if best is None or float(per_s) > best["images_per_s"]:
-            best = {
-                "images": int(restored),
-                "seconds": float(seconds),
-                "images_per_s": float(per_s),
-                "megapixels_per_s": float(megapixels),
-                "process_wall_seconds": round(wall, 2),
-            }
-    return best
-
-
-def large_photo_memory(model: Path, work: Path, options: list[str]) -> dict:
-    """Peak RSS of a fresh ``ganrestore apply`` process on one 4000x3000 JPEG."""
-    folder = work / "large"
-    folder.mkdir()
-    photo = cv2.resize(skimage.data.astronaut(), (4000, 3000), interpolation=cv2.INTER_CUBIC)
-    noise = np.random.default_rng(1).normal(0, 10, photo.shape)
-    Image.fromarray(np.clip(photo + noise, 0, 255).astype(np.uint8)).save(
-        folder / "photo.jpg", quality=92
-    )
+def apply_run(model: Path, folder: Path, out: Path, options: list[str]) -> dict:
+    """One ``ganrestore apply`` of ``folder`` in a fresh process: its summary and peak RSS."""
     started = time.perf_counter()
-    result, peak_kb = run_apply(
-        "--in", folder, "--out", work / "large_out", "--model", model, *options
-    )
-    seconds = time.perf_counter() - started
+    result, peak_kb = run_apply("--in", folder, "--out", out, "--model", model, *options)
+    wall = time.perf_counter() - started
+    restored, seconds, _, megapixels = _SUMMARY.search(result.stdout).groups()
     return {
-        "size": "4000x3000 JPEG",
+        "images": int(restored),
+        "seconds": float(seconds),
+        "megapixels_per_s": float(megapixels),
+        "process_wall_seconds": round(wall, 2),
         "peak_rss_mb": round(peak_kb / 1024, 1),
-        "goal_mb": 3072,
-        "apply_seconds": float(_SUMMARY.search(result.stdout).group(2)),
-        "process_wall_seconds": round(seconds, 2),
     }
 
 
 def tiled_agreement(restorer: NetworkRestorer) -> float:
-    """PSNR (dB) between tiled (defaults) and untiled restorations of a 1024x768 image."""
-    image = cv2.resize(skimage.data.astronaut(), (1024, 768), interpolation=cv2.INTER_CUBIC)
+    """PSNR (dB) between tiled (defaults) and untiled restorations of a 2048x1536 image."""
+    image = cv2.resize(skimage.data.astronaut(), (2048, 1536), interpolation=cv2.INTER_CUBIC)
     pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
     tiling = restorer.tiling
     restorer.tiling = TileSettings(0, 0, 1)
@@ -188,51 +159,81 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def _settings(text: str) -> TileSettings:
+    tile, overlap = (int(part) for part in text.split(","))
+    return TileSettings(tile=tile, overlap=overlap)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, help="run dir / checkpoint (default: see above)")
+    parser.add_argument("--model", help="bundled name, run dir or model file (default: above)")
     parser.add_argument("--tiny", action="store_true", help="use the tiny test network")
-    parser.add_argument("--images", type=int, default=64)
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--sizes", default="0.25,1,4,12", help="photo sizes in megapixels")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--skip-large", action="store_true", help="skip the 4000x3000 photo")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--compare", action="append", default=[], help="TILE,OVERLAP to compare")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:  # here and in the apply processes
+        torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
     with tempfile.TemporaryDirectory(prefix="ganrestore-bench-") as temporary:
         work = Path(temporary)
         model = args.model or make_model(work / "run", args.tiny)
-        restorer = NetworkRestorer.from_checkpoint(
-            model, args.device, TileSettings(batch_size=args.batch_size)
-        )
-        options = ["--device", restorer.device.type, "--batch-size", str(args.batch_size)]
-        images = make_folder(work / "in", args.images, args.size)
-        # Interleaved, best of each: a machine shared with other work slows both alike.
-        forward, applied = 0.0, None
-        for attempt in range(args.repeats):
-            forward = max(forward, forward_throughput(restorer, images, 1))
-            run = apply_throughput(model, work / "in", work / str(attempt), options, 1)
-            applied = (
-                run if applied is None or run["images_per_s"] > applied["images_per_s"] else applied
-            )
+        restorer = load_restorer(model, args.device)
+        defaults = restorer.tiling
+        settings = {"default": defaults} | {text: _settings(text) for text in args.compare}
+        device = restorer.device
+        forward_throughput(restorer.generator, device, 256)  # warm-up
+        rows = []
+        for megapixels in (float(size) for size in args.sizes.split(",")):
+            height, width = photo_size(megapixels)
+            count = max(1, round(2 / megapixels))  # about 2 MP of photos per folder
+            folder = work / f"{megapixels}MP"
+            make_photos(folder, count, height, width)
+            runs: dict[str, dict] = {}
+            forward = 0.0
+            for attempt in range(args.repeats):
+                forward = max(forward, forward_throughput(restorer.generator, device, 512))
+                for name, tiling in settings.items():
+                    options = [
+                        "--device", device.type, "--tile", str(tiling.tile),
+                        "--overlap", str(tiling.overlap), "--batch-size", str(tiling.batch_size),
+                    ]  # fmt: skip
+                    out = work / f"out-{megapixels}-{name}-{attempt}"
+                    run = apply_run(model, folder, out, options)
+                    best = runs.get(name, run)
+                    peak = max(run["peak_rss_mb"], best["peak_rss_mb"])
+                    if run["megapixels_per_s"] >= best["megapixels_per_s"]:
+                        best = run
+                    runs[name] = best | {"peak_rss_mb": peak}
+            per_photo = height * width
+            row = {
+                "megapixels": megapixels,
+                "photo": f"{width}x{height} JPEG",
+                "photos": count,
+                "forward_megapixels_per_s": round(forward, 3),
+            }
+            for name, tiling in settings.items():
+                work_pixels = tiled_pixels(height, width, tiling, restorer.multiple)
+                row[name] = runs[name] | {
+                    "tile": tiling.tile,
+                    "overlap": tiling.overlap,
+                    "computed_pixels_per_pixel": round(work_pixels / per_photo, 3),
+                    "ratio": round(runs[name]["megapixels_per_s"] / forward, 3),
+                }
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
         report = {
-            "model": str(args.model) if args.model else ("tiny" if args.tiny else "denoise.toml"),
-            "device": str(restorer.device),
+            "model": str(model) if args.model else ("tiny" if args.tiny else "denoise.toml"),
+            "device": str(device),
             "torch_threads": torch.get_num_threads(),
-            "batch_size": args.batch_size,
-            "throughput": {
-                "folder": f"{args.images} PNG images of {args.size}x{args.size}",
-                "apply": applied,
-                "forward_images_per_s": round(forward, 2),
-                "ratio": round(applied["images_per_s"] / forward, 3),
-                "goal_ratio": 0.85,
-            },
+            "cpu_native_bf16": cpu_has_native_bf16(),
+            "goal": {"ratio": 0.85, "peak_rss_mb_12mp": 3072},
+            "sizes": rows,
             "tiled_vs_untiled_psnr_db": tiled_agreement(restorer),
         }
-        if not args.skip_large:
-            cpu = ["--device", "cpu", "--batch-size", str(args.batch_size)]
-            report["large_photo_cpu"] = large_photo_memory(model, work, cpu)
     print(json.dumps(report, indent=2))
 
 

@@ -66,17 +66,18 @@ def load_restorer(
     self_ensemble: bool = False,
     tiling: TileSettings | None = None,
 ) -> Restorer:
-    """A restorer for ``model`` (run dir, checkpoint, ``.safetensors`` file or bundled name).
+    """A restorer for ``model`` (run dir, checkpoint, model or exported file, or bundled name).
 
     Its ``restore(image, mask=None)`` takes numpy arrays, PIL images and tensors; see
     :mod:`ganrestore.inference` and ``docs/apply.md``. Imports torch on first use only.
 
     Args:
-        model: a run directory, checkpoint folder, ``.safetensors`` file, ``"denoise"``,
-            ``"inpaint"`` or ``"baseline:NAME"``.
+        model: a run directory, checkpoint folder, ``.safetensors`` file, a file of
+            ``ganrestore export`` (``.onnx``, ``.pt``), ``"denoise"``, ``"inpaint"`` or
+            ``"baseline:NAME"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda[:N]"`` or ``"mps"``.
-        tile: tile side for large images (default 512, 0 never tiles), as ``apply --tile``.
-        overlap: pixels shared by neighbouring tiles (default 64), as ``apply --overlap``.
+        tile: largest tile side (default 1024, 0 never tiles), as ``apply --tile``.
+        overlap: pixels shared by neighbouring tiles (default 32), as ``apply --overlap``.
         batch_size: images or tiles per forward pass (default 4), as ``apply --batch-size``.
         self_ensemble: average over the 8 rotated / mirrored views (8x slower, a bit better).
         tiling: a :class:`ganrestore.inference.TileSettings` instead of the three above.

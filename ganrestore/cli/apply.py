@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +17,8 @@ from ganrestore.cli.errors import user_errors
 from ganrestore.cli.progress import ApplyProgress
 
 if TYPE_CHECKING:
+    import torch
+
     from ganrestore.inference import ApplyOptions, ApplySummary, Restorer
     from ganrestore.inference.folder import FolderPlan
 
@@ -62,6 +65,9 @@ COMMAND_HELP = "\n\n".join(
         "run goes on; unreadable files are reported and skipped; every output is written to a "
         "temporary file and renamed into place. Exit code: 1 when any file failed, 2 on a "
         "usage error.",
+        "Under torchrun (several GPUs or machines: torchrun --nproc_per_node=N -m ganrestore "
+        "apply ...), each process restores its share of the files, on the GPU of its "
+        "LOCAL_RANK, and rank 0 prints one summary (docs/apply.md).",
     ]
 )
 
@@ -90,7 +96,8 @@ def apply_command(
         str | None,
         typer.Option(
             help="A run directory from `ganrestore train`, one of its checkpoint folders, a "
-            "generator.safetensors file, or a bundled model name (denoise, inpaint). "
+            "generator.safetensors file, a file of `ganrestore export` (.onnx, .pt), or a "
+            "bundled model name (denoise, inpaint). "
             "Default: the bundled model of the task.",
             show_default=False,
         ),
@@ -107,13 +114,23 @@ def apply_command(
     masks: Annotated[Path | None, typer.Option(help=MASK_HELP, show_default=False)] = None,
     tile: Annotated[
         int,
-        typer.Option(help="Tile side in pixels for large images (0: never tile).", min=0),
-    ] = 512,
+        typer.Option(
+            help="Largest tile side in pixels; a forward pass holds at most tile x tile "
+            "pixels, which bounds memory (about 0.6 GB per megapixel on a CPU). An image with "
+            "fewer pixels runs whole; a larger one is cut into the fewest even tiles. 0: never "
+            "tile.",
+            min=0,
+        ),
+    ] = 1024,
     overlap: Annotated[
         int, typer.Option(help="Pixels shared by neighbouring tiles, blended smoothly.", min=0)
-    ] = 64,
+    ] = 32,
     batch_size: Annotated[
-        int, typer.Option(help="Same-size images (or tiles) per forward pass.", min=1)
+        int,
+        typer.Option(
+            help="Same-size images (or tiles) per forward pass, within tile x tile pixels.",
+            min=1,
+        ),
     ] = 4,
     device: Annotated[
         DeviceChoice, typer.Option(help="auto: CUDA, then Apple MPS, then CPU.")
@@ -154,91 +171,174 @@ def apply_command(
         # Idle OpenMP threads sleep instead of spinning, leaving the CPU to the threads that
         # decode and encode images meanwhile (read when torch loads; set it to override).
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    request = ApplyRequest(
+        input_dir,
+        output_dir,
+        model,
+        task,
+        masks,
+        tile,
+        overlap,
+        batch_size,
+        device.value,
+        self_ensemble,
+        recursive,
+        overwrite,
+        output_format.value,
+        max_pixels,
+        invert_mask,
+        grow_mask,
+        feather,
+    )
+    from ganrestore.distributed import torchrun_world_size
+
+    if torchrun_world_size() > 1:  # started by torchrun: this process restores its share
+        from ganrestore.cli.apply_ranks import apply_on_ranks
+
+        apply_on_ranks(request)
+        return
     with user_errors():
         from ganrestore.data.io import pillow_pixel_limit
-        from ganrestore.errors import GanrestoreError
-        from ganrestore.inference import (
-            ApplyOptions,
-            TileSettings,
-            guess_route,
-            plan_folder,
-            resolve_model,
-        )
-        from ganrestore.inference.bundled import installed_bundled_models, set_hole_edges
-        from ganrestore.inference.folder import check_folders
-        from ganrestore.tasks import checked_task_name, routed_task, task_model
+        from ganrestore.inference import plan_folder
 
-        options = ApplyOptions(
-            input_dir,
-            output_dir,
-            masks,
-            recursive,
-            overwrite,
-            output_format.value,
-            max_pixels=max_pixels,
-            invert_mask=invert_mask,
-        )
-        check_folders(options)
-        try:
-            tiling = TileSettings(tile=tile, overlap=overlap, batch_size=batch_size)
-        except ValueError as exc:
-            raise GanrestoreError(f"--tile/--overlap: {exc}") from None
-        wanted = checked_task_name(task) if task is not None else None
-        if model is None and wanted is None and len(installed_bundled_models()) < 2:
-            wanted = routed_task(guess_route(input_dir, recursive, masks))
-        # With neither --model nor --task: both bundled models, chosen per image by its mask.
-        restorer = resolve_model(model, wanted, device.value, tiling, self_ensemble)
-        if masks is not None and not restorer.uses_mask:
-            raise GanrestoreError(
-                f"--masks given, but {restorer.description} is {task_model(restorer.task)}; "
-                "drop --masks or pass an inpaint model with --model"
-            )
-        for flag, given in (
-            ("--invert-mask", invert_mask),
-            ("--grow-mask", grow_mask is not None),
-            ("--feather", feather is not None),
-        ):
-            if given and not restorer.uses_mask:
-                raise GanrestoreError(
-                    f"{flag} given, but {restorer.description} is "
-                    f"{task_model(restorer.task)}, which takes no mask; drop {flag}"
-                )
-        edges = set_hole_edges(restorer, grow_mask, feather)
-        plan = plan_folder(options, restorer.uses_mask)
+        prepared = prepare(request, request.device)
+        plan = plan_folder(prepared.options, prepared.restorer.uses_mask)
         console = Console(stderr=True)
-        console.print(
-            f"{restorer.task}: {plan.total} image(s) in {input_dir} -> {output_dir} "
-            f"with {restorer.description}",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
-        if edges:
-            console.print(edges, highlight=False, markup=False, soft_wrap=True)
+        print_start(console, prepared, plan.total)
         try:
             with pillow_pixel_limit(None):  # the runner checks each header against --max-pixels
-                summary = _run_with_progress(console, restorer, plan, options)
+                summary = run_with_progress(console, prepared.restorer, plan, prepared.options)
         except KeyboardInterrupt:
             console.print("Interrupted: every output written so far is complete.")
             raise typer.Exit(130) from None
-    _print_summary(summary, routed=restorer.mask_optional)
+    print_summary(summary, routed=prepared.restorer.mask_optional)
     if summary.exit_code:
         raise typer.Exit(FAILED_EXIT_CODE)
 
 
-def _run_with_progress(
-    console: Console, restorer: Restorer, plan: FolderPlan, options: ApplyOptions
+@dataclass(frozen=True)
+class ApplyRequest:
+    """The options of one ``ganrestore apply`` command, as given (enums as their values)."""
+
+    input_dir: Path
+    output_dir: Path
+    model: str | None
+    task: str | None
+    masks: Path | None
+    tile: int
+    overlap: int
+    batch_size: int
+    device: str
+    self_ensemble: bool
+    recursive: bool
+    overwrite: bool
+    output_format: str
+    max_pixels: int
+    invert_mask: bool
+    grow_mask: int | None
+    feather: int | None
+
+
+@dataclass(frozen=True)
+class PreparedApply:
+    """What a request turned into: checked options, the model, and the note on hole edges."""
+
+    options: ApplyOptions
+    restorer: Restorer
+    edges: str | None
+
+
+def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
+    """Check the options and load the model on ``device``, before any image is read.
+
+    Raises:
+        GanrestoreError: a usage error (bad folders, model, task or mask options).
+    """
+    from ganrestore.errors import GanrestoreError
+    from ganrestore.inference import ApplyOptions, TileSettings, guess_route, resolve_model
+    from ganrestore.inference.bundled import installed_bundled_models, set_hole_edges
+    from ganrestore.inference.folder import check_folders
+    from ganrestore.tasks import checked_task_name, routed_task, task_model
+
+    options = ApplyOptions(
+        request.input_dir,
+        request.output_dir,
+        request.masks,
+        request.recursive,
+        request.overwrite,
+        request.output_format,
+        max_pixels=request.max_pixels,
+        invert_mask=request.invert_mask,
+    )
+    check_folders(options)
+    try:
+        tiling = TileSettings(
+            tile=request.tile, overlap=request.overlap, batch_size=request.batch_size
+        )
+    except ValueError as exc:
+        raise GanrestoreError(f"--tile/--overlap: {exc}") from None
+    wanted = checked_task_name(request.task) if request.task is not None else None
+    if request.model is None and wanted is None and len(installed_bundled_models()) < 2:
+        wanted = routed_task(guess_route(request.input_dir, request.recursive, request.masks))
+    # With neither --model nor --task: both bundled models, chosen per image by its mask.
+    restorer = resolve_model(request.model, wanted, device, tiling, request.self_ensemble)
+    if request.masks is not None and not restorer.uses_mask:
+        raise GanrestoreError(
+            f"--masks given, but {restorer.description} is {task_model(restorer.task)}; "
+            "drop --masks or pass an inpaint model with --model"
+        )
+    for flag, given in (
+        ("--invert-mask", request.invert_mask),
+        ("--grow-mask", request.grow_mask is not None),
+        ("--feather", request.feather is not None),
+    ):
+        if given and not restorer.uses_mask:
+            raise GanrestoreError(
+                f"{flag} given, but {restorer.description} is "
+                f"{task_model(restorer.task)}, which takes no mask; drop {flag}"
+            )
+    edges = set_hole_edges(restorer, request.grow_mask, request.feather)
+    return PreparedApply(options, restorer, edges)
+
+
+def print_start(console: Console, prepared: PreparedApply, total: int, processes: int = 1) -> None:
+    """The first line(s): what is restored where, with which model (and on how many processes)."""
+    options, restorer = prepared.options, prepared.restorer
+    on = f" on {processes} processes" if processes > 1 else ""
+    console.print(
+        f"{restorer.task}: {total} image(s) in {options.input_dir} -> {options.output_dir} "
+        f"with {restorer.description}{on}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    if prepared.edges:
+        console.print(prepared.edges, highlight=False, markup=False, soft_wrap=True)
+
+
+def run_with_progress(
+    console: Console,
+    restorer: Restorer,
+    plan: FolderPlan,
+    options: ApplyOptions,
+    remove_stale: bool = True,
 ) -> ApplySummary:
+    """Run ``plan``, showing its progress and naming each skipped / failed file on ``console``.
+
+    ``remove_stale``: remove temporaries left by killed runs first (see ``run_plan``).
+    """
     from ganrestore.inference import run_plan
 
     def log(message: str) -> None:
         console.print(message, highlight=False, markup=False, soft_wrap=True)
 
     with ApplyProgress(console, plan.total) as progress:
-        return run_plan(restorer, plan, options, log, progress.files, progress.tiles)
+        return run_plan(
+            restorer, plan, options, log, progress.files, progress.tiles, remove_stale=remove_stale
+        )
 
 
-def _print_summary(summary: ApplySummary, routed: bool = False) -> None:
+def print_summary(summary: ApplySummary, routed: bool = False) -> None:
     """The closing lines; ``routed``: say how many images each model restored."""
     typer.echo(
         f"restored {len(summary.restored)}, skipped {len(summary.skipped)}, "

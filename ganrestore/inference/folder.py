@@ -160,13 +160,18 @@ def run_plan(
     log: Log | None = None,
     progress: Progress | None = None,
     tiles: TileProgress | None = None,
+    remove_stale: bool = True,
 ) -> ApplySummary:
-    """Run a :class:`FolderPlan` (see :func:`run_folder`)."""
+    """Run a :class:`FolderPlan` (see :func:`run_folder`).
+
+    ``remove_stale``: first remove temporaries left in ``--out`` by killed runs
+    (:func:`remove_stale_outputs`); False when another process did (a run over several
+    processes, :mod:`.ranks`).
+    """
     log = log or (lambda message: None)
     progress = progress or (lambda count: None)
-    stale = remove_stale_temporaries(options.output_dir, options.recursive, suffixes=IMAGE_SUFFIXES)
-    if stale:
-        log(f"removed {len(stale)} temporary file(s) left in {options.output_dir} by a killed run")
+    if remove_stale:
+        remove_stale_outputs(options, log)
     summary = ApplySummary(skipped=list(plan.skipped), failed=list(plan.failed))
     summary.ignored = list(plan.ignored)
     for source, reason in plan.ignored:  # other files are only counted (in the summary)
@@ -190,6 +195,13 @@ def run_plan(
     summary.seconds = time.perf_counter() - start
     summary.without_mask.sort()
     return summary
+
+
+def remove_stale_outputs(options: ApplyOptions, log: Log | None = None) -> None:
+    """Remove temporaries left in ``--out`` by a killed run, and say how many (to ``log``)."""
+    stale = remove_stale_temporaries(options.output_dir, options.recursive, suffixes=IMAGE_SUFFIXES)
+    if stale and log is not None:
+        log(f"removed {len(stale)} temporary file(s) left in {options.output_dir} by a killed run")
 
 
 class _Runner:

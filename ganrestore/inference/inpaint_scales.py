@@ -41,8 +41,8 @@ from ganrestore.inference.tiling import (
     TileForward,
     TileSettings,
     report_tiles,
-    tile_starts,
     tiled_forward,
+    tiled_pixels,
 )
 from ganrestore.models.padding import pad_to_multiple
 
@@ -172,11 +172,11 @@ def run_where_needed(
     window_h, window_w = min(cell + 2 * margin, padded_h), min(cell + 2 * margin, padded_w)
     area, cells_cost = padded_h * padded_w, len(cells) * window_h * window_w
     tile = tiling.tile_for(multiple)
-    budget = tiling.batch_size * tile * tile if tile else area  # pixels per forward pass
+    budget = tile * tile if tile else area  # pixels per forward pass
     if area <= min(budget, cells_cost):  # the whole level in one pass
         whole = _window(inputs, (0, padded_h), (0, padded_w), multiple)[None]
         return forward(whole.to(device)).float().cpu()[0, :, :height, :width]
-    if tile and cells_cost > _tiled_cost(padded_h, padded_w, tile, tiling.overlap, multiple):
+    if tile and cells_cost > tiled_pixels(padded_h, padded_w, tiling, multiple):
         return tiled_forward(
             inputs[None],
             forward,
@@ -216,13 +216,6 @@ def _window(inputs: Tensor, rows: tuple[int, int], cols: tuple[int, int], multip
     height, width = inputs.shape[-2:]
     crop = inputs[:, rows[0] : min(rows[1], height), cols[0] : min(cols[1], width)]
     return pad_to_multiple(crop, multiple)[0]
-
-
-def _tiled_cost(height: int, width: int, tile: int, overlap: int, multiple: int) -> int:
-    """Pixels :func:`tiled_forward` runs through the network for a whole image of this size."""
-    rows = tile_starts(height, tile, overlap, multiple)
-    cols = tile_starts(width, tile, overlap, multiple)
-    return len(rows) * len(cols) * min(tile, height) * min(tile, width)
 
 
 def fill_holes(

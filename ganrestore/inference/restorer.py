@@ -217,8 +217,8 @@ class NetworkRestorer(Restorer):
 
     def batch_limit(self, height: int, width: int) -> int:
         if self.tiling.fits_one_tile(height, width, self.multiple):
-            return self.tiling.batch_size
-        return 1  # a large image fills the batch with its own tiles
+            return self.tiling.per_pass(height, width, self.multiple)
+        return 1  # a large image fills the pass with its own tiles
 
     @torch.inference_mode()
     def restore_batch(self, images: Tensor, masks: Tensor | None = None) -> Tensor:

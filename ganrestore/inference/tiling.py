@@ -1,11 +1,13 @@
 """Tiled inference: any image size through a network, with memory bounded by the tile size.
 
-An image larger than the tile is cut into overlapping tiles; each tile is run through the
-network and pasted back with weights that ramp linearly from the tile's edge across the
-overlap, so neighbouring tiles fade into each other and no seam shows. Tiles go to the device
-one batch at a time and come back to the CPU, where the output is accumulated: the whole image
-never sits on the accelerator. An image no larger than the tile is a single tile, so tiled and
-untiled runs share one code path.
+An image with more pixels than one tile is cut into the fewest overlapping tiles of at most
+the tile's side, all of one size and spread evenly, so that no pixel is computed more often
+than the overlap needs; each tile is run through the network and pasted back with weights that
+ramp linearly from the tile's edge across the overlap, so neighbouring tiles fade into each
+other and no seam shows. Tiles go to the device one batch at a time and come back to the CPU,
+where the output is accumulated: the whole image never sits on the accelerator. An image with
+no more pixels than a tile runs whole, in one pass, as a single tile, so tiled and untiled runs
+share one code path.
 
 Tiles are padded at the bottom and right to the network's size multiple (reflected, or
 replicated where a reflection does not fit: :func:`ganrestore.models.padding.pad_to_multiple`)
@@ -58,14 +60,22 @@ def report_tiles(done: int, total: int) -> None:
 class TileSettings:
     """How images are cut for the network.
 
+    A forward pass holds at most ``tile`` x ``tile`` pixels, which bounds its memory (about
+    0.6 GB per megapixel for the bundled models on a CPU, in float32). An image that fits is
+    run whole, in one pass; a larger one is cut into the fewest tiles of at most ``tile`` per
+    side, all of one size, spread evenly so that they overlap by ``overlap`` or a little more
+    (:func:`balanced_tile`): no pixel is computed more often than that needs.
+
     Attributes:
-        tile: tile side in pixels (rounded up to the network's size multiple); 0 never tiles.
+        tile: largest tile side in pixels (rounded up to the network's size multiple); 0 never
+            tiles (and never limits a pass).
         overlap: pixels shared by neighbouring tiles, blended linearly; less than ``tile / 2``.
-        batch_size: tiles (or same-size whole images) per forward pass.
+        batch_size: same-size whole images (or tiles) per forward pass, as long as the pass
+            stays within ``tile`` x ``tile`` pixels (:meth:`per_pass`).
     """
 
-    tile: int = 512
-    overlap: int = 64
+    tile: int = 1024
+    overlap: int = 32
     batch_size: int = 4
 
     def __post_init__(self) -> None:
@@ -84,9 +94,24 @@ class TileSettings:
         return -(-self.tile // multiple) * multiple if self.tile else 0
 
     def fits_one_tile(self, height: int, width: int, multiple: int = 1) -> bool:
-        """Whether an image of this size is run whole (a single tile)."""
+        """Whether an image of this size is run whole: it has no more pixels than one tile.
+
+        A panorama of 2000 x 500 pixels runs whole with tiles of 1024; its size is padded to
+        ``multiple`` first.
+        """
         tile = self.tile_for(multiple)
-        return tile == 0 or (height <= tile and width <= tile)
+        padded_h, padded_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+        return tile == 0 or padded_h * padded_w <= tile * tile
+
+    def per_pass(self, height: int, width: int, multiple: int = 1) -> int:
+        """How many images (or tiles) of ``height`` x ``width`` go through one forward pass.
+
+        ``batch_size``, but no more than fit in ``tile`` x ``tile`` pixels; at least one.
+        """
+        tile = self.tile_for(multiple)
+        if tile == 0:
+            return self.batch_size
+        return max(1, min(self.batch_size, tile * tile // max(1, height * width)))
 
 
 def tile_starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:
@@ -109,6 +134,45 @@ def tile_starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list
         return [0]
     step = max(multiple, (tile - overlap) // multiple * multiple)
     return [*range(0, length - tile, step), length - tile]
+
+
+def balanced_tile(length: int, tile: int, overlap: int, multiple: int = 1) -> int:
+    """The shortest tile side that covers ``length`` with as few tiles as ``tile`` does.
+
+    Tiles of the full ``tile`` side leave the last one overlapping its neighbour by far more
+    than ``overlap`` (1024 pixels in tiles of 512 take three tiles, 1536 pixels of network
+    work); tiles of this side spread the same count evenly (three tiles of 352: 1056 pixels).
+
+    Args:
+        length: image height or width, a multiple of ``multiple`` (pad the image first).
+        tile: largest tile side, a multiple of ``multiple`` (0: one tile covering everything).
+        overlap: least overlap between consecutive tiles.
+        multiple: alignment of the tile side and of the starts.
+
+    Returns:
+        A multiple of ``multiple`` in ``(overlap, tile]``; ``length`` when one tile covers it.
+    """
+    if tile == 0 or length <= tile:
+        return length
+    count = len(tile_starts(length, tile, overlap, multiple))
+    side = -(-(length + (count - 1) * overlap) // count)
+    side = -(-side // multiple) * multiple
+    while side < tile and len(tile_starts(length, side, overlap, multiple)) > count:
+        side += multiple
+    return min(side, tile)
+
+
+def tiled_pixels(height: int, width: int, settings: TileSettings, multiple: int = 1) -> int:
+    """Pixels :func:`tiled_forward` runs through the network for one image of this size."""
+    padded_h, padded_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+    if settings.fits_one_tile(padded_h, padded_w):
+        return padded_h * padded_w
+    tile = settings.tile_for(multiple)
+    tile_h = balanced_tile(padded_h, tile, settings.overlap, multiple)
+    tile_w = balanced_tile(padded_w, tile, settings.overlap, multiple)
+    rows = tile_starts(padded_h, tile_h, settings.overlap, multiple)
+    cols = tile_starts(padded_w, tile_w, settings.overlap, multiple)
+    return len(rows) * len(cols) * tile_h * tile_w
 
 
 def axis_weights(extent: int, overlap: int, fade_start: bool, fade_end: bool) -> Tensor:
@@ -155,10 +219,10 @@ class _Tile:
 
 
 def _plan(
-    batch: int, height: int, width: int, tile: int, overlap: int, multiple: int
+    batch: int, height: int, width: int, tile: tuple[int, int], overlap: int, multiple: int
 ) -> list[_Tile]:
-    rows = tile_starts(height, tile, overlap, multiple)
-    cols = tile_starts(width, tile, overlap, multiple)
+    rows = tile_starts(height, tile[0], overlap, multiple)
+    cols = tile_starts(width, tile[1], overlap, multiple)
     return [
         _Tile(index, top, left, (i > 0, i < len(rows) - 1, j > 0, j < len(cols) - 1))
         for index in range(batch)
@@ -206,10 +270,11 @@ def tiled_forward(
         raise ValueError(f"scale must be >= 1 (and 1 with passthrough), got {scale}")
     batch, _, height, width = images.shape
     padded_h, padded_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
-    tile = settings.tile_for(multiple)
-    tile_h = padded_h if tile == 0 else min(tile, padded_h)
-    tile_w = padded_w if tile == 0 else min(tile, padded_w)
-    plan = _plan(batch, padded_h, padded_w, tile, settings.overlap, multiple)
+    tile = 0 if settings.fits_one_tile(padded_h, padded_w) else settings.tile_for(multiple)
+    tile_h = balanced_tile(padded_h, tile, settings.overlap, multiple)
+    tile_w = balanced_tile(padded_w, tile, settings.overlap, multiple)
+    plan = _plan(batch, padded_h, padded_w, (tile_h, tile_w), settings.overlap, multiple)
+    per_pass = settings.per_pass(tile_h, tile_w, multiple)
     blend = len(plan) > batch  # several tiles per image
     output = torch.zeros(batch, out_channels, height * scale, width * scale)
     weight_sum = torch.zeros(height * scale, width * scale) if blend else None
@@ -250,7 +315,7 @@ def tiled_forward(
             paste(spot, crop(spot)[:out_channels].float())
         else:
             pending.append(spot)
-        if pending and (len(pending) == settings.batch_size or position == len(plan) - 1):
+        if pending and (len(pending) == per_pass or position == len(plan) - 1):
             tiles = torch.cat([pad_to_multiple(crop(s)[None], multiple)[0] for s in pending])
             results = forward(tiles.to(device, non_blocking=True)).float().cpu()
             for done, result in zip(pending, results, strict=True):

@@ -13,9 +13,11 @@ from torch import Tensor
 from ganrestore.inference.tiling import (
     TileSettings,
     axis_weights,
+    balanced_tile,
     size_multiple,
     tile_starts,
     tiled_forward,
+    tiled_pixels,
 )
 
 from .conftest import tiny_generator
@@ -140,3 +142,48 @@ def test_size_multiple_comes_from_the_network() -> None:
 def test_bad_tile_settings_are_refused(tile: int, overlap: int) -> None:
     with pytest.raises(ValueError, match=r"overlap|tile"):
         TileSettings(tile=tile, overlap=overlap)
+
+
+@pytest.mark.parametrize(
+    ("length", "tile", "overlap", "multiple"),
+    [(1024, 512, 64, 16), (3008, 1024, 32, 16), (4000, 1024, 32, 16), (104, 32, 8, 8)],
+)
+def test_balanced_tiles_are_as_few_as_full_tiles_and_no_longer(
+    length: int, tile: int, overlap: int, multiple: int
+) -> None:
+    side = balanced_tile(length, tile, overlap, multiple)
+    starts = tile_starts(length, side, overlap, multiple)
+    assert side <= tile and side % multiple == 0
+    assert len(starts) == len(tile_starts(length, tile, overlap, multiple))
+    assert starts[-1] + side == length
+    for before, after in itertools.pairwise(starts):
+        assert before + side - after >= overlap
+    # 1024 pixels in tiles of 512: three tiles of 384 instead of 512 (1152 pixels of work).
+    if (length, tile) == (1024, 512):
+        assert side * len(starts) == 1152
+
+
+def test_an_image_with_no_more_pixels_than_a_tile_runs_whole_in_one_pass(image: Tensor) -> None:
+    network = RecordingNetwork()
+    wide = torch.cat([image, image, image], dim=-1)  # 72 x 300: wider than the tile
+    settings = TileSettings(tile=160, overlap=16, batch_size=4)
+    tiled_forward(wide, network, out_channels=3, settings=settings, device=CPU, multiple=8)
+    assert network.batches == [(1, 3, 72, 304)]
+    assert tiled_pixels(72, 300, settings, 8) == 72 * 304
+
+
+def test_a_pass_holds_at_most_a_tile_of_pixels() -> None:
+    settings = TileSettings(tile=512, overlap=32, batch_size=4)
+    assert settings.per_pass(256, 256) == 4
+    assert settings.per_pass(512, 384) == 1
+    assert settings.per_pass(1024, 1024) == 1
+    assert TileSettings(tile=0, overlap=0, batch_size=3).per_pass(4000, 3000) == 3
+
+
+def test_tiled_pixels_count_the_work_of_tiled_forward(image: Tensor) -> None:
+    network = RecordingNetwork()
+    settings = TileSettings(tile=48, overlap=8, batch_size=2)
+    tiled_forward(image, network, out_channels=3, settings=settings, device=CPU, multiple=8)
+    work = sum(n * h * w for n, _, h, w in network.batches)
+    assert work == tiled_pixels(72, 100, settings, 8)
+    assert all(n * h * w <= 48 * 48 for n, _, h, w in network.batches)
