@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +59,15 @@ def write_distribution(
 
 
 @pytest.fixture
-def make_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
-    """Create a distribution in its own folder and put that folder on ``sys.path``."""
+def make_distribution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Path]]:
+    """Create a distribution in its own folder and put that folder on ``sys.path``.
+
+    Its modules are forgotten (``sys.modules``) after the test, so that another test's
+    distribution may reuse a module name with other contents.
+    """
+    names: list[str] = []
 
     def make(
         name: str,
@@ -69,11 +76,15 @@ def make_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callab
         on_sys_path: bool = True,
     ) -> Path:
         root = write_distribution(tmp_path / name, name, entry_points, modules)
+        names.extend(module.split(".")[0] for module in modules)
         if on_sys_path:
             monkeypatch.syspath_prepend(str(root))
         return root
 
-    return make
+    yield make
+    for loaded in list(sys.modules):
+        if loaded.split(".")[0] in names:
+            del sys.modules[loaded]
 
 
 def _run_cli(*args: str, extra_path: list[Path] | None = None, cwd: Path | None = None):
