@@ -11,7 +11,8 @@
 #   speed.json         the ready denoise config: training images/s, inference MP/s, GFLOP/s,
 #                      peak GPU memory
 #   apply-speed.json   `ganrestore apply` on 1 and 12 MP photos on the GPU against the bare
-#                      forward, with peak memory
+#                      forward, with peak memory; also with tiles of 2048 (larger passes may
+#                      pay on a GPU)
 set -uo pipefail
 out="${1:-${OUT:-gpu-check}}"
 mkdir -p "$out"
@@ -41,7 +42,7 @@ part train-speed 90 python bench/train_speed.py --config configs/pix2pix.toml --
 part speed 90 python bench/speed.py --task denoise --device cuda --size 256 --batch 16 \
     --steps 20 --infer-size 1024 --infer-batch 4 --out "$out/speed.json" > /dev/null
 part apply-speed 150 python bench/apply_speed.py --model denoise --device cuda --sizes 1,12 \
-    --repeats 2 > "$out/apply-speed.json"
+    --repeats 2 --compare 2048,32 > "$out/apply-speed.json"
 
 python - "$out" <<'PY'
 import json, sys

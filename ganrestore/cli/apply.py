@@ -254,6 +254,8 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
     Raises:
         GanrestoreError: a usage error (bad folders, model, task or mask options).
     """
+    from ganrestore.cpu_memory import keep_freed_memory_on_cpu
+    from ganrestore.devices import resolve_device
     from ganrestore.errors import GanrestoreError
     from ganrestore.inference import ApplyOptions, TileSettings, guess_route, resolve_model
     from ganrestore.inference.bundled import installed_bundled_models, set_hole_edges
@@ -282,6 +284,7 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
         wanted = routed_task(guess_route(request.input_dir, request.recursive, request.masks))
     # With neither --model nor --task: both bundled models, chosen per image by its mask.
     restorer = resolve_model(request.model, wanted, device, tiling, request.self_ensemble)
+    keep_freed_memory_on_cpu(resolve_device(device))  # each tile reuses the last one's memory
     if request.masks is not None and not restorer.uses_mask:
         raise GanrestoreError(
             f"--masks given, but {restorer.description} is {task_model(restorer.task)}; "

@@ -267,6 +267,8 @@ def _score_mode(request: EvalRequest, log: Log) -> EvalReport:
 
 def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
     """Degrade --data under every condition, restore with every --model and score."""
+    from ganrestore.cpu_memory import keep_freed_memory_on_cpu
+    from ganrestore.devices import resolve_device
     from ganrestore.evaluation import EvalSettings, evaluate, model_task, resolve_models
 
     if request.data is None:
@@ -286,6 +288,7 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
             f"--hole-ratio {request.hole_ratio}: expected LOW,HIGH with 0<=LOW<=HIGH<=1"
         )
     resolved = resolve_models(request.models, task_name, request.device, request.self_ensemble)
+    keep_freed_memory_on_cpu(resolve_device(request.device))  # each image reuses the memory
     for note in resolved.notes:
         log(note)
     settings = EvalSettings(

@@ -14,8 +14,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 import ganrestore
 from ganrestore.config import ConfigError, TrainConfig
+from ganrestore.cpu_memory import keep_freed_memory
 from ganrestore.devices import cpu_has_native_bf16
-from ganrestore.engine.cpu_memory import keep_freed_memory
 from ganrestore.engine.distributed import ProcessContext, all_true
 from ganrestore.engine.ema import ModelEMA
 from ganrestore.engine.schedule import build_scheduler
@@ -117,7 +117,7 @@ def build_components(config: TrainConfig, context: ProcessContext) -> Components
     """Networks on the device (DDP-wrapped when distributed), optimisers, schedulers, step.
 
     On a CPU this also tunes the process's memory allocator to reuse what a step frees
-    (:func:`~ganrestore.engine.cpu_memory.keep_freed_memory`).
+    (:func:`~ganrestore.cpu_memory.keep_freed_memory`).
     """
     device = context.device
     if device.type == "cpu":

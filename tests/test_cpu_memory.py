@@ -1,4 +1,4 @@
-"""A CPU training process keeps the memory it frees: a step's large buffers are reused, not
+"""A CPU training or apply process keeps the memory it frees: large buffers are reused, not
 faulted in afresh from the kernel every time."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ganrestore.engine.cpu_memory import keep_freed_memory
+from ganrestore.cpu_memory import keep_freed_memory
 
 GLIBC = sys.platform == "linux" and platform.libc_ver()[0] == "glibc"
 
@@ -19,7 +19,7 @@ GLIBC = sys.platform == "linux" and platform.libc_ver()[0] == "glibc"
 # the tuning is process-wide and other tests' allocations must not decide when it settles.
 PROBE = """
 import resource, torch
-from ganrestore.engine.cpu_memory import keep_freed_memory
+from ganrestore.cpu_memory import keep_freed_memory
 
 def faults():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -49,3 +49,18 @@ def test_freed_blocks_are_reused_instead_of_faulted_in_again() -> None:
 def test_it_is_a_no_op_without_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "platform", "darwin")
     assert keep_freed_memory() is False
+
+
+def test_only_a_cpu_device_tunes_the_allocator(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from ganrestore import cpu_memory
+
+    tuned = []
+    monkeypatch.setattr(cpu_memory, "keep_freed_memory", lambda: tuned.append(True) or True)
+    assert cpu_memory.keep_freed_memory_on_cpu(torch.device("meta")) is False
+    assert cpu_memory.keep_freed_memory_on_cpu("cuda:1") is False
+    assert tuned == []
+    assert cpu_memory.keep_freed_memory_on_cpu(torch.device("cpu")) is True
+    assert cpu_memory.keep_freed_memory_on_cpu("cpu") is True
+    assert tuned == [True, True]
