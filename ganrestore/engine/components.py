@@ -14,7 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 import ganrestore
 from ganrestore.config import ConfigError, TrainConfig
-from ganrestore.cpu_memory import keep_freed_memory
+from ganrestore.cpu_memory import keep_freed_memory_on_cpu
 from ganrestore.devices import cpu_has_native_bf16
 from ganrestore.engine.distributed import ProcessContext, all_true
 from ganrestore.engine.ema import ModelEMA
@@ -120,8 +120,7 @@ def build_components(config: TrainConfig, context: ProcessContext) -> Components
     (:func:`~ganrestore.cpu_memory.keep_freed_memory`).
     """
     device = context.device
-    if device.type == "cpu":
-        keep_freed_memory()
+    keep_freed_memory_on_cpu(device)
     task = build_task(config.task)
     memory_format = torch.channels_last if config.channels_last else torch.preserve_format
     generator = build_generator(
