@@ -96,3 +96,22 @@ def test_invert_mask_with_a_denoise_model_is_a_usage_error(tmp_path: Path, runs,
     result = invoke(*args)
     assert result.exit_code == 2 and "--invert-mask given" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_folder_without_images_says_so_and_names_the_other_files(
+    tmp_path: Path, runs: dict[str, Path]
+) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for name in ("a.txt", "b.xmp", "c.json", "d.pdf"):
+        (folder / name).write_text("not pixels")
+
+    result = invoke("--in", folder, "--out", tmp_path / "fixed", "--model", runs["denoise"])
+
+    assert result.exit_code == 0, result.output  # nothing failed: there was nothing to do
+    text = " ".join(result.output.split())
+    assert "nothing to restore: no image files (.bmp, .jpeg, .jpg, .png, .tif" in text
+    assert f"in {folder}" in text
+    names = ", ".join(str(folder / name) for name in ("a.txt", "b.xmp", "c.json"))
+    assert f"ignored 4: not an image file (by its suffix): {names} and 1 more" in text
+    assert not (tmp_path / "fixed").exists()

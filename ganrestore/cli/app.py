@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ganrestore.cli import apply, eval, export, plugins, serve, train
+from ganrestore.cli.errors import show_own_warnings_plainly
 
 app = typer.Typer(
     name="ganrestore",
@@ -42,6 +43,7 @@ def root(
     ] = False,
 ) -> None:
     """Restore images (denoise, inpaint) with conditional GANs: train, apply, evaluate."""
+    show_own_warnings_plainly()
 
 
 def main() -> None:

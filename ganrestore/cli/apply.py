@@ -315,7 +315,17 @@ def print_start(console: Console, prepared: PreparedApply, total: int, processes
         markup=False,
         soft_wrap=True,
     )
-    if prepared.edges:
+    if total == 0:
+        from ganrestore.data.io import IMAGE_SUFFIXES
+
+        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+        console.print(
+            f"nothing to restore: no image files ({suffixes}) in {options.input_dir}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    elif prepared.edges:
         console.print(prepared.edges, highlight=False, markup=False, soft_wrap=True)
 
 
@@ -371,10 +381,20 @@ def _print_notes(summary: ApplySummary, routed: bool, listed: int = 10) -> None:
             typer.echo(f"    {path}: {outcome}")
         if len(summary.without_mask) > listed:
             typer.echo(f"    and {len(summary.without_mask) - listed} more (named above)")
-    ignored: dict[str, int] = {}
-    for _, reason in summary.ignored:
-        ignored[reason] = ignored.get(reason, 0) + 1
-    for reason, count in ignored.items():
-        typer.echo(f"  ignored {count}: {reason}")
+    from ganrestore.data.listing import NOT_AN_IMAGE
+
+    ignored: dict[str, list[Path]] = {}
+    for path, reason in summary.ignored:
+        ignored.setdefault(reason, []).append(path)
+    for reason, paths in ignored.items():
+        # Files that are no images at all were not named as the run began: name a few here.
+        named = f": {_some_names(paths)}" if reason == NOT_AN_IMAGE else ""
+        typer.echo(f"  ignored {len(paths)}: {reason}{named}")
     if summary.warnings:
         typer.echo(f"  {len(summary.warnings)} warning(s), shown above")
+
+
+def _some_names(paths: list[Path], shown: int = 3) -> str:
+    """``a.txt, b.xmp, c.json and 4 more``: the first ``shown`` paths, then a count."""
+    names = ", ".join(str(path) for path in paths[:shown])
+    return names + (f" and {len(paths) - shown} more" if len(paths) > shown else "")

@@ -1,9 +1,13 @@
-"""Turn ganrestore's user-facing errors into one clear line and exit code 2."""
+"""Turn ganrestore's user-facing errors into one clear line and exit code 2, and its warnings
+into one plain ``warning: ...`` line each."""
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from typing import TextIO
 
 import typer
 
@@ -23,3 +27,33 @@ def user_errors() -> Iterator[None]:
     except GanrestoreError as exc:
         typer.secho(f"Error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(USER_ERROR_EXIT_CODE) from None
+
+
+def show_own_warnings_plainly() -> None:
+    """Print ganrestore's own warnings as ``warning: MESSAGE``, without the source line.
+
+    Python's default shows the file and line of the code that warned (``fetch.py:54:
+    BadImageWarning: ...`` and a line of torch's source), which reads like a crash. Warnings of
+    other packages keep the default format. Data-loader workers started by fork inherit this.
+    """
+    default = warnings.showwarning
+    if getattr(default, "ganrestore_plain", False):
+        return
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if not category.__module__.startswith("ganrestore"):
+            default(message, category, filename, lineno, file, line)
+            return
+        stream = file if file is not None else sys.stderr
+        with suppress(OSError):  # stderr closed: lost, as Python's own warning would be
+            stream.write(f"warning: {message}\n")
+
+    show.ganrestore_plain = True  # type: ignore[attr-defined]
+    warnings.showwarning = show

@@ -125,7 +125,19 @@ def _reading(path: Path) -> Iterator[Image.Image]:
     except Image.UnidentifiedImageError:
         raise ImageReadError(path, _unidentified_reason(path)) from None
     except Exception as error:
-        raise ImageReadError(path, f"{type(error).__name__}: {error}") from error
+        raise ImageReadError(path, _decode_failure(error)) from error
+
+
+#: Pillow's words (lower case) for a file whose data ends early or does not decode.
+_DAMAGED_SIGNS = ("truncated", "broken data stream", "could not create decoder", "decoder error")
+
+
+def _decode_failure(error: Exception) -> str:
+    """The reason for a failed decode, with what to do when the file itself is damaged."""
+    reason = f"{type(error).__name__}: {error}"
+    if any(sign in str(error).lower() for sign in _DAMAGED_SIGNS):
+        reason += ": the file is incomplete or damaged (cut short while copying?); copy it again"
+    return reason
 
 
 _THIRTY_TWO_BIT = (

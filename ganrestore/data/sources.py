@@ -246,20 +246,25 @@ def described(source: Source, count: int, options: Options) -> str:
     if source.kind == "aligned":
         degraded_half = "left" if source.clean_half == "right" else "right"
         return (
-            f"{count} side-by-side A|B images in {source.root} (pix2pix aligned layout, "
+            f"{count} side-by-side A|B image{_s(count)} in {source.root} (pix2pix aligned layout, "
             f"{options.direction}: the {degraded_half} half is the degraded input, the "
             f"{source.clean_half} half the clean target)"
         )
     if source.kind == "folders":
         return (
-            f"{count} pairs of {source.pair_dir} (degraded inputs) and {source.clean_dir} "
-            f"(clean targets), direction {options.direction}"
+            f"{count} pair{_s(count)} of {source.pair_dir} (degraded inputs) and "
+            f"{source.clean_dir} (clean targets), direction {options.direction}"
         )
     where = f"{source.root} (plain folder)" if source.kind == "plain" else str(source.clean_dir)
-    what = "clean photos" if source.kind == "plain" else "clean images"
+    what = ("clean photo" if source.kind == "plain" else "clean image") + _s(count)
     if source.pair_dir is None:
         return f"{count} {what} in {where}; {options.pair.synthetic}"
     return f"{count} {what} in {where}, each with its {options.pair.word} in {source.pair_dir}"
+
+
+def _s(count: int) -> str:
+    """The plural ending for ``count`` things."""
+    return "" if count == 1 else "s"
 
 
 def ignored_images(data_dir: Path, used: set[Path], sources: list[Source]) -> list[str]:

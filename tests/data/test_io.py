@@ -224,15 +224,17 @@ class TestReadErrors:
         with pytest.raises(ImageReadError, match=r"missing\.png: file not found"):
             read_image(tmp_path / "missing.png")
 
-    @pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif"])
-    def test_truncated_file(self, tmp_path, coffee, suffix):
+    @pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".webp", ".bmp"])
+    def test_truncated_file_is_named_with_what_to_do(self, tmp_path, coffee, suffix):
         path = tmp_path / f"cut{suffix}"
         Image.fromarray(coffee).save(path)
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
         with pytest.raises(ImageReadError, match=f"cut\\{suffix}") as caught:
             read_image(path)
-        assert caught.value.path == path and caught.value.reason
+        assert caught.value.path == path
+        assert "incomplete or damaged" in caught.value.reason
+        assert "copy it again" in caught.value.reason
 
     def test_truncated_16_bit_png(self, tmp_path, astronaut16):
         path = tmp_path / "cut16.png"

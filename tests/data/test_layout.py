@@ -52,6 +52,13 @@ class TestCleanOnly:
         assert clean_names(layout.val) == ["img04.png", "img05.png"]
         assert all(sample.clean.parent.parent.name == "val" for sample in layout.val)
 
+    def test_one_validation_image_is_counted_in_the_singular(self, make_data_dir):
+        root = make_data_dir(count=4, val=1)
+
+        layout = discover(root, DENOISE)
+
+        assert f"validation: 1 clean image in {root / 'val' / 'clean'};" in layout.summary
+
     def test_other_task_folder_is_ignored_with_a_note(self, make_data_dir):
         layout = discover(make_data_dir(count=3, pairs="degraded"), INPAINT)
 
