@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ganrestore.data.degradations import draw_sigma, jpeg_recompress, noise_image
+from ganrestore.data.overlays import draw_sharp_detail
 from ganrestore.data.pair_folder import PairFolder
 from ganrestore.tasks import Batch, Item, NoOptions, Task, make_item, to_network_range
 
@@ -48,6 +49,9 @@ class DenoiseOptions(NoOptions):
         jpeg_share: share of the noisy crops re-saved as JPEG, quality drawn from
             ``jpeg_quality``, with 4:2:0 or 4:4:4 chroma at even odds.
         jpeg_quality: range of those JPEG qualities, within [1, 95].
+        overlay_share: share of crops that get words and thin lines in strong colours drawn on
+            them first (:func:`~ganrestore.data.overlays.draw_sharp_detail`), clean or noisy
+            alike: sharp, saturated colour edges are content, not colour noise.
     """
 
     sigma_range: tuple[float, float] = (0.0, 55.0)
@@ -59,6 +63,7 @@ class DenoiseOptions(NoOptions):
     clean_jpeg_share: float = 0.0
     jpeg_share: float = 0.0
     jpeg_quality: tuple[int, int] = (60, 95)
+    overlay_share: float = 0.0
 
     def rules(self) -> list[tuple[str, bool, str]]:
         low, high = self.sigma_range
@@ -72,6 +77,7 @@ class DenoiseOptions(NoOptions):
             ("clean_jpeg_share", 0.0 <= self.clean_jpeg_share <= 1.0, "in [0, 1]"),
             ("jpeg_share", 0.0 <= self.jpeg_share <= 1.0, "in [0, 1]"),
             ("jpeg_quality", 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 95, "1-95"),
+            ("overlay_share", 0.0 <= self.overlay_share <= 1.0, "in [0, 1]"),
         ]
 
 
@@ -122,13 +128,16 @@ class DenoiseTask(Task):
         rng: np.random.Generator,
         options: DenoiseOptions,
     ) -> Item:
-        """Randomness drawn in this order: gray or not (only when ``gray_share`` > 0), clean or
+        """Randomness drawn in this order: drawn detail or not and its strokes (only when
+        ``overlay_share`` > 0), gray or not (only when ``gray_share`` > 0), clean or
         not (only when ``clean_share`` > 0; then JPEG or not and its settings, only when
         ``clean_jpeg_share`` > 0), σ, shot noise or not (only when ``poisson`` is a
         share below 1), peak, JPEG or not and its settings (only when ``jpeg_share`` > 0),
         then the noise."""
         if pair is not None:
             return make_item(clean, pair)
+        if options.overlay_share and rng.random() < options.overlay_share:
+            clean = draw_sharp_detail(clean, rng)
         if options.gray_share and rng.random() < options.gray_share:
             clean = _gray(clean)
         if options.clean_share and rng.random() < options.clean_share:

@@ -130,3 +130,31 @@ def test_clean_jpeg_crops_are_kept_as_they_are_artefacts_included() -> None:
     assert torch.equal(item["clean"], item["degraded"]) and float(item["sigma"]) == 0
     original = torch.from_numpy(crop()).permute(2, 0, 1)
     assert 0 < float((item["clean"] - original).abs().mean()) < 0.05  # re-saved as JPEG
+
+
+def test_drawn_detail_is_content_in_the_target_and_under_the_noise() -> None:
+    task = build_task("denoise")
+    original = torch.from_numpy(crop()).permute(2, 0, 1)
+    clean = task.options({"overlay_share": 1.0, "clean_share": 1.0})
+    noisy = task.options({"overlay_share": 1.0, "sigma_range": (25.0, 25.0)})
+
+    kept = task.training_item(crop(), None, np.random.default_rng(4), clean)
+    noised = task.training_item(crop(), None, np.random.default_rng(4), noisy)
+
+    assert torch.equal(kept["clean"], kept["degraded"])  # drawn, then left as it is
+    assert not torch.equal(kept["clean"], original)
+    assert torch.equal(noised["clean"], kept["clean"])  # the same strokes: the same draws
+    assert 20 / 255 < float((noised["degraded"] - noised["clean"]).std()) < 30 / 255
+
+
+def test_overlay_share_zero_draws_nothing_and_leaves_the_random_stream_alone() -> None:
+    task = build_task("denoise")
+    before = task.options({"sigma_range": (0.0, 55.0)})
+    after = task.options({"sigma_range": (0.0, 55.0), "overlay_share": 0.0})
+
+    first = task.training_item(crop(), None, np.random.default_rng(5), before)
+    second = task.training_item(crop(), None, np.random.default_rng(5), after)
+
+    assert all(torch.equal(first[key], second[key]) for key in first)
+    with pytest.raises(ValueError, match="overlay_share"):
+        task.options({"overlay_share": 1.5})
