@@ -316,11 +316,10 @@ def print_start(console: Console, prepared: PreparedApply, total: int, processes
         soft_wrap=True,
     )
     if total == 0:
-        from ganrestore.data.io import IMAGE_SUFFIXES
+        from ganrestore.data.io import IMAGE_SUFFIX_LIST
 
-        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
         console.print(
-            f"nothing to restore: no image files ({suffixes}) in {options.input_dir}",
+            f"nothing to restore: no image files ({IMAGE_SUFFIX_LIST}) in {options.input_dir}",
             highlight=False,
             markup=False,
             soft_wrap=True,

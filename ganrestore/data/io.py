@@ -35,6 +35,8 @@ from ganrestore.errors import GanrestoreError
 _FORMAT_BY_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 _FORMAT_BY_SUFFIX |= {".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
 IMAGE_SUFFIXES: frozenset[str] = frozenset(_FORMAT_BY_SUFFIX)
+#: The suffixes as messages name them: ``".bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp"``.
+IMAGE_SUFFIX_LIST = ", ".join(sorted(IMAGE_SUFFIXES))
 # Pillow plugin names we accept, and the name we report for each.
 _FORMAT_NAMES = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WEBP", "TIFF": "TIFF"}
 _FORMAT_NAMES |= {"BMP": "BMP", "DIB": "BMP"}
@@ -371,8 +373,9 @@ def write_image(
     path = Path(path)
     file_format = (format or _FORMAT_BY_SUFFIX.get(path.suffix.lower(), "")).upper()
     if file_format not in _FORMAT_BY_SUFFIX.values():
-        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
-        raise ValueError(f"unknown image format for {path}: use one of {suffixes} or format=")
+        raise ValueError(
+            f"unknown image format for {path}: use one of {IMAGE_SUFFIX_LIST} or format="
+        )
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
     pixels = np.asarray(pixels, dtype=np.float32)

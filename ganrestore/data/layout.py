@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ganrestore.data.io import IMAGE_SUFFIXES, list_images
+from ganrestore.data.io import IMAGE_SUFFIX_LIST, list_images
 from ganrestore.data.pair_folder import PairFolder
 from ganrestore.data.pairs import DataError, HeaderScan, check_names, keyed, shown, size_mismatch
 from ganrestore.data.sources import (
@@ -97,7 +97,7 @@ def _samples(
     if not files:
         raise DataError(
             f"{source.clean_dir} contains no images (looked for "
-            f"{', '.join(sorted(IMAGE_SUFFIXES))}); put the clean training images there"
+            f"{IMAGE_SUFFIX_LIST}); put the clean training images there"
         )
     used.update(files)
     if source.clean_half is not None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganrestore.data.io import IMAGE_SUFFIXES, list_images
+from ganrestore.data.io import IMAGE_SUFFIX_LIST, list_images
 from ganrestore.data.pair_folder import PairFolder
 from ganrestore.data.pairs import DataError, HeaderScan, images, shown
 
@@ -169,7 +169,7 @@ def _no_images(root: Path, pair: PairFolder) -> DataError:
             "or pass --data one of those folders"
         )
     return DataError(
-        f"no images in {root} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}): put the "
+        f"no images in {root} (looked for {IMAGE_SUFFIX_LIST}): put the "
         f"training photos there, or in {root / 'clean'}/ with their pairs in "
         f"{root / pair.folder}/"
     )

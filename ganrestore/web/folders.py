@@ -15,7 +15,7 @@ import unicodedata
 from pathlib import Path
 
 from ganrestore.data.atomic import OutputExistsError, write_atomically
-from ganrestore.data.io import IMAGE_SUFFIXES, list_images
+from ganrestore.data.io import IMAGE_SUFFIX_LIST, IMAGE_SUFFIXES, list_images
 from ganrestore.inference.masks import MaskFinder
 from ganrestore.web.errors import Conflict, Forbidden, NotFound, RequestError
 
@@ -134,9 +134,7 @@ class OutputFolder:
         """
         check_name(name)
         if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-            raise RequestError(
-                f"'{name}' has no image suffix ({', '.join(sorted(IMAGE_SUFFIXES))})"
-            )
+            raise RequestError(f"'{name}' has no image suffix ({IMAGE_SUFFIX_LIST})")
         path = self.root / name
         if path.is_symlink():
             raise Forbidden(f"{path} is a link; ganrestore does not write through links")
