@@ -50,9 +50,9 @@ def captioned(photo: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray]:
     draw, marks = ImageDraw.Draw(photo), ImageDraw.Draw(mask)
     rows = np.linspace(0.08, 0.85, len(CAPTIONS))
     for (text, height, colour), row, column in zip(CAPTIONS, rows, (0.05, 0.4) * 3, strict=True):
-        where = (int(column * photo.width), int(row * photo.height))
-        draw.text(where, text, fill=colour, font=font(height))
-        marks.text(where, text, fill=255, font=font(height))
+        where, face = (int(column * photo.width), int(row * photo.height)), font(height)
+        draw.text(where, text, fill=colour, font=face)
+        marks.text(where, text, fill=255, font=face)
     grown = np.asarray(mask.filter(ImageFilter.MaxFilter(5))) > 0
     return np.asarray(photo), grown
 

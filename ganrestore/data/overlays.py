@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 #: Characters of the drawn words.
-_CHARACTERS = string.ascii_letters + string.digits + "-.,:/&%()"
+_CHARACTERS = np.array(list(string.ascii_letters + string.digits + "-.,:/&%()"))
 
 
 @cache
@@ -54,7 +54,7 @@ def draw_sharp_detail(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray
     draw = ImageDraw.Draw(picture)
     for _ in range(int(rng.integers(1, 5))):
         size = int(rng.integers(7, 21))
-        word = "".join(rng.choice(list(_CHARACTERS), size=int(rng.integers(2, 12))))
+        word = "".join(rng.choice(_CHARACTERS, size=int(rng.integers(2, 12))))
         where = (int(rng.integers(-size, width)), int(rng.integers(-size, height)))
         draw.text(where, word, fill=_colour(rng), font=_font(size))
     for _ in range(int(rng.integers(0, 3))):
