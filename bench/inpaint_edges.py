@@ -9,7 +9,8 @@ side and alpha-blended, so the outline is as soft as the cut-out's alpha. The ma
 selection tool gives: alpha above one half. The soft outline outside it is the *halo* a fill
 leaves behind.
 
-For each ``grow`` x ``feather`` setting of the bundled ``inpaint`` model (default strategy)
+For each ``grow`` x ``feather`` setting (``auto``: the default, 2 pixels for the holes whose
+outline shows a halo) of the bundled ``inpaint`` model (default strategy)
 it prints, in one JSON object, the mean over photos of:
 
 * ``object_psnr``: PSNR against the photo without the objects over every pixel within 8 px of
@@ -22,7 +23,7 @@ it prints, in one JSON object, the mean over photos of:
 and the same for OpenCV Telea (``baseline:telea``) with the mask grown by each ``grow``. Usage::
 
     python bench/inpaint_edges.py --photos /work/data/inpaint-dev \
-        --stamps /tmp/stamps/x/usr/share/tuxpaint/stamps --grow 0,2,4 --feather 0,3
+        --stamps /tmp/stamps/x/usr/share/tuxpaint/stamps --grow 0,2,4,auto --feather 0,3
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import torch
 from PIL import Image
 
 from ganrestore.inference import load_restorer
-from ganrestore.inference.mask_edges import distance_to_holes, hole_depth
+from ganrestore.inference.mask_edges import distance_to_holes, halo_holes, hole_depth
 
 
 def stamp_files(root: Path) -> list[Path]:
@@ -92,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    grows = [int(v) for v in args.grow.split(",")]
+    grows = [v if v == "auto" else int(v) for v in args.grow.split(",")]
     feathers = [int(v) for v in args.feather.split(",")]
     stamps = stamp_files(args.stamps)
     restorer = load_restorer("inpaint", device="cpu")
@@ -106,12 +107,17 @@ def main() -> None:
         mask = cover > 0.5
         outline = (cover > 0) & ~mask
         for grow in grows:
-            grown = distance_to_holes(mask) <= grow if grow else mask
+            if grow == "auto":
+                restorer.grow, restorer.grow_where = 2, "halos"
+                grown = mask | (distance_to_holes(halo_holes(image, mask)) <= 2)
+            else:
+                restorer.grow, restorer.grow_where = grow, "all"
+                grown = distance_to_holes(mask) <= grow if grow else mask
             depth_in = hole_depth(grown)
             edge = (distance_to_holes(grown) <= 3) & ((depth_in <= 3) | ~grown)
             results = {f"telea grow {grow}": telea.restore(image, grown)}
             for feather in feathers:
-                restorer.grow, restorer.feather = grow, feather
+                restorer.feather = feather
                 results[f"inpaint grow {grow} feather {feather}"] = restorer.restore(image, mask)
             for name, result in results.items():
                 scores.setdefault(name, []).append(

@@ -4,12 +4,16 @@ Each photo of ``--photos`` (about 1 MP; ``bench/make_large_photos.py`` writes su
 an object-sized hole: a box of a quarter of each side plus three thick brush strokes, drawn
 from ``--seed`` and the photo's name, so every run sees the same holes. Prints one JSON object:
 
-* ``photos``: per photo, PSNR over the hole pixels (dB) and seconds of ``--model`` (default:
-  the bundled ``inpaint``) with the default strategy (``scales``: coarse to fine, only around
-  the holes), with the old one (``tiles``: every tile that holds a hole, full resolution only)
-  and of OpenCV Telea;
-* ``mean``: their means, ``scales_minus_telea_db``, the photos where ``scales`` is below
-  Telea, and ``time_ratio_scales_over_tiles`` (both timed side by side in this run);
+* ``photos``: per photo, PSNR over the hole pixels (dB), the detail ratio over the holes at
+  pyramid levels 0, 1 and 2 (``detail``: ``ganrestore.evaluation.metrics.detail_ratio``, 1.0 =
+  as much fine detail as the photo had there) and seconds of ``--model`` (default: the bundled
+  ``inpaint``) with the default strategy (``scales``: coarse to fine, only around the holes),
+  with the old one (``tiles``: every tile that holds a hole, full resolution only; left out
+  with ``--no-tiles``) and of each classical method of ``--baselines`` (default
+  ``telea,fsr_fast``; ``shiftmap`` copies patches and takes 30-60 s per photo);
+* ``mean``: their means (the detail ratios also as the smallest over the photos,
+  ``*_detail_min``), ``scales_minus_telea_db``, the photos where ``scales`` is below Telea,
+  and ``time_ratio_scales_over_tiles`` (both timed side by side in this run);
 * ``peak_rss_mb``: peak resident memory of this process (all methods, all photos);
 * ``large_photo`` (with ``--large WxH``): for each of ``--large-strategies`` a fresh process
   filling one photo of that size (the first photo, resized): seconds and peak resident memory.
@@ -22,7 +26,8 @@ measures that case).
 busy with other work one thread can be several times faster.
 
 ``--grid out.png`` writes a picture of the first ``--grid-photos`` photos, downscaled:
-input with holes | Telea | ``tiles`` | ``scales``.
+input with holes | truth | each baseline | ``scales``; ``--grid-crop`` shows the box hole at full
+resolution instead of the whole photo.
 
 Usage::
 
@@ -47,11 +52,21 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ganrestore.evaluation.metrics import psnr
+from ganrestore.evaluation.metrics import detail_ratio, psnr
 from ganrestore.inference import load_restorer, resolve_model
 
-METHODS = ("scales", "tiles", "telea")
+STRATEGIES = ("scales", "tiles")
 HOLE_GREY = 128
+#: Names shown in the grid.
+LABELS = {
+    "scales": "ganrestore",
+    "tiles": "ganrestore (tiles)",
+    "telea": "OpenCV Telea",
+    "ns": "OpenCV Navier-Stokes",
+    "fsr_fast": "xphoto FSR_FAST",
+    "shiftmap": "xphoto SHIFTMAP",
+    "biharmonic": "biharmonic",
+}
 
 
 def large_photo_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -100,63 +115,100 @@ def peak_rss_mb() -> float:
 
 
 def run_methods(
-    photos: list[Path], seed: int, device: str, model_name: str = "inpaint"
+    photos: list[Path],
+    seed: int,
+    device: str,
+    model_name: str = "inpaint",
+    methods: tuple[str, ...] = ("scales", "tiles", "telea", "fsr_fast"),
 ) -> tuple[list[dict], dict]:
-    """Fill every photo with each method; per-photo scores and the filled images."""
+    """Fill every photo with each method; per-photo scores and the filled images.
+
+    ``methods`` are the model's strategies (``scales``, ``tiles``) and baseline names.
+    """
     model = load_restorer(model_name, device=device)
     model.grow = 0  # the holes are exact, as for Telea (apply grows them by 2 pixels)
-    telea = resolve_model("baseline:telea")
+    baselines = {m: resolve_model(f"baseline:{m}") for m in methods if m not in STRATEGIES}
     rows, fills = [], {}
     for path in photos:
         image = read_photo(path)
         holes = photo_mask(path.name, *image.shape[:2], seed)
         row: dict = {"photo": path.name, "size": f"{image.shape[1]}x{image.shape[0]}"}
         row["hole_share"] = round(float(holes.mean()), 4)
-        for method in METHODS:
-            restorer = telea if method == "telea" else model
-            if method != "telea":
+        for method in methods:
+            restorer = baselines.get(method, model)
+            if method in STRATEGIES:
                 model.inpaint_strategy = method
             start = time.perf_counter()
             filled = restorer.restore(image, mask=holes)
             row[f"{method}_seconds"] = round(time.perf_counter() - start, 3)
             row[f"{method}_psnr_db"] = round(psnr(filled, image, holes), 3)
+            row[f"{method}_detail"] = [round(v, 3) for v in detail_ratio(filled, image, holes)]
             fills[(path.name, method)] = filled
         rows.append(row)
     model.inpaint_strategy = "scales"
     return rows, fills
 
 
-def summary(rows: list[dict]) -> dict:
-    """Means over the photos, the lead over Telea and the speed ratio."""
-    mean = {
-        f"{method}_{key}": round(float(np.mean([row[f"{method}_{key}"] for row in rows])), 3)
-        for method in METHODS
-        for key in ("psnr_db", "seconds")
-    }
-    mean["scales_minus_telea_db"] = round(mean["scales_psnr_db"] - mean["telea_psnr_db"], 3)
-    mean["photos_below_telea"] = [
-        row["photo"] for row in rows if row["scales_psnr_db"] < row["telea_psnr_db"]
-    ]
-    total = {m: sum(row[f"{m}_seconds"] for row in rows) for m in ("scales", "tiles")}
-    mean["time_ratio_scales_over_tiles"] = round(total["scales"] / total["tiles"], 3)
+def summary(rows: list[dict], methods: tuple[str, ...]) -> dict:
+    """Means over the photos (detail: also the smallest), the lead over Telea, speed ratio."""
+    mean: dict = {}
+    for method in methods:
+        for key in ("psnr_db", "seconds"):
+            mean[f"{method}_{key}"] = round(float(np.mean([r[f"{method}_{key}"] for r in rows])), 3)
+        details = np.array([r[f"{method}_detail"] for r in rows], dtype=float)
+        mean[f"{method}_detail"] = [round(float(v), 3) for v in np.nanmean(details, axis=0)]
+        mean[f"{method}_detail_min"] = [round(float(v), 3) for v in np.nanmin(details, axis=0)]
+    if "telea" in methods:
+        mean["scales_minus_telea_db"] = round(mean["scales_psnr_db"] - mean["telea_psnr_db"], 3)
+        mean["photos_below_telea"] = [
+            row["photo"] for row in rows if row["scales_psnr_db"] < row["telea_psnr_db"]
+        ]
+    if "tiles" in methods:
+        total = {m: sum(row[f"{m}_seconds"] for row in rows) for m in STRATEGIES}
+        mean["time_ratio_scales_over_tiles"] = round(total["scales"] / total["tiles"], 3)
     return mean
 
 
-def write_grid(out: Path, photos: list[Path], fills: dict, seed: int, width: int = 300) -> None:
-    """Rows of input with holes (grey) | Telea | tiles | scales, each ``width`` pixels wide.
+def box_crop(holes: np.ndarray, margin: int = 24) -> tuple[slice, slice]:
+    """Rows and columns more than a fifth in the hole (the box, a quarter of each side, is),
+    plus ``margin``."""
+    full_rows = np.flatnonzero(holes.mean(axis=1) > 0.2)
+    full_cols = np.flatnonzero(holes.mean(axis=0) > 0.2)
+    top, bottom = max(int(full_rows.min()) - margin, 0), int(full_rows.max()) + margin + 1
+    left, right = max(int(full_cols.min()) - margin, 0), int(full_cols.max()) + margin + 1
+    return slice(top, bottom), slice(left, right)
 
-    Saved as a 256-colour PNG (dithered), small enough for the documentation.
+
+def write_grid(
+    out: Path,
+    photos: list[Path],
+    fills: dict,
+    seed: int,
+    methods: tuple[str, ...],
+    width: int = 300,
+    crop: bool = False,
+) -> None:
+    """Rows of input with holes (grey) | truth | each method, each ``width`` pixels wide.
+
+    ``crop``: each cell shows the region of the box hole at full resolution (the box is found
+    as the rows and columns more than a fifth in the hole). Saved as a 256-colour PNG
+    (dithered), small enough for the documentation.
     """
-    columns = ("input", "telea", "tiles", "scales")
-    labels = ("input with holes", "OpenCV Telea", "tiles (old default)", "scales (new default)")
+    columns = ("input", "truth", *methods)
+    labels = ("input with holes", "truth", *(LABELS.get(m, m) for m in methods))
     gap, label_h = 4, 18
     rows = []
     for path in photos:
         image = read_photo(path)
         holes = photo_mask(path.name, *image.shape[:2], seed)
         shown = {"input": np.where(holes[..., None], HOLE_GREY, image).astype(np.uint8)}
-        shown.update({name: fills[(path.name, name)] for name in columns[1:]})
-        size = (width, round(image.shape[0] * width / image.shape[1]))
+        shown["truth"] = image
+        shown.update({name: fills[(path.name, name)] for name in methods})
+        if crop:
+            window = box_crop(holes)
+            shown = {name: np.ascontiguousarray(cell[window]) for name, cell in shown.items()}
+        cell_h, cell_w = shown["truth"].shape[:2]
+        size = (width, round(cell_h * width / cell_w))
         resample = Image.Resampling.LANCZOS
         rows.append([Image.fromarray(shown[name]).resize(size, resample) for name in columns])
     height = label_h + sum(row[0].height + gap for row in rows)
@@ -208,6 +260,11 @@ def main() -> None:
     parser.add_argument("--model", default="inpaint", help="the model (default: bundled)")
     parser.add_argument("--grid", type=Path, help="write a comparison picture here (PNG)")
     parser.add_argument("--grid-photos", type=int, default=3)
+    parser.add_argument("--grid-crop", action="store_true", help="show the box hole up close")
+    parser.add_argument(
+        "--baselines", default="telea,fsr_fast", help="classical methods (telea must be one)"
+    )
+    parser.add_argument("--no-tiles", action="store_true", help="leave the tiles strategy out")
     parser.add_argument("--large", metavar="WxH", help="also fill one photo of this size")
     parser.add_argument(
         "--large-strategies", default="scales", help="strategies of --large, e.g. scales,tiles"
@@ -228,12 +285,19 @@ def main() -> None:
         )
         print(json.dumps(run))
         return
-    rows, fills = run_methods(photos, args.seed, args.device, args.model)
+    baselines = tuple(name for name in args.baselines.split(",") if name)
+    if "telea" not in baselines:
+        parser.error("--baselines must include telea (the reference of the summary)")
+    methods = ("scales",) + (() if args.no_tiles else ("tiles",)) + baselines
+    rows, fills = run_methods(photos, args.seed, args.device, args.model, methods)
     report = {"seed": args.seed, "torch_threads": torch.get_num_threads(), "photos": rows}
-    report["mean"] = summary(rows)
+    report["mean"] = summary(rows, methods)
     report["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if args.grid:
-        write_grid(args.grid, photos[: args.grid_photos], fills, args.seed)
+        shown = (*baselines, "scales")
+        write_grid(
+            args.grid, photos[: args.grid_photos], fills, args.seed, shown, crop=args.grid_crop
+        )
         report["grid"] = str(args.grid)
     for strategy in args.large_strategies.split(",") if args.large else []:
         command = [sys.argv[0], "--photos", str(args.photos), "--large", args.large]

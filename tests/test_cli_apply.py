@@ -115,7 +115,18 @@ def test_inpainting_with_a_masks_folder_keeps_known_pixels(tmp_path: Path, runs)
     known = kept_pixels(mask)  # all but the holes grown by 2 pixels (--grow-mask)
     assert np.array_equal(filled[known], picture[known])
     assert not np.array_equal(filled[mask > 0], picture[mask > 0])
-    assert "holes are grown by 2 px" in result.output  # said, with how to turn it off
+    assert "soft edge are grown by 2 px" in result.output  # said, with how to turn it off
+    assert "--grow-mask 0" in result.output
+
+    everywhere = invoke(
+        *("--in", images, "--out", tmp_path / "grown", "--masks", masks),
+        *("--model", runs["inpaint"], "--grow-mask", "3"),
+    )
+    assert everywhere.exit_code == 0, everywhere.output
+    assert "every hole is grown by 3 px" in everywhere.output
+    filled = np.asarray(Image.open(tmp_path / "grown" / "cup.png"))
+    assert np.array_equal(filled[kept_pixels(mask, 3)], picture[kept_pixels(mask, 3)])
+    assert not np.array_equal(filled[kept_pixels(mask, 0)], picture[kept_pixels(mask, 0)])
 
     exact = invoke(
         *("--in", images, "--out", tmp_path / "exact", "--masks", masks),

@@ -146,9 +146,12 @@ def test_inpaint_compares_a_run_with_every_baseline_and_draws_a_grid(clean, tmp_
     data = json.loads((tmp_path / "i.json").read_text())
     assert data["task"] == "inpaint"  # taken from the run
     labels = [r["model"] for r in data["results"]]
-    assert labels == ["input", run.as_posix(), "biharmonic", "ns", "telea"]
+    assert labels == ["input", run.as_posix(), "biharmonic", "fsr_fast", "ns", "shiftmap", "telea"]
     assert all(r["psnr_hole"] is not None for r in data["results"])
-    assert Image.open(tmp_path / "grid.png").width == 6 * 192
+    assert all(len([r[f"detail_{level}"] for level in range(3)]) == 3 for r in data["results"])
+    assert data["results"][0]["detail_0"] == 0  # the input's holes are flat grey
+    assert "detail 0/1/2" in result.output
+    assert Image.open(tmp_path / "grid.png").width == 8 * 192
 
 
 def test_jpeg_and_shot_noise_sets_sit_beside_the_gaussian_one(clean, tmp_path) -> None:

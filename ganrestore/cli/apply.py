@@ -34,10 +34,34 @@ INVERT_MASK_HELP = (
     "pixels to keep in white. Transparent pixels stay holes."
 )
 GROW_MASK_HELP = (
-    "Widen every hole by N pixels before it is filled, so that the soft outline of a removed "
-    "object goes too and leaves no halo. Default 2; 0 fills exactly the mask (for masks that "
-    "mark exactly the missing pixels)."
+    "auto (default): widen by 2 pixels each hole whose outline shows a removed object's soft "
+    "edge (a halo), so that it goes too, and fill the other holes exactly as masked. N: widen "
+    "every hole by N pixels; 0 fills every hole exactly as masked."
 )
+
+
+def parse_grow_mask(text: str | None) -> int | None:
+    """``--grow-mask``: None for ``auto`` (or not given), else pixels 0 to 64.
+
+    Raises:
+        typer.BadParameter: anything else, with what is accepted.
+    """
+    from ganrestore.inference.mask_edges import MAX_GROW
+
+    if text is None or text.strip().lower() == "auto":
+        return None
+    try:
+        pixels = int(text)
+    except ValueError:
+        pixels = -1
+    if not 0 <= pixels <= MAX_GROW:
+        raise typer.BadParameter(
+            f"{text!r} is not auto or a whole number of pixels from 0 to {MAX_GROW}",
+            param_hint="--grow-mask",
+        )
+    return pixels
+
+
 FEATHER_HELP = (
     "Blend the fill into the N known pixels around each (grown) hole. Default 0: every pixel "
     "outside the grown holes is kept exactly."
@@ -51,8 +75,9 @@ COMMAND_HELP = "\n\n".join(
         "--invert-mask; a mask with no hole or over 90 % holes is warned about). Each image's mask "
         "is the file with its stem in --masks DIR (any format; resized with nearest neighbour "
         "and a warning if the size differs), else a sidecar NAME_mask.* beside the image, "
-        "else its alpha channel (transparent = hole). Holes are grown by 2 pixels (--grow-mask), "
-        "so the soft outline of a removed object goes too; the other pixels are kept exactly. "
+        "else its alpha channel (transparent = hole). Holes whose outline shows a removed object's "
+        "soft edge are grown by 2 pixels (--grow-mask), so that it goes too; the other pixels "
+        "are kept exactly. "
         "Without "
         "--model and --task, images with a mask go to the bundled inpaint model and the others "
         "to the bundled denoise model; in an inpaint run, an image without a mask is reported "
@@ -159,8 +184,8 @@ def apply_command(
     ] = 100_000_000,
     invert_mask: Annotated[bool, typer.Option("--invert-mask", help=INVERT_MASK_HELP)] = False,
     grow_mask: Annotated[
-        int | None,
-        typer.Option("--grow-mask", help=GROW_MASK_HELP, min=0, show_default=False),
+        str | None,
+        typer.Option("--grow-mask", help=GROW_MASK_HELP, metavar="auto|N", show_default=False),
     ] = None,
     feather: Annotated[
         int | None, typer.Option(help=FEATHER_HELP, min=0, show_default=False)
@@ -187,7 +212,7 @@ def apply_command(
         output_format.value,
         max_pixels,
         invert_mask,
-        grow_mask,
+        parse_grow_mask(grow_mask),
         feather,
     )
     from ganrestore.distributed import torchrun_world_size

@@ -30,11 +30,12 @@ COMMAND_HELP = "\n\n".join(
         "With --data: every image is degraded deterministically (Gaussian noise of each "
         "--sigma, or holes from --mask-kind / --masks; the same files and --seed give the "
         "same inputs on any machine), restored by every --model and scored: PSNR (all pixels; "
-        "data range 255 for 8-bit), SSIM (scikit-image), PSNR over the holes (inpainting) and "
-        "LPIPS when its weights are installed. The row 'input' scores the degraded input.",
+        "data range 255 for 8-bit), SSIM (scikit-image), PSNR over the holes and the detail ratio "
+        "(inpainting: the fill's fine detail over the photo's, 1.0 = as much, at three scales) "
+        "and LPIPS when its weights are installed. The row 'input' scores the degraded input.",
         "--model (repeatable): a run directory, checkpoint or bundled name; baseline:NAME "
-        "(denoise: bm3d, nlm, tv, wavelet; inpaint: telea, ns, biharmonic); or 'baselines' for "
-        "every baseline of the task.",
+        "(denoise: bm3d, nlm, tv, wavelet; inpaint: telea, ns, biharmonic, fsr_fast, shiftmap); "
+        "or 'baselines' for every baseline of the task.",
         "With --restored DIR --reference DIR: score existing outputs against references matched "
         "by file stem (add --masks DIR for the PSNR over holes).",
         "Writes a table to the terminal, per-image scores to --csv, means to --json "
@@ -403,7 +404,7 @@ def _print_table(report: EvalReport) -> None:
     what = report.task or "saved outputs"
     table = Table(title=f"ganrestore eval: {what} against {report.source}")
     columns = ["model", "condition", "images", "PSNR dB", "SSIM"]
-    columns += ["PSNR holes dB"] if holes else []
+    columns += ["PSNR holes dB", "detail 0/1/2"] if holes else []
     columns += ["LPIPS", "s/image"]
     for column in columns:
         table.add_column(
@@ -421,7 +422,8 @@ def _print_table(report: EvalReport) -> None:
             _fmt(row.psnr, 2),
             _fmt(row.ssim, 4),
         ]
-        cells += [_fmt(row.psnr_hole, 2)] if holes else []
+        details = (row.detail_0, row.detail_1, row.detail_2)
+        cells += [_fmt(row.psnr_hole, 2), "/".join(_fmt(d, 2) for d in details)] if holes else []
         cells += [_fmt(row.lpips, 4), _fmt(row.seconds_per_image, 3)]
         table.add_row(*cells)
     console = Console(width=max(Console().width, 100))

@@ -8,6 +8,10 @@ The data range is the dtype's (255 or 65535).
 * PSNR over the holes: the same over the pixels where the mask is 1 (all channels).
 * SSIM: scikit-image ``structural_similarity`` with its defaults (7×7 uniform window,
   K1 = 0.01, K2 = 0.03), ``channel_axis=-1``, averaged over channels.
+* Detail ratio: how much fine detail a fill has against the truth (no learned network): the
+  mean |Laplacian| (3×3) of the luma over the holes eroded by 3 pixels, output over truth, at
+  pyramid levels 0, 1 and 2 (each level halves the image by area). 1.0 means as much detail as
+  the photo had there; a blur gives about 0.1. See :func:`detail_ratio`.
 * LPIPS (AlexNet, v0.1) through :class:`ganrestore.losses.perceptual.LPIPSLoss` when the
   backbone's ImageNet weights are in the torch cache; otherwise unavailable, with the reason.
 """
@@ -18,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 
 from ganrestore.errors import GanrestoreError
@@ -100,6 +105,96 @@ def ssim(restored: np.ndarray, reference: np.ndarray) -> float:
             reference, restored, channel_axis=-1, data_range=data_range(reference)
         )
     )
+
+
+#: Pyramid levels of the detail ratio, and how far the holes are eroded first (pixels).
+DETAIL_LEVELS = 3
+DETAIL_ERODE = 3
+#: Below this mean |Laplacian| (luma in [0, 1]) the truth is flat there and no ratio is given.
+_FLAT = 1e-4
+#: ITU-R BT.601 luma weights.
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _luma(image: np.ndarray) -> np.ndarray:
+    """``(H, W)`` float64 luma in [0, 1] of a checked ``(H, W, C)`` integer image."""
+    scaled = image.astype(np.float64) / data_range(image)
+    if scaled.shape[2] >= 3:
+        return scaled[..., :3] @ _LUMA
+    return scaled[..., 0]
+
+
+def _halve(values: np.ndarray, reduce: str) -> np.ndarray:
+    """Halves an ``(H, W)`` array by 2×2 blocks (an odd last row or column is dropped)."""
+    height, width = values.shape[0] // 2, values.shape[1] // 2
+    blocks = values[: 2 * height, : 2 * width].reshape(height, 2, width, 2)
+    return blocks.min(axis=(1, 3)) if reduce == "min" else blocks.mean(axis=(1, 3))
+
+
+def _eroded_by_one(region: np.ndarray) -> np.ndarray:
+    """``region`` without its pixels next to (8-neighbour) a pixel outside it."""
+    kernel = np.ones((3, 3), np.uint8)
+    return cv2.erode(region.astype(np.uint8), kernel, borderValue=1).astype(bool)
+
+
+def detail_ratio(
+    restored: np.ndarray,
+    reference: np.ndarray,
+    holes: np.ndarray | None = None,
+    levels: int = DETAIL_LEVELS,
+    erode: int = DETAIL_ERODE,
+) -> list[float]:
+    """Fine detail of ``restored`` against ``reference``, per pyramid level.
+
+    At each level the luma of both images goes through the 3×3 Laplacian
+    (``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``, borders reflected); the ratio is the mean absolute
+    response of ``restored`` over that of ``reference``, over the region. The region is the
+    holes eroded by ``erode`` pixels (so the seam along the known pixels does not count), or
+    the whole image; a pixel of a coarser level is in it when its whole 2×2 block is, and is
+    scored when its 8 neighbours are in it too (the Laplacian reads them), so no fill pixel
+    within ``erode`` of the known ones counts at any level. Level ``k + 1`` is level ``k``
+    halved by area (2×2 means). Noise raises level 0 alone; texture
+    raises every level; a blur lowers every level.
+
+    Args:
+        restored, reference: ``(H, W[, C])`` uint8 or uint16, same dtype and shape.
+        holes: ``(H, W)`` bool or {0, 1}, True = hole; None: the whole image.
+        levels: number of pyramid levels, >= 1.
+        erode: pixels the holes are eroded by first, >= 0.
+
+    Returns:
+        ``levels`` ratios >= 0 (1.0: as much detail as the truth), each ``nan`` where the region
+        is empty at that level or the truth is flat there (mean |Laplacian| < 1e-4).
+    """
+    restored, reference = _checked_pair(restored, reference)
+    if holes is None:
+        region = np.ones(reference.shape[:2], bool)
+    else:
+        region = np.asarray(holes).astype(bool)
+        if region.shape != reference.shape[:2]:
+            shape = reference.shape[:2]
+            raise MetricInputError(f"mask {region.shape} does not match image {shape}")
+        if erode > 0:
+            kernel = np.ones((2 * erode + 1, 2 * erode + 1), np.uint8)
+            region = cv2.erode(region.astype(np.uint8), kernel).astype(bool)
+    images = [_luma(restored), _luma(reference)]
+    ratios = []
+    for level in range(levels):
+        if level:
+            images = [_halve(image, "mean") for image in images]
+            region = _halve(region, "min")
+        # The 3x3 Laplacian reads one pixel around: at a coarser level that pixel's block must
+        # lie in the region too (at level 0 the erosion already keeps it inside the hole).
+        scored = region if level == 0 or holes is None else _eroded_by_one(region)
+        if not scored.any():
+            ratios.append(math.nan)
+            continue
+        out, truth = (
+            float(np.abs(cv2.Laplacian(image, cv2.CV_64F, ksize=1))[scored].mean())
+            for image in images
+        )
+        ratios.append(out / truth if truth >= _FLAT else math.nan)
+    return ratios
 
 
 @dataclass

@@ -23,7 +23,9 @@ import numpy as np
 from ganrestore.data.io import write_image
 from ganrestore.errors import GanrestoreError
 
-METRICS = ("psnr", "ssim", "psnr_hole", "lpips")
+METRICS = ("psnr", "ssim", "psnr_hole", "detail_0", "detail_1", "detail_2", "lpips")
+#: The detail-ratio fields, pyramid levels 0, 1 and 2 (``metrics.detail_ratio``).
+DETAIL_FIELDS = ("detail_0", "detail_1", "detail_2")
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,10 @@ class ImageScore:
 
     Attributes:
         psnr: dB over every pixel; ssim: mean SSIM; psnr_hole: dB over the holes (inpainting);
-        lpips: LPIPS distance or None when unavailable; seconds: restore time;
-        megapixels: image size.
+        detail_0, detail_1, detail_2: detail ratio over the holes at pyramid levels 0, 1, 2
+            (``metrics.detail_ratio``; 1.0 = the truth's detail; None without holes, nan where
+            the truth is flat); lpips: LPIPS distance or None when unavailable; seconds:
+            restore time; megapixels: image size.
     """
 
     model: str
@@ -45,11 +49,17 @@ class ImageScore:
     lpips: float | None
     seconds: float | None
     megapixels: float
+    detail_0: float | None = None
+    detail_1: float | None = None
+    detail_2: float | None = None
 
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """Means of one model under one condition; ``seconds_per_image`` and throughput too."""
+    """Means of one model under one condition; ``seconds_per_image`` and throughput too.
+
+    The detail ratios are means over the images where the truth is not flat in the holes.
+    """
 
     model: str
     condition: str
@@ -60,6 +70,9 @@ class SummaryRow:
     lpips: float | None
     seconds_per_image: float | None
     megapixels_per_second: float | None
+    detail_0: float | None = None
+    detail_1: float | None = None
+    detail_2: float | None = None
 
 
 @dataclass
@@ -101,7 +114,8 @@ class EvalReport:
         for row in self.summary():
             entry = {key: _finite(value) for key, value in asdict(row).items()}
             if not self.has_holes:
-                entry.pop("psnr_hole")
+                for key in ("psnr_hole", *DETAIL_FIELDS):
+                    entry.pop(key)
             if self.lpips_reason is not None:
                 entry["lpips_unavailable"] = self.lpips_reason
             results.append(entry)
@@ -139,6 +153,7 @@ def _summarise(model: str, condition: str, scores: list[ImageScore]) -> SummaryR
         lpips=_mean([s.lpips for s in scores]),
         seconds_per_image=None if seconds is None else seconds / len(timed),
         megapixels_per_second=megapixels / seconds if seconds else None,
+        **{key: _mean([getattr(s, key) for s in scores]) for key in DETAIL_FIELDS},
     )
 
 

@@ -249,6 +249,9 @@ def _score(
 ) -> ImageScore:
     """Every metric of one output; ``seconds`` is left None (the caller fills it in)."""
     height, width = reference.integer.shape[:2]
+    details: list[float | None] = [None] * metrics.DETAIL_LEVELS
+    if holes is not None:
+        details = list(metrics.detail_ratio(restored, reference.integer, holes))
     return ImageScore(
         model=label,
         condition=condition,
@@ -259,6 +262,9 @@ def _score(
         lpips=lpips.score(restored, reference.integer),
         seconds=None,
         megapixels=height * width / 1e6,
+        detail_0=details[0],
+        detail_1=details[1],
+        detail_2=details[2],
     )
 
 

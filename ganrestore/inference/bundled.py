@@ -172,7 +172,8 @@ def set_hole_edges(restorer: Restorer, grow: int | None, feather: int | None) ->
     Args:
         restorer: any restorer; a :class:`NetworkRestorer` for inpainting, or the inpainting
             member of a :class:`BundledPair`, takes the settings (baselines fill as masked).
-        grow: pixels every hole is widened by (None: keep the model's default, 2).
+        grow: pixels every hole is widened by (None: keep the model's default, 2 pixels for
+            the holes whose outline shows a halo).
         feather: pixels of known context the fill fades into (None: keep, 0).
 
     Returns:
@@ -183,14 +184,16 @@ def set_hole_edges(restorer: Restorer, grow: int | None, feather: int | None) ->
     if not (isinstance(member, NetworkRestorer) and member.uses_mask):
         return ""
     if grow is not None:
-        member.grow = grow
+        member.grow, member.grow_where = grow, "all"
     if feather is not None:
         member.feather = feather
     said = []
-    if member.grow:
+    if member.grow and member.grow_where == "all":
+        said.append(f"every hole is grown by {member.grow} px (--grow-mask {member.grow})")
+    elif member.grow:
         said.append(
-            f"holes are grown by {member.grow} px to take the soft outline of removed objects "
-            "too (--grow-mask 0: exactly as masked)"
+            f"holes whose outline shows a removed object's soft edge are grown by {member.grow} "
+            "px, the others filled exactly as masked (--grow-mask 0: all exactly; N: all by N)"
         )
     if member.feather:
         said.append(f"fills fade into the {member.feather} px around them (--feather)")

@@ -88,7 +88,9 @@ class Restorer(ABC):
                 ``(H, W)`` numpy or PIL, or a tensor ``(H, W)``, ``(1, H, W)``, ``(B, 1, H, W)``.
                 Inpainting models need one, or an image whose transparent pixels
                 (alpha below 128 of 255) mark the holes. Networks grow every hole by their
-                ``grow`` pixels first (default 2; set ``restorer.grow = 0`` to fill exactly it).
+                ``grow`` pixels first where its outline shows a halo (default 2; set
+                ``restorer.grow = 0`` to fill exactly it, ``restorer.grow_where = "all"`` to grow
+                every hole).
 
         Returns:
             The restored image: same type, shape, dtype (and device) as ``image``. Alpha is kept;
@@ -147,10 +149,13 @@ class NetworkRestorer(Restorer):
             are filled coarse to fine, :mod:`ganrestore.inference.inpaint_scales`) or
             ``"tiles"`` (every tile with a hole in it, at full resolution only, as before).
         scale_settings: depths, cells and margins of the ``"scales"`` strategy.
-        grow: pixels every hole is widened by before it is filled (default 2), so that the
+        grow: pixels a hole is widened by before it is filled (default 2), so that the
             soft outline of a removed object goes too and leaves no halo
-            (:func:`~ganrestore.inference.mask_edges.grow_holes`); 0 fills exactly the mask,
-            for masks that mark exactly the missing pixels.
+            (:func:`~ganrestore.inference.mask_edges.grow_holes`); 0 fills exactly the mask.
+        grow_where: which holes grow: ``"halos"`` (default) only those whose outline shows an
+            object's soft edge (:func:`~ganrestore.inference.mask_edges.halo_holes`), so that
+            a mask that marks exactly the missing pixels keeps all its context; ``"all"``
+            every hole.
         feather: known pixels this close to a (grown) hole take part of the fill, fading out
             (default 0: every pixel outside the grown holes is the input's, bit for bit).
     """
@@ -158,6 +163,7 @@ class NetworkRestorer(Restorer):
     inpaint_strategy: str = "scales"
     scale_settings: ScaleSettings = ScaleSettings()
     grow: int = 2
+    grow_where: str = "halos"
     feather: int = 0
 
     def __init__(
@@ -228,7 +234,8 @@ class NetworkRestorer(Restorer):
         forward = self._symmetric_forward if self.self_ensemble else self._forward
         weights = None  # the fill's share of each pixel (1 in the holes)
         if masks is not None:
-            masks = grow_holes(masks.float(), self.grow)
+            judged = rgb if self.grow_where == "halos" else None
+            masks = grow_holes(masks.float(), self.grow, judged)
             weights = feather_weights(masks, self.feather)
         if masks is not None and checked_strategy(self.inpaint_strategy) == "scales":
             restored = fill_holes(

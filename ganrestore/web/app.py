@@ -35,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from ganrestore.data.atomic import remove_stale_temporaries
 from ganrestore.data.io import IMAGE_SUFFIXES
 from ganrestore.errors import GanrestoreError
+from ganrestore.inference.mask_edges import MAX_GROW
 from ganrestore.web.config import QUALITY, ServeConfig, check_config
 from ganrestore.web.errors import NotFound, RequestError
 from ganrestore.web.models import ModelCache
@@ -53,7 +54,6 @@ MEDIA_TYPES = {
 }
 #: Versions never change, so the browser may keep their previews.
 _IMMUTABLE = {"cache-control": "private, max-age=31536000, immutable"}
-MAX_GROW = 64
 T = TypeVar("T")
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
+import skimage.data
 import torch
 from skimage.metrics import structural_similarity
 
@@ -115,3 +117,53 @@ class TestLpips:
         scorer = metrics.Lpips.load(pretrained=False)
         small = np.zeros((20, 20, 3), np.uint8)
         assert scorer.score(small, small) is None
+
+
+class TestDetailRatio:
+    """Mean |Laplacian| of the luma over the eroded holes, output over truth, at 3 levels."""
+
+    @staticmethod
+    def photo_and_hole() -> tuple[np.ndarray, np.ndarray]:
+        photo = skimage.data.astronaut()[300:428, 0:128]  # grass and fabric: texture everywhere
+        holes = np.zeros(photo.shape[:2], bool)
+        holes[32:96, 32:96] = True
+        return photo, holes
+
+    def test_the_truth_itself_scores_one_at_every_level(self) -> None:
+        photo, holes = self.photo_and_hole()
+        assert metrics.detail_ratio(photo, photo, holes) == pytest.approx([1.0, 1.0, 1.0])
+
+    def test_a_flat_fill_scores_zero_and_a_blur_scores_low(self) -> None:
+        photo, holes = self.photo_and_hole()
+        flat = photo.copy()
+        flat[holes] = photo[holes].mean(axis=0).astype(np.uint8)
+        assert metrics.detail_ratio(flat, photo, holes) == pytest.approx([0, 0, 0], abs=1e-9)
+        blurred = cv2.GaussianBlur(photo, (0, 0), 3)
+        assert all(r < 0.35 for r in metrics.detail_ratio(blurred, photo, holes))
+
+    def test_pixel_noise_raises_level_0_much_more_than_level_2(self) -> None:
+        photo, holes = self.photo_and_hole()
+        ratios = metrics.detail_ratio(noisy(photo, 20), photo, holes)
+        assert ratios[0] > 1.5 and ratios[0] - 1 > 3 * (ratios[2] - 1)
+
+    def test_the_seam_around_the_hole_does_not_count(self) -> None:
+        photo, holes = self.photo_and_hole()
+        seam = photo.copy()
+        ring = holes & ~cv2.erode(holes.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        seam[ring] = 255  # a bright 2-pixel frame just inside the hole
+        assert metrics.detail_ratio(seam, photo, holes) == pytest.approx([1.0, 1.0, 1.0])
+
+    def test_without_holes_it_measures_the_whole_image(self) -> None:
+        photo, _ = self.photo_and_hole()
+        half = cv2.resize(cv2.resize(photo, (64, 64), interpolation=cv2.INTER_AREA), (128, 128))
+        ratios = metrics.detail_ratio(half, photo)
+        assert ratios[0] < 0.5 and ratios[0] < ratios[1] < ratios[2]
+
+    def test_holes_too_thin_for_a_level_or_a_flat_truth_give_nan(self) -> None:
+        photo, _ = self.photo_and_hole()
+        line = np.zeros(photo.shape[:2], bool)
+        line[60:76, :] = True  # 16 pixels: 10 after erosion, too thin for level 2
+        ratios = metrics.detail_ratio(photo, photo, line)
+        assert ratios[:2] == pytest.approx([1.0, 1.0]) and math.isnan(ratios[2])
+        flat = np.full((32, 32, 3), 90, np.uint8)
+        assert all(math.isnan(r) for r in metrics.detail_ratio(flat, flat))

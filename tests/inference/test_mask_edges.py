@@ -8,7 +8,7 @@ import skimage.data
 import torch
 
 from ganrestore.inference import load_restorer
-from ganrestore.inference.mask_edges import feather_weights, grow_holes
+from ganrestore.inference.mask_edges import feather_weights, grow_holes, halo_holes
 
 
 def _one_hole(size: int = 9) -> torch.Tensor:
@@ -81,3 +81,36 @@ def test_feathering_touches_only_the_known_pixels_near_a_hole() -> None:
     assert np.array_equal(filled[~near], photo[~near])  # farther than 3 pixels: bit for bit
     ring = near & ~mask
     assert (filled[ring] != photo[ring]).any()  # the fill fades into its border
+
+
+def test_auto_grows_a_soft_object_outline_but_not_a_mask_that_marks_exactly_the_holes() -> None:
+    photo, pasted, alpha = _photo_with_a_soft_object()
+    tight = alpha > 0.5
+    assert halo_holes(pasted, tight).sum() == tight.sum()  # the disc's outline is a halo
+    assert not halo_holes(photo, tight).any()  # the same hole cut cleanly out of the photo
+    both = tight.copy()
+    both[10:30, 90:120] = True  # a second hole, cut cleanly, above the object
+    judged = halo_holes(pasted, both)
+    assert np.array_equal(judged, tight)  # judged one hole at a time
+
+
+def test_the_default_restorer_keeps_the_known_pixels_around_an_exact_hole() -> None:
+    photo = skimage.data.chelsea()[40:168, 120:248]
+    mask = np.zeros(photo.shape[:2], bool)
+    mask[50:80, 40:90] = True
+    restorer = load_restorer("inpaint", device="cpu")
+    assert (restorer.grow, restorer.grow_where) == (2, "halos")
+    filled = restorer.restore(photo, mask)
+    assert np.array_equal(filled[~mask], photo[~mask])  # nothing grown: every known pixel kept
+    restorer.grow_where = "all"
+    grown = restorer.restore(photo, mask)
+    assert not np.array_equal(grown[~mask], photo[~mask])  # grown by 2 pixels all round
+
+
+def test_growing_with_the_image_grows_only_the_haloed_holes() -> None:
+    photo, pasted, alpha = _photo_with_a_soft_object()
+    masks = torch.from_numpy(alpha > 0.5).float()[None, None]
+    images = torch.from_numpy(np.stack([pasted, photo])).permute(0, 3, 1, 2)
+    grown = grow_holes(masks.expand(2, -1, -1, -1), 2, images)
+    assert torch.equal(grown[1], masks[0])  # the clean cut: as masked
+    assert torch.equal(grown[0], grow_holes(masks, 2)[0])  # the soft outline: grown
