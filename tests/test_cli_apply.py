@@ -124,6 +124,11 @@ def test_inpainting_with_a_masks_folder_keeps_known_pixels(tmp_path: Path, runs)
     )
     assert everywhere.exit_code == 0, everywhere.output
     assert "every hole is grown by 3 px" in everywhere.output
+    smooth = invoke(
+        *("--in", images, "--out", tmp_path / "smooth", "--masks", masks),
+        *("--model", runs["inpaint"], "--no-texture"),
+    )
+    assert smooth.exit_code == 0 and "without the photo's copied detail" in smooth.output
     filled = np.asarray(Image.open(tmp_path / "grown" / "cup.png"))
     assert np.array_equal(filled[kept_pixels(mask, 3)], picture[kept_pixels(mask, 3)])
     assert not np.array_equal(filled[kept_pixels(mask, 0)], picture[kept_pixels(mask, 0)])

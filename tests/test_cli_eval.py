@@ -153,6 +153,13 @@ def test_inpaint_compares_a_run_with_every_baseline_and_draws_a_grid(clean, tmp_
     assert "detail 0/1/2" in result.output
     assert Image.open(tmp_path / "grid.png").width == 8 * 192
 
+    smooth = invoke(
+        "--data", clean, "--model", run, "--json", tmp_path / "s.json", "--no-lpips", "--no-texture"
+    )
+    assert smooth.exit_code == 0, smooth.output
+    labels = [r["model"] for r in json.loads((tmp_path / "s.json").read_text())["results"]]
+    assert labels == ["input", run.as_posix() + "+smooth"] * 2  # box and free
+
 
 def test_jpeg_and_shot_noise_sets_sit_beside_the_gaussian_one(clean, tmp_path) -> None:
     args = ["--task", "denoise", "--data", clean, "--model", "baseline:tv", "--sigma", "25"]

@@ -62,6 +62,11 @@ def parse_grow_mask(text: str | None) -> int | None:
     return pixels
 
 
+TEXTURE_HELP = (
+    "Inpainting: give the network's smooth fill the photo's own fine detail, copied from the "
+    "known patches whose colours match (on by default); --no-texture keeps the network's fill "
+    "alone."
+)
 FEATHER_HELP = (
     "Blend the fill into the N known pixels around each (grown) hole. Default 0: every pixel "
     "outside the grown holes is kept exactly."
@@ -190,6 +195,7 @@ def apply_command(
     feather: Annotated[
         int | None, typer.Option(help=FEATHER_HELP, min=0, show_default=False)
     ] = None,
+    texture: Annotated[bool, typer.Option("--texture/--no-texture", help=TEXTURE_HELP)] = True,
 ) -> None:
     """Restore every image in --in into --out (see docs/apply.md)."""
     if "torch" not in sys.modules:
@@ -214,6 +220,7 @@ def apply_command(
         invert_mask,
         parse_grow_mask(grow_mask),
         feather,
+        texture,
     )
     from ganrestore.distributed import torchrun_world_size
 
@@ -262,6 +269,7 @@ class ApplyRequest:
     invert_mask: bool
     grow_mask: int | None
     feather: int | None
+    texture: bool = True
 
 
 @dataclass(frozen=True)
@@ -325,7 +333,7 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
                 f"{flag} given, but {restorer.description} is "
                 f"{task_model(restorer.task)}, which takes no mask; drop {flag}"
             )
-    edges = set_hole_edges(restorer, request.grow_mask, request.feather)
+    edges = set_hole_edges(restorer, request.grow_mask, request.feather, request.texture)
     return PreparedApply(options, restorer, edges)
 
 

@@ -153,6 +153,14 @@ def eval_command(
     self_ensemble: Annotated[
         bool, typer.Option("--self-ensemble", help=SELF_ENSEMBLE_HELP)
     ] = False,
+    texture: Annotated[
+        bool,
+        typer.Option(
+            "--texture/--no-texture",
+            help="Inpainting networks copy the photo's own detail into their fills, as apply "
+            "does (default); --no-texture scores their fills alone (labels end in +smooth).",
+        ),
+    ] = True,
 ) -> None:
     """Score models and baselines on --data, or score --restored against --reference."""
     console = Console(stderr=True)
@@ -178,6 +186,7 @@ def eval_command(
         device=device.value,
         lpips=not no_lpips,
         self_ensemble=self_ensemble,
+        texture=texture,
     )
     with user_errors():
         from ganrestore.evaluation.report import checked_output_paths, write_outputs
@@ -214,6 +223,8 @@ class EvalRequest:
         device: ``auto``, ``cpu``, ``cuda``, ...
         lpips: score LPIPS when its weights are installed.
         self_ensemble: networks average over 8 rotated / mirrored views (labels end in +x8).
+        texture: inpainting networks copy the photo's detail into their fills (False: their
+            fills alone; labels end in +smooth).
     """
 
     data: Path | None
@@ -233,6 +244,7 @@ class EvalRequest:
     device: str
     lpips: bool
     self_ensemble: bool = False
+    texture: bool = True
 
 
 Log = Callable[[str], None]
@@ -288,7 +300,9 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         raise GanrestoreError(
             f"--hole-ratio {request.hole_ratio}: expected LOW,HIGH with 0<=LOW<=HIGH<=1"
         )
-    resolved = resolve_models(request.models, task_name, request.device, request.self_ensemble)
+    resolved = resolve_models(
+        request.models, task_name, request.device, request.self_ensemble, request.texture
+    )
     keep_freed_memory_on_cpu(resolve_device(request.device))  # each image reuses the memory
     for note in resolved.notes:
         log(note)

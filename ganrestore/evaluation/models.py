@@ -72,11 +72,16 @@ def model_task(spec: str, device: str = "cpu") -> str:
 
 
 def resolve_models(
-    specs: Sequence[str], task: str, device: str = "auto", self_ensemble: bool = False
+    specs: Sequence[str],
+    task: str,
+    device: str = "auto",
+    self_ensemble: bool = False,
+    texture: bool = True,
 ) -> ResolvedModels:
     """Load every ``--model`` value for ``task``, in order, duplicates removed.
 
-    ``self_ensemble`` applies to networks only; baselines are run as they are.
+    ``self_ensemble`` and ``texture`` (False: inpainting networks without the copied detail,
+    labels ending in ``+smooth``) apply to networks only; baselines are run as they are.
 
     Raises:
         GanrestoreError: a model cannot be loaded or is made for another task; the message
@@ -94,11 +99,15 @@ def resolve_models(
                 continue
             seen.add(expanded)
             restorer = _load(expanded, task, device, self_ensemble)
-            if isinstance(restorer, NetworkRestorer) and restorer.uses_mask and restorer.grow:
-                restorer.grow = 0  # the evaluation's masks mark exactly the missing pixels
-                if EXACT_MASKS_NOTE not in resolved.notes:
-                    resolved.notes.append(EXACT_MASKS_NOTE)
-            label = _label(expanded, self_ensemble, resolved.models)
+            smooth = False
+            if isinstance(restorer, NetworkRestorer) and restorer.uses_mask:
+                if not texture:
+                    restorer.texture, smooth = None, True
+                if restorer.grow:
+                    restorer.grow = 0  # the evaluation's masks mark exactly the missing pixels
+                    if EXACT_MASKS_NOTE not in resolved.notes:
+                        resolved.notes.append(EXACT_MASKS_NOTE)
+            label = _label(expanded, self_ensemble, resolved.models, smooth)
             resolved.models.append(EvalModel(label, expanded, restorer))
     if not resolved.models:
         raise GanrestoreError(f"no model to evaluate for {task}: {'; '.join(resolved.notes)}")
@@ -134,13 +143,14 @@ def _load(spec: str, task: str, device: str, self_ensemble: bool) -> Restorer:
     return restorer
 
 
-def _label(spec: str, self_ensemble: bool, existing: list[EvalModel]) -> str:
+def _label(spec: str, self_ensemble: bool, existing: list[EvalModel], smooth: bool = False) -> str:
     if is_baseline(spec):
         label = spec.removeprefix(BASELINE_PREFIX)
     else:
         path = Path(spec)
         label = path.as_posix().rstrip("/") if path.exists() else spec
         label += "+x8" if self_ensemble else ""
+        label += "+smooth" if smooth else ""
     taken = {model.label for model in existing}
     unique, count = label, 2
     while unique in taken:

@@ -166,7 +166,9 @@ class BundledPair(Restorer):
         return min(limits)
 
 
-def set_hole_edges(restorer: Restorer, grow: int | None, feather: int | None) -> str:
+def set_hole_edges(
+    restorer: Restorer, grow: int | None, feather: int | None, texture: bool = True
+) -> str:
     """Set how the network of ``restorer`` that fills holes treats the edge of a hole.
 
     Args:
@@ -175,6 +177,8 @@ def set_hole_edges(restorer: Restorer, grow: int | None, feather: int | None) ->
         grow: pixels every hole is widened by (None: keep the model's default, 2 pixels for
             the holes whose outline shows a halo).
         feather: pixels of known context the fill fades into (None: keep, 0).
+        texture: copy the photo's own fine detail into the fills (the default); False: the
+            network's fill alone.
 
     Returns:
         A line that says how holes will be treated, for the user; empty when no network of
@@ -187,6 +191,8 @@ def set_hole_edges(restorer: Restorer, grow: int | None, feather: int | None) ->
         member.grow, member.grow_where = grow, "all"
     if feather is not None:
         member.feather = feather
+    if not texture:
+        member.texture = None
     said = []
     if member.grow and member.grow_where == "all":
         said.append(f"every hole is grown by {member.grow} px (--grow-mask {member.grow})")
@@ -197,4 +203,6 @@ def set_hole_edges(restorer: Restorer, grow: int | None, feather: int | None) ->
         )
     if member.feather:
         said.append(f"fills fade into the {member.feather} px around them (--feather)")
+    if member.texture is None:
+        said.append("fills are the network's alone, without the photo's copied detail")
     return "; ".join(said)

@@ -27,6 +27,7 @@ from ganrestore.inference.inpaint_scales import ScaleSettings, checked_strategy,
 from ganrestore.inference.mask_edges import feather_weights, grow_holes
 from ganrestore.inference.masks import ALPHA_HOLE_BELOW, mask_batch
 from ganrestore.inference.model_file import load_generator
+from ganrestore.inference.texture_transfer import TextureSettings, transfer_texture
 from ganrestore.inference.tiling import TileSettings, size_multiple, tiled_forward
 from ganrestore.modelfile import ModelRecord, generator_file
 from ganrestore.tasks import Task, task_model
@@ -158,6 +159,10 @@ class NetworkRestorer(Restorer):
             every hole.
         feather: known pixels this close to a (grown) hole take part of the fill, fading out
             (default 0: every pixel outside the grown holes is the input's, bit for bit).
+        texture: the photo's own fine detail is copied into the fill where its colours match
+            (:mod:`~ganrestore.inference.texture_transfer`; default on for inpainting), so
+            that a smooth fill gets the grain of its surroundings; None: the network's fill
+            alone.
     """
 
     inpaint_strategy: str = "scales"
@@ -165,6 +170,7 @@ class NetworkRestorer(Restorer):
     grow: int = 2
     grow_where: str = "halos"
     feather: int = 0
+    texture: TextureSettings | None = TextureSettings()
 
     def __init__(
         self,
@@ -262,6 +268,13 @@ class NetworkRestorer(Restorer):
             if weights is not None:
                 restored = torch.lerp(rgb, restored, weights)
         _check_finite_output(restored, self.description, self.device)
+        if masks is not None and self.texture is not None:
+            restored = torch.stack(
+                [
+                    transfer_texture(image, mask[0] > 0.5, self.texture)
+                    for image, mask in zip(restored.cpu(), masks, strict=True)
+                ]
+            )
         restored = restored.clamp_(0, 1)
         if images.shape[1] == 1 and restored.shape[1] == 3:
             restored = restored.mean(dim=1, keepdim=True)
