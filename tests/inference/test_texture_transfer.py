@@ -41,7 +41,7 @@ def test_a_smooth_fill_gets_the_photos_grain_at_every_scale() -> None:
 
 
 def test_known_pixels_are_kept_bit_for_bit_and_the_result_is_repeatable() -> None:
-    truth, holes, smooth = _grass_with_a_smooth_fill()
+    _, holes, smooth = _grass_with_a_smooth_fill()
     textured = transfer_texture(smooth, holes)
     assert torch.equal(textured[:, ~holes], smooth[:, ~holes])
     assert torch.equal(textured, transfer_texture(smooth, holes))
@@ -49,7 +49,7 @@ def test_known_pixels_are_kept_bit_for_bit_and_the_result_is_repeatable() -> Non
 
 
 def test_the_fill_keeps_its_colours_only_its_detail_changes() -> None:
-    truth, holes, smooth = _grass_with_a_smooth_fill()
+    _, holes, smooth = _grass_with_a_smooth_fill()
     textured = transfer_texture(smooth, holes)
     settings = TextureSettings()
     base_before = gaussian_blur(smooth[None], settings.sigma)[0][:, holes]
@@ -58,7 +58,7 @@ def test_the_fill_keeps_its_colours_only_its_detail_changes() -> None:
 
 
 def test_nothing_to_copy_or_nothing_to_fill_returns_the_input() -> None:
-    truth, holes, smooth = _grass_with_a_smooth_fill()
+    _, holes, smooth = _grass_with_a_smooth_fill()
     assert transfer_texture(smooth, torch.zeros_like(holes)) is smooth
     assert transfer_texture(smooth, torch.ones_like(holes)) is smooth
     tiny = smooth[:, :20, :20]
