@@ -107,6 +107,10 @@ def _descriptors(base: Tensor, tops: np.ndarray, lefts: np.ndarray, patch: int) 
     return blocks.permute(1, 0, 2, 3).reshape(len(tops), -1)
 
 
+#: Hole patches matched and pasted at a time (bounds the memory of a huge hole).
+_CHUNK = 2048
+
+
 def transfer_texture(
     filled: Tensor, holes: Tensor, settings: TextureSettings | None = None
 ) -> Tensor:
@@ -119,89 +123,118 @@ def transfer_texture(
 
     Returns:
         ``(C, H, W)`` float32; pixels outside ``holes`` are ``filled``'s, bit for bit. Without
-        holes, or without known patches to copy from, ``filled`` itself.
+        holes, without known patches to copy from, or smaller than a patch: ``filled`` itself.
     """
     settings = settings or TextureSettings()
     hole_mask = holes.cpu().numpy().astype(bool)
-    if not hole_mask.any() or hole_mask.all():
+    height, width = hole_mask.shape
+    if not hole_mask.any() or hole_mask.all() or min(height, width) < settings.patch:
         return filled
     image = filled.float().cpu()
-    channels, height, width = image.shape
-    patch, step, quarter = settings.patch, settings.patch // 2, settings.patch // 4
-    if height < patch or width < patch:
-        return filled
     base = gaussian_blur(image[None], settings.sigma)[0]
-    detail = image - base
     distance = distance_to_holes(hole_mask).astype(np.float32)
-
-    # The smallest distance to a hole over the patch starting at each pixel.
+    # The smallest distance to a hole over the patch that starts at each pixel.
+    patch = settings.patch
     nearest = cv2.erode(
         distance, np.ones((patch, patch), np.uint8), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE
     )
-
-    # Sources: patches on a grid aligned to the 4x4 descriptor cells, clear of every hole.
-    tops, lefts = _grid(height, patch, quarter), _grid(width, patch, quarter)
-    tops, lefts = tops - tops % quarter, lefts - lefts % quarter
-    corner_t, corner_l = (a.ravel() for a in np.meshgrid(tops, lefts, indexing="ij"))
-    clearance = nearest[corner_t, corner_l]
-    sources = np.flatnonzero((clearance >= 2 * settings.sigma) & (clearance <= settings.search))
-    if sources.size == 0:
+    sources = _sources(nearest, settings)
+    if len(sources) == 0:
         return filled
-    if sources.size > settings.candidates:
-        sources = sources[np.linspace(0, sources.size - 1, settings.candidates).round().astype(int)]
-    source_t, source_l = corner_t[sources], corner_l[sources]
-
-    # Targets: patches every patch/2 pixels (the windows overlap by half) that touch a hole.
-    grid_t, grid_l = (
-        a.ravel()
-        for a in np.meshgrid(_grid(height, patch, step), _grid(width, patch, step), indexing="ij")
-    )
-    touching = nearest[grid_t, grid_l] == 0
-    target_t, target_l = grid_t[touching], grid_l[touching]
-
-    wanted = _descriptors(base, target_t - target_t % quarter, target_l - target_l % quarter, patch)
-    offered = _descriptors(base, source_t, source_l, patch)
-    cost = torch.cdist(wanted, offered) ** 2 / wanted.shape[1]
-    scale = float(cost.mean()) + 1e-12
-    spread = torch.cdist(
-        torch.from_numpy(np.stack([target_t, target_l], 1)).float(),
-        torch.from_numpy(np.stack([source_t, source_l], 1)).float(),
-    )
-    cost = cost + settings.distance_cost * scale * (spread / settings.search) ** 2
-    # One of the few best, drawn with a fixed seed: the single best source of a smooth fill is
-    # the same for every patch of it, and copied over and over it shows as a repeating tile.
-    choices = min(settings.choices, cost.shape[1])
-    ranked = cost.topk(choices, dim=1, largest=False).indices
-    draw = torch.randint(choices, (len(ranked), 1), generator=torch.Generator().manual_seed(0))
-    best = ranked.gather(1, draw)[:, 0].numpy()
-
-    # Overlap-add the chosen patches' detail under raised-cosine windows.
-    offsets = np.arange(patch)
-    src_rows = (source_t[best][:, None] + offsets)[:, :, None]  # (N, P, 1)
-    src_cols = (source_l[best][:, None] + offsets)[:, None, :]  # (N, 1, P)
-    dst_rows = torch.from_numpy(
-        np.broadcast_to(
-            target_t[:, None, None] + offsets[:, None], (len(best), patch, patch)
-        ).copy()
-    )
-    dst_cols = torch.from_numpy(
-        np.broadcast_to(
-            target_l[:, None, None] + offsets[None, :], (len(best), patch, patch)
-        ).copy()
-    )
-    window = _window(patch)
-    blocks = detail[:, torch.from_numpy(src_rows), torch.from_numpy(src_cols)] * window
-    copied = torch.zeros_like(image)
-    weight = torch.zeros(height, width)
-    for channel in range(channels):
-        copied[channel].index_put_((dst_rows, dst_cols), blocks[channel], accumulate=True)
-    weight.index_put_((dst_rows, dst_cols), window.expand(len(best), -1, -1), accumulate=True)
-    copied = copied / weight.clamp_min(1e-6)
+    targets = _targets(nearest, settings)
+    picks = _choose(base, targets, sources, settings)
+    copied, weight = _overlap_add(image - base, targets, sources[picks], patch)
 
     depth = torch.from_numpy(hole_depth(hole_mask))
-    fade = (depth / max(settings.fade, 1e-6)).clamp(0, 1) if settings.fade > 0 else (depth > 0)
-    fade = fade.float() * (weight > 1e-3).float()
+    fade = (depth / settings.fade).clamp(0, 1) if settings.fade > 0 else (depth > 0).float()
+    fade = fade * (weight > 1e-3).float()
     textured = base + settings.gain * copied
-    result = image + fade * (textured - image)
-    result = torch.where(torch.from_numpy(hole_mask), result, image)
+    result = torch.where(torch.from_numpy(hole_mask), image + fade * (textured - image), image)
     return result.clamp(0, 1).to(filled.dtype)
+
+
+def _sources(nearest: np.ndarray, settings: TextureSettings) -> np.ndarray:
+    """``(N, 2)`` top-left corners of the patches to copy from, on the 4×4 descriptor grid.
+
+    A source holds no pixel within ``2 sigma`` of a hole (its detail holds no fill) and at
+    least one within ``search``; at most ``candidates``, thinned evenly.
+    """
+    quarter = settings.patch // 4
+    height, width = nearest.shape
+    tops = _grid(height, settings.patch, quarter)
+    lefts = _grid(width, settings.patch, quarter)
+    corners = np.stack(np.meshgrid(tops - tops % quarter, lefts - lefts % quarter, indexing="ij"))
+    corners = corners.reshape(2, -1).T
+    clearance = nearest[corners[:, 0], corners[:, 1]]
+    chosen = corners[(clearance >= 2 * settings.sigma) & (clearance <= settings.search)]
+    if len(chosen) > settings.candidates:
+        keep = np.linspace(0, len(chosen) - 1, settings.candidates).round().astype(int)
+        chosen = chosen[keep]
+    return chosen
+
+
+def _targets(nearest: np.ndarray, settings: TextureSettings) -> np.ndarray:
+    """``(M, 2)`` top-left corners of the patches, every ``patch / 2``, that touch a hole."""
+    patch, step = settings.patch, settings.patch // 2
+    height, width = nearest.shape
+    tops, lefts = _grid(height, patch, step), _grid(width, patch, step)
+    corners = np.stack(np.meshgrid(tops, lefts, indexing="ij")).reshape(2, -1).T
+    return corners[nearest[corners[:, 0], corners[:, 1]] == 0]
+
+
+def _choose(
+    base: Tensor, targets: np.ndarray, sources: np.ndarray, settings: TextureSettings
+) -> np.ndarray:
+    """For each target, the index of its source: one of the ``choices`` nearest in base colour
+    (4×4 means) plus the distance penalty, drawn with a fixed seed.
+
+    The single best source of a smooth fill is the same for every patch of it, and copied
+    over and over it shows as a repeating tile; drawing among a few does not.
+    """
+    patch, quarter = settings.patch, settings.patch // 4
+    offered = _descriptors(base, sources[:, 0], sources[:, 1], patch)
+    aligned = targets - targets % quarter
+    wanted = _descriptors(base, aligned[:, 0], aligned[:, 1], patch)
+    # The colour distances' scale, from an even sample (the same whatever the chunking).
+    sample_w = wanted[:: max(1, len(wanted) // 1024)]
+    sample_o = offered[:: max(1, len(offered) // 1024)]
+    scale = float((torch.cdist(sample_w, sample_o) ** 2).mean()) + 1e-12
+    offered_at = torch.from_numpy(sources).float()
+    choices = min(settings.choices, len(sources))
+    generator = torch.Generator().manual_seed(0)
+    picks = []
+    for first in range(0, len(targets), _CHUNK):
+        chunk = slice(first, first + _CHUNK)
+        cost = torch.cdist(wanted[chunk], offered) ** 2
+        spread = torch.cdist(torch.from_numpy(targets[chunk]).float(), offered_at)
+        cost += settings.distance_cost * scale * (spread / settings.search) ** 2
+        ranked = cost.topk(choices, dim=1, largest=False).indices
+        draw = torch.randint(choices, (len(ranked), 1), generator=generator)
+        picks.append(ranked.gather(1, draw)[:, 0].numpy())
+    return np.concatenate(picks)
+
+
+def _overlap_add(
+    detail: Tensor, targets: np.ndarray, sources: np.ndarray, patch: int
+) -> tuple[Tensor, Tensor]:
+    """The sources' detail pasted at the targets under raised-cosine windows, normalised.
+
+    Returns:
+        ``(copied, weight)``: ``(C, H, W)`` and ``(H, W)``, the sum of windows at each pixel.
+    """
+    window = _window(patch)
+    offsets = torch.arange(patch)
+    copied = torch.zeros_like(detail)
+    weight = torch.zeros(detail.shape[1:])
+    for first in range(0, len(targets), _CHUNK):
+        target = torch.from_numpy(targets[first : first + _CHUNK])
+        source = torch.from_numpy(sources[first : first + _CHUNK])
+        rows = (target[:, 0, None] + offsets)[:, :, None].expand(-1, patch, patch)
+        cols = (target[:, 1, None] + offsets)[:, None, :].expand(-1, patch, patch)
+        src_rows = (source[:, 0, None] + offsets)[:, :, None]
+        src_cols = (source[:, 1, None] + offsets)[:, None, :]
+        blocks = detail[:, src_rows, src_cols] * window
+        for channel in range(detail.shape[0]):
+            copied[channel].index_put_((rows, cols), blocks[channel], accumulate=True)
+        weight.index_put_((rows, cols), window.expand(len(target), -1, -1), accumulate=True)
+    return copied / weight.clamp_min(1e-6), weight
