@@ -139,9 +139,15 @@ def train_command(
             trainer = Trainer(
                 train_config, data, run_dir, context, resume=resume, default_steps=default_steps
             )
-            trainer.fit()
+            summary = trainer.fit()
         finally:
             teardown_processes(context)
+        if summary.interrupted:  # saved, but not finished: a script must be able to tell
+            raise typer.Exit(INTERRUPTED_EXIT_CODE)
+
+
+#: The exit status of a run stopped with Ctrl-C (after saving), as shells give 128 + SIGINT.
+INTERRUPTED_EXIT_CODE = 130
 
 
 def _run_dir(out: Path | None, task: str, resume: bool) -> Path:

@@ -159,7 +159,7 @@ def test_train_with_the_default_steps_on_a_cpu_shows_the_plan_and_the_hint(
     rest = process.communicate(timeout=300)[1]
     said = " ".join((" ".join(lines) + rest).split())
 
-    assert process.returncode == 0, said
+    assert process.returncode == 130, said  # saved, but not finished
     assert "plan: steps 6->40000 at " in said and "s/step on cpu: about " in said
     assert "hint: 40000 steps is the ready config's full schedule" in said
     assert "interrupted: saved step" in said and modelfile.latest_checkpoint(run) is not None
