@@ -124,8 +124,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 def _add_routes(app: FastAPI, server: Server) -> None:
     config = server.config
 
-    @app.get("/", response_class=HTMLResponse)
-    def page() -> HTMLResponse:
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def page() -> HTMLResponse:  # HEAD too: link checkers and `curl -I` ask with it
         html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
         return HTMLResponse(html, headers={"cache-control": "no-store"})
 

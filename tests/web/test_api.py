@@ -59,6 +59,8 @@ def test_the_page_and_its_scripts_are_served_without_any_other_site(
     client = make_client(fast_models)
     page = client.get("/").text
     assert 'src="/static/app.js"' in page and "http" not in page
+    head = client.head("/")
+    assert head.status_code == 200 and head.content == b""  # as GET, without the body
     files = sorted(path.name for path in STATIC_DIR.iterdir())
     assert {"index.html", "app.js", "style.css"} <= set(files)
     for name in files:
