@@ -270,6 +270,12 @@ def _forget_params_of_renamed_networks(
 MAX_CROP = 4096
 
 
+#: More steps than any run takes (ten years at 100 steps a second); larger numbers are typos.
+MAX_STEPS = 10**12
+#: The largest seed every generator takes (torch's is a signed 64-bit integer).
+MAX_SEED = 2**63 - 1
+
+
 def check_values(config: TrainConfig, origin: str) -> None:
     """Refuse values that type-check but cannot work, naming the key."""
     nonfinite = _first_nonfinite(config.to_dict())
@@ -277,7 +283,8 @@ def check_values(config: TrainConfig, origin: str) -> None:
         raise ConfigError(f"{origin}: '{nonfinite[0]}' must be a finite number, got {nonfinite[1]}")
     data, optim = config.data, config.optim
     rules = [
-        ("steps", config.steps >= 1, "at least 1"),
+        ("steps", 1 <= config.steps <= MAX_STEPS, f"from 1 to {MAX_STEPS:.0e}"),
+        ("seed", 0 <= config.seed <= MAX_SEED, f"from 0 to 2**63 - 1 = {MAX_SEED}"),
         ("log_every", config.log_every >= 1, "at least 1"),
         ("validate_every", config.validate_every >= 1, "at least 1"),
         ("checkpoint_every", config.checkpoint_every >= 1, "at least 1"),

@@ -95,6 +95,10 @@ def test_unknown_key_names_its_path_and_lists_the_known_ones(tmp_path: Path) -> 
         ("generator.params.dropout=nan", "'generator.params.dropout' must be a finite number"),
         ("data.pair_dir=../noisy", "'data.pair_dir' must be a folder name beside clean/"),
         ("data.direction=AB", "'data.direction' must be one of 'AtoB', 'BtoA'"),
+        ("steps=100000000000000000000", "'steps' must be from 1 to 1e+12"),
+        ("seed=100000000000000000000", "'seed' must be from 0 to 2**63 - 1"),
+        ("seed=-1", "'seed' must be from 0"),
+        ("seed=1e20", "'seed' must be int, got float"),
     ],
 )
 def test_bad_values_are_refused_with_the_key(override: str, expected: str) -> None:

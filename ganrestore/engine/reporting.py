@@ -201,6 +201,8 @@ def duration(seconds: float) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
+_A_WEEK = 7 * 86400
+_A_YEAR = 365 * 86400
 #: A first CPU run this long shows whether training works before a whole day is spent.
 FIRST_RUN_STEPS = 2000
 
@@ -217,7 +219,10 @@ def plan_message(
         default_steps: ``total`` is the ready config's step count, not one the user chose.
     """
     left = (total - step) * seconds_per_step
-    done_at = time.strftime("%a %H:%M", time.localtime(time.time() + left))
+    if left < _A_WEEK:
+        done_at = time.strftime("%a %H:%M", time.localtime(time.time() + left))
+    else:  # a weekday means nothing then, and far dates overflow the C library's time
+        done_at = f"{left / 86400:.0f} days from now" if left < _A_YEAR * 100 else "over a century"
     lines = [
         f"plan: steps {step}->{total} at {seconds_per_step:.2f} s/step on {device}: about "
         f"{duration(left)} (until {done_at}), plus validation and checkpoints"

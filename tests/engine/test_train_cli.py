@@ -134,6 +134,9 @@ def test_the_plan_comes_after_a_few_timed_steps_with_a_hint_on_a_cpu() -> None:
     assert on_cpu[1].startswith("hint: 40000 steps is the ready config's full schedule")
     assert "--steps 2000 first (about 1 h 4 min here)" in on_cpu[1]
     assert len(plan_message(4, 40_000, 1.92, "cpu", default_steps=False)) == 1
+    far = plan_message(0, 10**12, 1.6, "cpu", default_steps=False)[0]  # no date overflow
+    assert "(until over a century)" in far
+    assert "(until 19 days from now)" in plan_message(0, 10**6, 1.6, "cpu", default_steps=False)[0]
     assert len(plan_message(4, 40_000, 0.05, "cuda", default_steps=True)) == 1
 
 
