@@ -120,13 +120,17 @@ def run_methods(
     device: str,
     model_name: str = "inpaint",
     methods: tuple[str, ...] = ("scales", "tiles", "telea", "fsr_fast"),
+    texture: bool = True,
 ) -> tuple[list[dict], dict]:
     """Fill every photo with each method; per-photo scores and the filled images.
 
-    ``methods`` are the model's strategies (``scales``, ``tiles``) and baseline names.
+    ``methods`` are the model's strategies (``scales``, ``tiles``) and baseline names;
+    ``texture`` False fills with the network alone (``--no-texture``).
     """
     model = load_restorer(model_name, device=device)
     model.grow = 0  # the holes are exact, as for Telea (apply grows them by 2 pixels)
+    if not texture:
+        model.texture = None
     baselines = {m: resolve_model(f"baseline:{m}") for m in methods if m not in STRATEGIES}
     rows, fills = [], {}
     for path in photos:
@@ -265,6 +269,9 @@ def main() -> None:
         "--baselines", default="telea,fsr_fast", help="classical methods (telea must be one)"
     )
     parser.add_argument("--no-tiles", action="store_true", help="leave the tiles strategy out")
+    parser.add_argument(
+        "--no-texture", action="store_true", help="the network's fills without copied detail"
+    )
     parser.add_argument("--large", metavar="WxH", help="also fill one photo of this size")
     parser.add_argument(
         "--large-strategies", default="scales", help="strategies of --large, e.g. scales,tiles"
@@ -289,8 +296,11 @@ def main() -> None:
     if "telea" not in baselines:
         parser.error("--baselines must include telea (the reference of the summary)")
     methods = ("scales",) + (() if args.no_tiles else ("tiles",)) + baselines
-    rows, fills = run_methods(photos, args.seed, args.device, args.model, methods)
+    rows, fills = run_methods(
+        photos, args.seed, args.device, args.model, methods, texture=not args.no_texture
+    )
     report = {"seed": args.seed, "torch_threads": torch.get_num_threads(), "photos": rows}
+    report["texture"] = not args.no_texture
     report["mean"] = summary(rows, methods)
     report["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if args.grid:

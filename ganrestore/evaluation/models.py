@@ -29,8 +29,8 @@ from ganrestore.tasks import task_model
 #: ``--model baselines`` expands to every baseline of the task.
 ALL_BASELINES = "baselines"
 EXACT_MASKS_NOTE = (
-    f"holes are filled exactly as masked, not grown by {NetworkRestorer.grow} pixels as `apply` "
-    "does for the soft outlines of removed objects: the evaluation's masks mark exactly the "
+    f"holes are filled exactly as masked, never grown by {NetworkRestorer.grow} pixels as `apply` "
+    "does around a removed object's soft outline: the evaluation's masks mark exactly the "
     "missing pixels"
 )
 
