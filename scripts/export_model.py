@@ -6,24 +6,70 @@ Takes the run's latest checkpoint (or a given checkpoint folder / generator file
 weights in float16 (half the size; the restorer loads them into a float32 network, and float16
 keeps ~3 significant digits, far below what 8-bit images can show) with the checkpoint's record
 in the metadata, and checks that the exported file restores like the original.
+
+The record keeps no path of the machine that trained the model: the run's ``init`` becomes
+the bundled name it started from (or the file's name), and ``exported_from`` the last folders
+of the checkpoint (``RUN/checkpoints/step-N``). ``--scrub FILE`` rewrites an exported file's
+record that way and leaves its tensors as they are.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from ganrestore.inference.restorer import NetworkRestorer
-from ganrestore.modelfile import load_tensors, parse_model_source, read_record, save_model_file
+from ganrestore.modelfile import (
+    ModelRecord,
+    load_tensors,
+    parse_model_source,
+    read_record,
+    save_model_file,
+)
+
+#: The package's folder of bundled weights: an init from there is named by its bundled name.
+WEIGHTS = Path(__file__).resolve().parents[1] / "ganrestore" / "weights"
+
+
+def portable_path(text: str, keep: int = 1) -> str:
+    """``text`` without the machine's folders: a bundled weights file -> its name (``inpaint``),
+    any other absolute path -> its last ``keep`` parts; a relative text or a name as it is."""
+    path = Path(text)
+    if not path.is_absolute():
+        return text
+    if path.parent == WEIGHTS and path.suffix == ".safetensors":
+        return path.stem
+    return Path(*path.parts[-keep:]).as_posix()
+
+
+def portable_record(record: ModelRecord) -> ModelRecord:
+    """``record`` with the run's ``init`` and the ``exported_from`` checkpoint made portable."""
+    config = dict(record.training.config)
+    if isinstance(config.get("init"), str) and config["init"]:
+        config["init"] = portable_path(config["init"])
+    extra = dict(record.extra)
+    source = extra.get("exported_from")
+    if isinstance(source, dict) and isinstance(source.get("checkpoint"), str):
+        extra["exported_from"] = {**source, "checkpoint": portable_path(source["checkpoint"], 4)}
+    return replace(record, training=replace(record.training, config=config), extra=extra)
+
+
+def scrub(file: Path) -> dict[str, object]:
+    """Rewrite the record of the model file ``file`` portably; its tensors stay bit for bit."""
+    record = read_record(file)
+    save_model_file(file, load_tensors(file), portable_record(record))
+    return {"target": str(file), "init": portable_record(record).training.config.get("init")}
 
 
 def export(source: Path, target: Path, name: str | None) -> dict[str, object]:
     file = parse_model_source(source, what="source", baselines=False).model_file()
     record = read_record(file)
     record = record.with_extra(exported_from={"checkpoint": str(file), "step": record.step})
+    record = portable_record(record)
     if name:
         record = record.with_extra(bundled_name=name)
     tensors = {
@@ -52,10 +98,18 @@ def export(source: Path, target: Path, name: str | None) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", type=Path, help="run directory, checkpoint folder or file")
-    parser.add_argument("target", type=Path, help="output .safetensors file")
+    parser.add_argument(
+        "source", type=Path, nargs="?", help="run directory, checkpoint folder or file"
+    )
+    parser.add_argument("target", type=Path, nargs="?", help="output .safetensors file")
     parser.add_argument("--name", help="bundled model name to record (denoise, inpaint)")
+    parser.add_argument("--scrub", type=Path, help="make this exported file's record portable")
     args = parser.parse_args()
+    if args.scrub is not None:
+        print(json.dumps(scrub(args.scrub), indent=2))
+        return
+    if args.source is None or args.target is None:
+        parser.error("give SOURCE and TARGET (or --scrub FILE)")
     print(json.dumps(export(args.source, args.target, args.name), indent=2))
 
 

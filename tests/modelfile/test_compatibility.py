@@ -11,6 +11,8 @@ forward of the network, rebuilt by hand from the file, gives.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +148,10 @@ def test_the_bundled_models_load_unchanged_and_restore_as_their_network(
     expected = direct_restore(WEIGHTS / f"{name}.safetensors", photo, mask)
     difference = np.abs(restored.astype(int) - expected.astype(int))
     assert difference.max() <= 1 and (difference > 0).mean() < 0.01
+
+
+@pytest.mark.parametrize("name", ["denoise", "inpaint"])
+def test_the_bundled_models_hold_no_path_of_the_machine_that_trained_them(name: str) -> None:
+    text = json.dumps(read_record(WEIGHTS / f"{name}.safetensors").to_dict())
+    assert not re.search(r'"(/|[A-Za-z]:\\\\)', text), "an absolute path in the record"
+    assert read_record(WEIGHTS / f"{name}.safetensors").training.config["init"] == name
