@@ -293,7 +293,10 @@ def _load_failure(exc: BaseException) -> str:
     """Why importing a plugin failed, in one line (``SystemExit`` is said as such)."""
     if isinstance(exc, SystemExit):
         return f"SystemExit: its module called exit({exc.code!r}) while being imported"
-    return f"{type(exc).__name__}: {exc}"
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:  # noqa: BLE001 - a plugin's exception may even fail to print itself
+        return f"{type(exc).__name__} (its message could not be read)"
 
 
 def accepted_params(factory: Callable[..., Any], skip: int) -> dict[str, Any]:

@@ -13,6 +13,10 @@ BASE_EXCEPTION_MODULE = (
     "class Abort(BaseException):\n    pass\n\nraise Abort('licence server unreachable')\n"
 )
 INTERRUPTED_MODULE = "raise KeyboardInterrupt\n"
+UNPRINTABLE_MODULE = (
+    "class Odd(Exception):\n    def __str__(self):\n        raise RuntimeError('no')\n\n"
+    "raise Odd()\n"
+)
 
 
 def test_a_plugin_calling_sys_exit_at_import_is_broken_and_the_others_still_load(
@@ -34,6 +38,17 @@ def test_a_plugin_calling_sys_exit_at_import_is_broken_and_the_others_still_load
     assert rows["exiting"].status == "broken" and "SystemExit" in (rows["exiting"].error or "")
     assert rows["abort"].status == "broken"
     assert rows["tiny"].status == "ok" and registry.build("tiny", 3, 3) == "tiny"
+
+
+def test_an_exception_that_cannot_print_itself_is_still_reported(make_distribution) -> None:
+    make_distribution(
+        "odd-nets", {GROUP: {"odd": "odd_nets:make"}}, {"odd_nets": UNPRINTABLE_MODULE}
+    )
+    registry: Registry[str] = Registry("generator", GROUP)
+    with pytest.raises(PluginLoadError, match=r"Odd \(its message could not be read\)"):
+        registry.get("odd")
+    rows = {row.name: row for row in registry.info(load=True)}
+    assert rows["odd"].status == "broken"
 
 
 def test_ctrl_c_while_a_plugin_imports_still_interrupts(make_distribution) -> None:
