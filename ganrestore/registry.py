@@ -295,7 +295,7 @@ def _load_failure(exc: BaseException) -> str:
         return f"SystemExit: its module called exit({exc.code!r}) while being imported"
     try:
         return f"{type(exc).__name__}: {exc}"
-    except Exception:  # noqa: BLE001 - a plugin's exception may even fail to print itself
+    except Exception:  # a plugin's exception may even fail to print itself
         return f"{type(exc).__name__} (its message could not be read)"
 
 
