@@ -32,20 +32,35 @@ RECORD = "record.json"
 def latest_checkpoint(run_dir: Path) -> Path | None:
     """The newest complete checkpoint folder of a run, or ``None`` if it has none.
 
-    ``latest.json`` names it; when that file is missing or damaged, the newest ``step-*``
-    folder holding a ``record.json`` is used.
+    ``latest.json`` names it; when that file is missing or damaged, or names anything but a
+    ``step-*`` folder right inside ``checkpoints/`` (``../elsewhere``, an absolute path, a link
+    out of the run), the newest ``step-*`` folder holding a ``record.json`` is used.
     """
     root = Path(run_dir) / CHECKPOINTS
     pointer = root / LATEST
     if pointer.is_file():
         try:
-            candidate = root / json.loads(pointer.read_text())["path"]
+            named = json.loads(pointer.read_text())["path"]
+            candidate = root / named if _is_step_name(named) else None
         except (ValueError, KeyError, TypeError):
             candidate = None
-        if candidate is not None and (candidate / RECORD).is_file():
+        if candidate is not None and not candidate.is_symlink() and (candidate / RECORD).is_file():
             return candidate
-    complete = sorted(p for p in root.glob("step-*") if (p / RECORD).is_file())
+    complete = sorted(
+        p for p in root.glob("step-*") if not p.is_symlink() and (p / RECORD).is_file()
+    )
     return complete[-1] if complete else None
+
+
+def _is_step_name(name: object) -> bool:
+    """Whether ``name`` is a bare ``step-*`` folder name (no separator, no ``..``)."""
+    return (
+        isinstance(name, str)
+        and name.startswith("step-")
+        and Path(name).name == name
+        and "/" not in name
+        and "\\" not in name
+    )
 
 
 def is_checkpoint_folder(path: Path) -> bool:

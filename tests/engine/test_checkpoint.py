@@ -59,6 +59,25 @@ def test_an_unfinished_checkpoint_is_ignored(tmp_path: Path) -> None:
     assert modelfile.latest_checkpoint(tmp_path) == tmp_path / "checkpoints" / "step-00000002"
 
 
+@pytest.mark.parametrize("named", ["../../elsewhere/step-00000009", "/abs/step-9", "..", "outside"])
+def test_latest_json_never_points_outside_the_run(tmp_path: Path, named: str) -> None:
+    run = tmp_path / "run"
+    _save(run, 2)
+    elsewhere = _save(tmp_path / "elsewhere", 9)  # a complete checkpoint of another run
+    assert elsewhere.is_dir()
+    (run / "checkpoints" / modelfile.LATEST).write_text(json.dumps({"path": named}))
+    assert modelfile.latest_checkpoint(run) == run / "checkpoints" / "step-00000002"
+
+
+def test_a_checkpoint_that_is_a_link_out_of_the_run_is_not_followed(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    _save(run, 2)
+    elsewhere = _save(tmp_path / "elsewhere", 9)
+    (run / "checkpoints" / "step-00000009").symlink_to(elsewhere, target_is_directory=True)
+    (run / "checkpoints" / modelfile.LATEST).write_text(json.dumps({"path": "step-00000009"}))
+    assert modelfile.latest_checkpoint(run) == run / "checkpoints" / "step-00000002"
+
+
 def test_saving_the_same_step_again_replaces_it(tmp_path: Path) -> None:
     _save(tmp_path, 2)
     folder = _save(tmp_path, 2)
