@@ -40,9 +40,27 @@ class OutputExistsError(FileExistsError):
     """The target of a write without ``overwrite`` exists; nothing was written."""
 
 
+#: The longest file name most file systems take, in bytes (ext4, XFS, APFS, NTFS in UTF-16
+#: units, which UTF-8 bytes never undercount).
+NAME_MAX_BYTES = 255
+
+
 def temporary_path(path: Path) -> Path:
-    """A fresh temporary name beside ``path``: ``.NAME.XXXXXXXX.tmp``."""
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    """A fresh temporary name beside ``path``: ``.NAME.XXXXXXXX.tmp``.
+
+    A name too long for the 14 bytes the temporary adds (a target of 242 to 255 bytes, such as
+    80 CJK characters) has its stem cut, on a character boundary, to fit; the suffix is kept,
+    so :func:`remove_stale_temporaries` still knows what kind of file it was.
+    """
+    token = secrets.token_hex(4)
+    name = path.name
+    room = NAME_MAX_BYTES - len(f"..{token}.tmp")
+    if len(name.encode()) > room:
+        suffix = path.suffix if len(path.suffix.encode()) < room // 2 else ""
+        stem = name[: len(name) - len(suffix)] if suffix else name
+        kept = stem.encode()[: room - len(suffix.encode())].decode("utf-8", "ignore")
+        name = kept + suffix
+    return path.with_name(f".{name}.{token}.tmp")
 
 
 def write_atomically(path: Path, data: bytes, overwrite: bool = True) -> None:

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from ganrestore.data.atomic import OutputExistsError, write_atomically
+from ganrestore.data.atomic import NAME_MAX_BYTES, OutputExistsError, write_atomically
 from ganrestore.data.io import IMAGE_SUFFIX_LIST, IMAGE_SUFFIXES, list_images
 from ganrestore.inference.masks import MaskFinder
 from ganrestore.web.errors import Conflict, Forbidden, NotFound, RequestError
@@ -39,6 +39,11 @@ def check_name(name: str) -> str:
         raise Forbidden(f"'{name}' is a hidden file or holds control characters")
     if len(name) > MAX_NAME_LENGTH:
         raise Forbidden(f"a file name of {len(name)} characters (at most {MAX_NAME_LENGTH})")
+    if len(name.encode()) > NAME_MAX_BYTES:
+        raise Forbidden(
+            f"a file name of {len(name.encode())} bytes in UTF-8 (at most {NAME_MAX_BYTES}: the "
+            "file system's limit); shorten it"
+        )
     return name
 
 
@@ -53,7 +58,10 @@ def upload_name(raw: str, file_format: str) -> str:
     stem = Path(name).stem if Path(name).suffix.lower() in IMAGE_SUFFIXES else name
     stem = (stem or "upload")[: MAX_NAME_LENGTH - 10]
     suffix = Path(name).suffix if Path(name).suffix.lower() in IMAGE_SUFFIXES else ""
-    return f"{stem}{suffix or SUFFIX_BY_FORMAT.get(file_format, '.png')}"
+    suffix = suffix or SUFFIX_BY_FORMAT.get(file_format, ".png")
+    room = NAME_MAX_BYTES - len(suffix.encode())
+    stem = stem.encode()[:room].decode("utf-8", "ignore")  # whole characters within the limit
+    return f"{stem}{suffix}"
 
 
 def _is_plain(name: str) -> bool:

@@ -106,6 +106,20 @@ class TestStaleTemporaries:
         assert all((tmp_path / name).exists() for name in lookalikes)
         assert remove_stale_temporaries(tmp_path, True, suffixes=IMAGE_SUFFIXES) == [nested]
 
+    @pytest.mark.parametrize(
+        "stem", ["a" * 251, "写真" * 41 + "x", "é" * 125], ids=["ascii", "cjk", "accents"]
+    )
+    def test_names_up_to_the_file_system_limit_are_written(self, tmp_path, stem):
+        target = tmp_path / f"{stem}.png"  # 255 or 254 bytes: the temporary must be shorter
+        assert 250 <= len(target.name.encode()) <= 255
+        write_atomically(target, b"data", overwrite=False)
+        assert target.read_bytes() == b"data" and os.listdir(tmp_path) == [target.name]
+        left_behind = temporary_path(target)
+        assert len(left_behind.name.encode()) <= 255 and left_behind.name.endswith(".tmp")
+        left_behind.write_bytes(b"x")
+        os.utime(left_behind, (HOUR_AGO, HOUR_AGO))
+        assert remove_stale_temporaries(tmp_path, suffixes=IMAGE_SUFFIXES) == [left_behind]
+
     def test_a_symbolic_link_and_a_missing_folder_are_left_alone(self, tmp_path):
         victim = tmp_path / "precious.png"
         victim.write_bytes(b"keep")

@@ -79,6 +79,7 @@ def test_origin_and_fetch_site_must_be_the_server_itself() -> None:
         "",
         ".hidden.png",
         "x\0.png",
+        "写真" * 50 + ".png",  # 104 characters, 304 bytes: more than a file system takes
     ],
 )
 def test_only_plain_file_names_are_accepted(name: str) -> None:
@@ -102,6 +103,12 @@ def test_upload_names_become_plain_names_with_an_image_suffix(
     raw: str, file_format: str, expected: str
 ) -> None:
     assert upload_name(raw, file_format) == expected
+
+
+def test_a_long_cjk_upload_name_is_cut_to_whole_characters_the_file_system_takes() -> None:
+    name = upload_name("写真" * 90 + ".png", "PNG")
+    assert name.endswith(".png") and len(name.encode()) <= 255
+    assert check_name(name) == name and name.startswith("写真写真")
 
 
 def test_inputs_are_the_listed_images_only(photos: Path, tmp_path: Path) -> None:
