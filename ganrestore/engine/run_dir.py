@@ -63,7 +63,10 @@ class ResumePoint:
 
 
 def check_outside_data(run_dir: Path, data_dir: Path) -> None:
-    """Refuse a run directory inside (or equal to) the data folder.
+    """Refuse a run directory inside (or equal to) the data folder, or data inside the run.
+
+    Either way the run's sample grids and checkpoints would be read as training images (a
+    ``--resume`` with ``--data RUN/samples``, say).
 
     Raises:
         GanrestoreError: naming both folders.
@@ -74,6 +77,11 @@ def check_outside_data(run_dir: Path, data_dir: Path) -> None:
             f"--out {run_dir} is inside --data {data_dir}: the run's sample grids and "
             "checkpoints would be read as training images; choose an --out outside the data "
             "folder"
+        )
+    if data.is_relative_to(run):
+        raise GanrestoreError(
+            f"--data {data_dir} is inside the run folder {run_dir}: the run's own sample grids "
+            "and checkpoints would be read as training images; keep the photos outside the run"
         )
 
 

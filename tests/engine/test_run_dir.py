@@ -3,6 +3,7 @@ weights holding NaN are never saved."""
 
 from __future__ import annotations
 
+import shutil
 import json
 import re
 from pathlib import Path
@@ -49,6 +50,25 @@ class TestWhereARunMayStart:
             assert f"--out {out} is inside --data {photo_folder}" in result.output
         assert not (photo_folder / "runs").exists()
         assert not (photo_folder / "config.json").exists()
+
+    def test_data_inside_the_run_is_refused_on_resume_too(
+        self, photo_folder: Path, tiny_config, tmp_path: Path
+    ) -> None:
+        run = tmp_path / "run"
+        first = train_cli(
+            "denoise", "--data", str(photo_folder), "--out", str(run),
+            "--config", str(tiny_config()),
+        )  # fmt: skip
+        assert first.exit_code == 0, first.output
+        inside = run / "photos"
+        shutil.copytree(photo_folder, inside)
+        before = sorted(p.name for p in (run / "checkpoints").iterdir())
+        result = train_cli(
+            "denoise", "--data", str(inside), "--out", str(run), "--resume", "--steps", "4",
+        )  # fmt: skip
+        assert result.exit_code == 2, result.output
+        assert f"--data {inside} is inside the run folder {run}" in result.output
+        assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before
 
     def test_a_folder_of_the_users_is_refused_and_left_as_it_was(
         self, photo_folder: Path, tiny_config, tmp_path: Path
