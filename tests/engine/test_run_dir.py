@@ -3,9 +3,9 @@ weights holding NaN are never saved."""
 
 from __future__ import annotations
 
-import shutil
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
