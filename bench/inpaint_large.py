@@ -231,7 +231,13 @@ def write_grid(
 
 
 def large_photo_run(
-    source: Path, size: str, seed: int, device: str, strategy: str, model_name: str = "inpaint"
+    source: Path,
+    size: str,
+    seed: int,
+    device: str,
+    strategy: str,
+    model_name: str = "inpaint",
+    texture: bool = True,
 ) -> dict:
     """Fill one photo of ``size`` (``WxH``) in this process; seconds and peak memory.
 
@@ -242,6 +248,8 @@ def large_photo_run(
     holes = photo_mask(source.name, height, width, seed)
     restorer = load_restorer(model_name, device=device)
     restorer.inpaint_strategy, restorer.grow = strategy, 0
+    if not texture:
+        restorer.texture = None
     start = time.perf_counter()
     filled = restorer.restore(image, mask=holes)
     seconds = time.perf_counter() - start
@@ -249,6 +257,7 @@ def large_photo_run(
     return {
         "size": size,
         "strategy": strategy,
+        "texture": texture,
         "hole_share": round(float(holes.mean()), 4),
         "seconds": round(seconds, 2),
         "peak_rss_mb": round(peak, 1),
@@ -288,7 +297,13 @@ def main() -> None:
         parser.error(f"--photos {args.photos}: no .png or .jpg photos in it")
     if args.large_only:  # a fresh process of --large
         run = large_photo_run(
-            photos[0], args.large, args.seed, args.device, args.large_only, args.model
+            photos[0],
+            args.large,
+            args.seed,
+            args.device,
+            args.large_only,
+            args.model,
+            texture=not args.no_texture,
         )
         print(json.dumps(run))
         return
@@ -314,6 +329,7 @@ def main() -> None:
         command += ["--seed", str(args.seed), "--device", args.device, "--large-only", strategy]
         command += ["--model", args.model]
         command += ["--threads", str(torch.get_num_threads())]
+        command += ["--no-texture"] if args.no_texture else []
         done = subprocess.run([sys.executable, *command], capture_output=True, text=True)
         if done.returncode:
             raise SystemExit(f"the --large run failed:\n{done.stderr}")

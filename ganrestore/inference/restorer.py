@@ -269,12 +269,8 @@ class NetworkRestorer(Restorer):
                 restored = torch.lerp(rgb, restored, weights)
         _check_finite_output(restored, self.description, self.device)
         if masks is not None and self.texture is not None:
-            restored = torch.stack(
-                [
-                    transfer_texture(image, mask[0] > 0.5, self.texture)
-                    for image, mask in zip(restored.cpu(), masks, strict=True)
-                ]
-            )
+            for image, mask in zip(restored, masks, strict=True):  # in place: no second batch
+                image.copy_(transfer_texture(image, mask[0] > 0.5, self.texture))
         restored = restored.clamp_(0, 1)
         if images.shape[1] == 1 and restored.shape[1] == 3:
             restored = restored.mean(dim=1, keepdim=True)

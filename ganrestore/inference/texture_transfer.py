@@ -72,15 +72,21 @@ class TextureSettings:
 
 
 def gaussian_blur(image: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur of ``(B, C, H, W)``, borders reflected, radius ``3 sigma``."""
+    """Separable Gaussian blur of ``(B, C, H, W)``, borders reflected, radius ``3 sigma``.
+
+    One channel at a time, so that a 12 MP photo needs one channel's temporaries, not three.
+    """
     radius = max(1, math.ceil(3 * sigma))
     offsets = torch.arange(-radius, radius + 1, dtype=torch.float32)
     kernel = torch.exp(-(offsets**2) / (2 * sigma**2))
     kernel = (kernel / kernel.sum()).to(image)
-    channels = image.shape[1]
-    padded = F.pad(image, (radius, radius, radius, radius), mode="reflect")
-    rows = F.conv2d(padded, kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels)
-    return F.conv2d(rows, kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
+    across, down = kernel.view(1, 1, 1, -1), kernel.view(1, 1, -1, 1)
+    blurred = torch.empty_like(image)
+    for channel in range(image.shape[1]):
+        plane = image[:, channel : channel + 1]
+        padded = F.pad(plane, (radius, radius, radius, radius), mode="reflect")
+        blurred[:, channel : channel + 1] = F.conv2d(F.conv2d(padded, across), down)
+    return blurred
 
 
 def _window(patch: int) -> Tensor:
@@ -132,25 +138,35 @@ def transfer_texture(
         return filled
     image = filled.float().cpu()
     base = gaussian_blur(image[None], settings.sigma)[0]
-    distance = distance_to_holes(hole_mask).astype(np.float32)
     # The smallest distance to a hole over the patch that starts at each pixel.
     patch = settings.patch
     nearest = cv2.erode(
-        distance, np.ones((patch, patch), np.uint8), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE
+        distance_to_holes(hole_mask),
+        np.ones((patch, patch), np.uint8),
+        anchor=(0, 0),
+        borderType=cv2.BORDER_REPLICATE,
     )
     sources = _sources(nearest, settings)
     if len(sources) == 0:
         return filled
     targets = _targets(nearest, settings)
+    del nearest
     picks = _choose(base, targets, sources, settings)
-    copied, weight = _overlap_add(image - base, targets, sources[picks], patch)
-
-    depth = torch.from_numpy(hole_depth(hole_mask))
-    fade = (depth / settings.fade).clamp(0, 1) if settings.fade > 0 else (depth > 0).float()
-    fade = fade * (weight > 1e-3).float()
-    textured = base + settings.gain * copied
-    result = torch.where(torch.from_numpy(hole_mask), image + fade * (textured - image), image)
-    return result.clamp(0, 1).to(filled.dtype)
+    # In place from here: a 12 MP photo holds a few of these 144 MB maps at once. The change
+    # is fade * (base + gain * copied - image) = fade * (gain * copied - detail) in the holes.
+    detail = base.neg_().add_(image)
+    copied, weight = _overlap_add(detail, targets, sources[picks], patch)
+    change = copied.mul_(settings.gain).sub_(detail)
+    del detail, base
+    fade = torch.from_numpy(hole_depth(hole_mask))
+    fade = fade.div_(settings.fade).clamp_(0, 1) if settings.fade > 0 else (fade > 0).float()
+    fade.mul_(weight > 1e-3)
+    del weight
+    change.mul_(fade).mul_(torch.from_numpy(hole_mask))  # 0 outside the holes
+    result = change.add_(image).clamp_(0, 1)
+    outside = torch.from_numpy(~hole_mask).expand_as(result)
+    result[outside] = image[outside]  # bit for bit, whatever the float rounding
+    return result.to(filled.dtype)
 
 
 def _sources(nearest: np.ndarray, settings: TextureSettings) -> np.ndarray:
