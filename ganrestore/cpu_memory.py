@@ -66,3 +66,20 @@ def keep_freed_memory_on_cpu(device: object) -> bool:
     """
     kind = getattr(device, "type", None) or str(device).split(":")[0]
     return kind == "cpu" and keep_freed_memory()
+
+
+def give_back_freed_memory() -> bool:
+    """Return the heap's free pages to the kernel now (glibc ``malloc_trim``).
+
+    For a step that follows a large forward pass and allocates buffers of other sizes (the
+    texture copied into a 12 MP photo's fill): with :func:`keep_freed_memory` in force those
+    buffers would come on top of the pass's kept memory instead of out of it. The next pass
+    faults its pages in again, so call it only where the memory matters more than that time.
+    A no-op (returning ``False``) anywhere but Linux with glibc.
+    """
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim(0) == 1
+    except (OSError, AttributeError):
+        return False

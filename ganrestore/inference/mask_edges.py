@@ -82,24 +82,29 @@ def halo_holes(image: np.ndarray, holes: np.ndarray, ratio: float = HALO_RATIO) 
     if not holes.any():
         return holes
     count, labels = cv2.connectedComponents(holes.astype(np.uint8), connectivity=8)
+    # Only the neighbourhood of the holes matters: the rings reach 6 pixels out, the blur 12
+    # more (OpenCV's Gaussian of sigma 3 spans 25 pixels).
+    rows, cols = _around(holes, 3 * _RING + 14)
+    holes, labels = holes[rows, cols], labels[rows, cols]
+    pixels = np.ascontiguousarray(image[rows, cols], dtype=np.float32)
     distance, nearest = cv2.distanceTransformWithLabels(
         (~holes).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_CCOMP
     )
     # ``nearest`` numbers the holes in its own order: map it to ``labels``' numbers.
     owner = np.zeros(int(nearest.max()) + 1, np.int64)
     owner[nearest[holes]] = labels[holes]
-    pixels = image.astype(np.float32).reshape(*holes.shape, -1)
-    means = []
-    for ring in range(3):
+    first = np.flatnonzero((distance > 0) & (distance <= _RING))  # where the steps are taken
+    means, valid = [], np.ones(first.size, bool)
+    for ring in range(3):  # each ring's local mean colour, kept at the first ring's pixels only
         inside = (distance > ring * _RING) & (distance <= (ring + 1) * _RING)
-        weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), _RING_BLUR)
+        weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), _RING_BLUR).ravel()[first]
         blurred = cv2.GaussianBlur(pixels * inside[..., None], (0, 0), _RING_BLUR)
-        blurred = blurred.reshape((*weight.shape, -1))
-        means.append((blurred / np.maximum(weight, 1e-6)[..., None], weight > 0.05))
-    first = (distance > 0) & (distance <= _RING) & means[1][1] & means[2][1]
-    step_out = np.linalg.norm(means[0][0] - means[1][0], axis=-1)[first]
-    step_on = np.linalg.norm(means[1][0] - means[2][0], axis=-1)[first]
-    hole_of = owner[nearest[first]]
+        blurred = blurred.reshape(-1, pixels.shape[-1] if pixels.ndim == 3 else 1)[first]
+        means.append(blurred / np.maximum(weight, 1e-6)[:, None])
+        valid &= weight > 0.05
+    step_out = np.linalg.norm(means[0] - means[1], axis=-1)[valid]
+    step_on = np.linalg.norm(means[1] - means[2], axis=-1)[valid]
+    hole_of = owner[nearest.ravel()[first[valid]]]
     haloed = np.ones(count, bool)
     haloed[0] = False
     for label in range(1, count):
@@ -107,7 +112,19 @@ def halo_holes(image: np.ndarray, holes: np.ndarray, ratio: float = HALO_RATIO) 
         if mine.sum() >= 10:
             step = np.median(step_out[mine]), np.median(step_on[mine]) + 2e-3
             haloed[label] = step[0] > ratio * step[1]
-    return haloed[labels]
+    judged = np.zeros(image.shape[:2], bool)
+    judged[rows, cols] = haloed[labels]
+    return judged
+
+
+def _around(holes: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """Rows and columns of the holes' bounding box grown by ``margin`` (within the image)."""
+    rows, cols = np.flatnonzero(holes.any(axis=1)), np.flatnonzero(holes.any(axis=0))
+    height, width = holes.shape
+    return (
+        slice(max(int(rows[0]) - margin, 0), min(int(rows[-1]) + margin + 1, height)),
+        slice(max(int(cols[0]) - margin, 0), min(int(cols[-1]) + margin + 1, width)),
+    )
 
 
 def grow_holes(masks: Tensor, pixels: int, images: Tensor | None = None) -> Tensor:
@@ -131,7 +148,7 @@ def grow_holes(masks: Tensor, pixels: int, images: Tensor | None = None) -> Tens
         holes = mask[0].numpy() > 0.5
         chosen = holes
         if images is not None and holes.any():
-            chosen = halo_holes(images[index].permute(1, 2, 0).numpy(), holes)
+            chosen = halo_holes(images[index].permute(1, 2, 0).cpu().numpy(), holes)
         if chosen.any():
             holes = holes | (distance_to_holes(chosen) <= pixels)
         grown.append(torch.from_numpy(holes.astype(np.float32))[None])

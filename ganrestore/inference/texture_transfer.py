@@ -162,11 +162,10 @@ def transfer_texture(
     fade = fade.div_(settings.fade).clamp_(0, 1) if settings.fade > 0 else (fade > 0).float()
     fade.mul_(weight > 1e-3)
     del weight
-    change.mul_(fade).mul_(torch.from_numpy(hole_mask))  # 0 outside the holes
-    result = change.add_(image).clamp_(0, 1)
-    outside = torch.from_numpy(~hole_mask).expand_as(result)
-    result[outside] = image[outside]  # bit for bit, whatever the float rounding
-    return result.to(filled.dtype)
+    inside = torch.from_numpy(hole_mask)
+    result = change.mul_(fade).add_(image).clamp_(0, 1)
+    # Outside the holes the input, bit for bit (a boolean index would cost gigabytes here).
+    return torch.where(inside, result, image).to(filled.dtype)
 
 
 def _sources(nearest: np.ndarray, settings: TextureSettings) -> np.ndarray:

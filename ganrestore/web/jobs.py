@@ -183,7 +183,8 @@ def restore(
         base: the version to restore.
         holes: ``(H, W)`` float32 {0, 1}, 1 = hole, for a model that fills holes
             (``restorer.uses_mask``); other models ignore it.
-        grow: pixels an inpainting network widens each hole by (None: its default).
+        grow: pixels an inpainting network widens every hole by (None: its default, 2 pixels
+            for the holes whose outline shows a halo).
         progress: receives ``(done, total)`` tiles.
 
     Returns:
@@ -201,9 +202,11 @@ def restore(
     pixels, alpha = base.float_pixels(), base.float_alpha()
     if holes is not None and alpha is not None:
         alpha = np.where(holes > 0, np.float32(1), alpha)
-    previous = getattr(restorer, "grow", None)
-    if grow is not None and previous is not None:
-        restorer.grow = grow  # one job at a time: no other restoration sees it
+    previous = (getattr(restorer, "grow", None), getattr(restorer, "grow_where", None))
+    if grow is not None and previous[0] is not None:
+        # One job at a time: no other restoration sees it. A grow the page asks for widens
+        # every painted hole (apply's default judges each hole's outline instead).
+        restorer.grow, restorer.grow_where = grow, "all"
     try:
         with reporting_tiles(progress):
             if holes is None:
@@ -211,6 +214,6 @@ def restore(
             else:
                 restored = restorer.restore(pixels, mask=holes)
     finally:
-        if previous is not None:
-            restorer.grow = previous
+        if previous[0] is not None:
+            restorer.grow, restorer.grow_where = previous
     return restored, alpha

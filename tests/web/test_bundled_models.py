@@ -53,13 +53,15 @@ def test_the_shipped_examples_are_filled_denoised_and_saved(
     assert roughness(clean) < 0.7 * roughness(noisy)
 
 
-def test_holes_grow_by_two_pixels_by_default(make_client, bundled_models, photos: Path) -> None:
+def test_the_pages_grow_widens_every_painted_hole(
+    make_client, bundled_models, photos: Path
+) -> None:
     from scipy.ndimage import binary_dilation
 
     client = make_client(bundled_models, input_dir=photos)
     photo = client.post("/api/inputs/open", json={"name": "cat.png"}).json()
     mask = client.get(f"/api/photos/{photo['id']}/mask.png").content
-    url = f"/api/photos/{photo['id']}/jobs?task=inpaint&version=0"
+    url = f"/api/photos/{photo['id']}/jobs?task=inpaint&version=0&grow=2"  # the page's default
     job = wait_for_job(client, client.post(url, content=mask).json())
     assert job["state"] == "done", job
     result = np.asarray(
