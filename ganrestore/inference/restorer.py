@@ -128,7 +128,8 @@ class Restorer(ABC):
 
 
 #: Above this many pixels the memory the network's pass freed is given back before the texture
-#: step allocates its own (a 12 MP fill under ``apply`` peaked at 3.2-3.4 GB without it, 2.9 GB with).
+#: step allocates its own (a 12 MP fill under ``apply``: 3.2-3.4 GB at its peak without, 2.9 GB
+#: with).
 TRIM_BEFORE_TEXTURE_PIXELS = 4_000_000
 
 
