@@ -53,6 +53,8 @@ class TextureSettings:
         choices: each hole patch takes one of this many best sources, at random (a fixed seed),
             so that one source is not copied over and over.
         fade: hole depth (pixels) over which the copied detail fades in from the hole's edge.
+        luma_only: copy the detail's brightness only (the same in every channel), so that a
+            source's colours never tint the fill.
     """
 
     sigma: float = 4.0
@@ -63,6 +65,7 @@ class TextureSettings:
     distance_cost: float = 3.0
     choices: int = 8
     fade: float = 4.0
+    luma_only: bool = True
 
     def __post_init__(self) -> None:
         if self.patch < 4 or self.patch % 2:
@@ -87,6 +90,14 @@ def gaussian_blur(image: Tensor, sigma: float) -> Tensor:
         padded = F.pad(plane, (radius, radius, radius, radius), mode="reflect")
         blurred[:, channel : channel + 1] = F.conv2d(F.conv2d(padded, across), down)
     return blurred
+
+
+def _luma(image: Tensor) -> Tensor:
+    """``(1, H, W)`` BT.601 luma of ``(3, H, W)`` (a 1-channel image as it is)."""
+    if image.shape[0] != 3:
+        return image[:1]
+    weights = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype)
+    return torch.einsum("c,chw->hw", weights, image)[None]
 
 
 def _window(patch: int) -> Tensor:
@@ -155,9 +166,12 @@ def transfer_texture(
     # In place from here: a 12 MP photo holds a few of these 144 MB maps at once. The change
     # is fade * (base + gain * copied - image) = fade * (gain * copied - detail) in the holes.
     detail = base.neg_().add_(image)
-    copied, weight = _overlap_add(detail, targets, sources[picks], patch)
-    change = copied.mul_(settings.gain).sub_(detail)
-    del detail, base
+    # Only the brightness of the detail is copied, the same in every channel: a source's
+    # colour detail (a badge's blue on an orange sleeve) would tint the fill.
+    luma = _luma(detail) if settings.luma_only else detail
+    copied, weight = _overlap_add(luma, targets, sources[picks], patch)
+    change = detail.neg_().add_(copied.mul_(settings.gain))  # copied: 1 or C channels
+    del detail, base, copied
     fade = torch.from_numpy(hole_depth(hole_mask))
     fade = fade.div_(settings.fade).clamp_(0, 1) if settings.fade > 0 else (fade > 0).float()
     fade.mul_(weight > 1e-3)
@@ -234,6 +248,10 @@ def _overlap_add(
 ) -> tuple[Tensor, Tensor]:
     """The sources' detail pasted at the targets under raised-cosine windows, normalised.
 
+    The patches are added in groups that do not overlap (the four parities of the half-patch
+    grid, then each patch off the grid alone), so every pixel is summed in the same order on
+    any number of threads: the result is the same bit for bit every time.
+
     Returns:
         ``(copied, weight)``: ``(C, H, W)`` and ``(H, W)``, the sum of windows at each pixel.
     """
@@ -241,15 +259,22 @@ def _overlap_add(
     offsets = torch.arange(patch)
     copied = torch.zeros_like(detail)
     weight = torch.zeros(detail.shape[1:])
-    for first in range(0, len(targets), _CHUNK):
-        target = torch.from_numpy(targets[first : first + _CHUNK])
-        source = torch.from_numpy(sources[first : first + _CHUNK])
-        rows = (target[:, 0, None] + offsets)[:, :, None].expand(-1, patch, patch)
-        cols = (target[:, 1, None] + offsets)[:, None, :].expand(-1, patch, patch)
-        src_rows = (source[:, 0, None] + offsets)[:, :, None]
-        src_cols = (source[:, 1, None] + offsets)[:, None, :]
-        blocks = detail[:, src_rows, src_cols] * window
-        for channel in range(detail.shape[0]):
-            copied[channel].index_put_((rows, cols), blocks[channel], accumulate=True)
-        weight.index_put_((rows, cols), window.expand(len(target), -1, -1), accumulate=True)
+    step = patch // 2
+    on_grid = (targets % step == 0).all(axis=1)
+    parity = (targets // step % 2) @ np.array([1, 2])
+    groups = [np.flatnonzero(on_grid & (parity == p)) for p in range(4)]
+    groups += [np.array([i]) for i in np.flatnonzero(~on_grid)]
+    for group in groups:
+        for first in range(0, len(group), _CHUNK):
+            chosen = group[first : first + _CHUNK]
+            target = torch.from_numpy(targets[chosen])
+            source = torch.from_numpy(sources[chosen])
+            rows = (target[:, 0, None] + offsets)[:, :, None].expand(-1, patch, patch)
+            cols = (target[:, 1, None] + offsets)[:, None, :].expand(-1, patch, patch)
+            src_rows = (source[:, 0, None] + offsets)[:, :, None]
+            src_cols = (source[:, 1, None] + offsets)[:, None, :]
+            blocks = detail[:, src_rows, src_cols] * window
+            for channel in range(detail.shape[0]):
+                copied[channel].index_put_((rows, cols), blocks[channel], accumulate=True)
+            weight.index_put_((rows, cols), window.expand(len(chosen), -1, -1), accumulate=True)
     return copied / weight.clamp_min(1e-6), weight
