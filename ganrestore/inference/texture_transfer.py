@@ -15,8 +15,9 @@ like the fill's base:
    nearest to its own (colour and coarse structure), with a penalty for distance, so that
    texture comes from nearby first; drawing among a few (with a fixed seed) keeps one source
    from repeating as a tile pattern.
-4. The chosen patches' detail, times ``gain``, is blended with raised-cosine windows (no
-   block edges) and added to the fill's base; it fades in over the first ``fade`` pixels of the
+4. The chosen patches' detail (its brightness only, the same in every channel, unless
+   ``luma_only`` is off), times ``gain``, is blended with raised-cosine windows (no block
+   edges) and added to the fill's base; it fades in over the first ``fade`` pixels of the
    hole, where the network's own fill already continues the known pixels.
 
 The network decides *what* goes where (colour, light, edges); the copied detail only adds the
@@ -43,7 +44,8 @@ class TextureSettings:
 
     Attributes:
         sigma: the Gaussian (pixels) that separates the smooth base from the detail.
-        patch: side of the copied patches (even), in pixels.
+        patch: side of the copied patches, in pixels (a multiple of 4: their base is compared
+            at 4×4).
         gain: how much of the copied detail is added (1.0: as strong as in the source).
         candidates: the most source patches compared (a grid over the known pixels near the
             holes, thinned evenly when there are more).
@@ -68,10 +70,12 @@ class TextureSettings:
     luma_only: bool = True
 
     def __post_init__(self) -> None:
-        if self.patch < 4 or self.patch % 2:
-            raise ValueError(f"patch must be an even number >= 4, got {self.patch}")
-        if not (self.sigma > 0 and self.gain >= 0 and self.candidates >= 1 and self.search > 0):
-            raise ValueError("sigma and search must be > 0, gain >= 0 and candidates >= 1")
+        if self.patch < 8 or self.patch % 4:
+            raise ValueError(f"patch must be a multiple of 4, at least 8, got {self.patch}")
+        if not (self.sigma > 0 and self.gain >= 0 and self.search > 0):
+            raise ValueError("sigma and search must be > 0 and gain >= 0")
+        if self.candidates < 1 or self.choices < 1:
+            raise ValueError("candidates and choices must be at least 1")
 
 
 def gaussian_blur(image: Tensor, sigma: float) -> Tensor:

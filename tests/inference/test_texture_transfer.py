@@ -65,7 +65,9 @@ def test_nothing_to_copy_or_nothing_to_fill_returns_the_input() -> None:
     assert transfer_texture(tiny, holes[:20, :20] | True) is tiny
 
 
-@pytest.mark.parametrize("params", [{"patch": 7}, {"sigma": 0}, {"candidates": 0}])
+@pytest.mark.parametrize(
+    "params", [{"patch": 7}, {"patch": 6}, {"sigma": 0}, {"candidates": 0}, {"choices": 0}]
+)
 def test_bad_settings_are_refused(params: dict) -> None:
     with pytest.raises(ValueError):
         TextureSettings(**params)
