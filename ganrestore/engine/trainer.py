@@ -354,11 +354,18 @@ class Trainer:
             reporter.message(self.warm_start.describe())
         reporter.message(
             f"{config.task}: {len(layout.train)} training and {len(layout.val)} validation "
-            f"images; {config.generator.name} + {config.discriminator.name} on "
+            f"images; {self._networks_said()} on "
             f"{self.context.device} x{self.context.world_size} in {self.parts.precision}; "
             f"steps {self.start_step}"
             f"->{config.steps}; run directory {self.run_dir}"
         )
+
+    def _networks_said(self) -> str:
+        """``resunet + patchgan``, or the generator alone when no loss needs a discriminator."""
+        config = self.config
+        if self.parts.discriminator is None:
+            return f"{config.generator.name} (no discriminator: adversarial weight 0)"
+        return f"{config.generator.name} + {config.discriminator.name}"
 
     def _summarise(self, reporter: RunReporter, summary: TrainSummary) -> None:
         rows = {

@@ -68,6 +68,22 @@ def test_inpaint_trains_on_a_plain_folder_of_photos_and_names_what_it_ignored(
     assert modelfile.latest_checkpoint(tmp_path / "run").name == "step-00000002"
 
 
+@pytest.mark.parametrize(("weight", "said"), [(0.0, "(no discriminator"), (0.5, " + patchgan")])
+def test_the_banner_names_a_discriminator_only_when_one_is_trained(
+    photo_folder: Path, tmp_path: Path, tiny_config, weight: float, said: str
+) -> None:
+    config = tiny_config("denoise", steps=1, validate_every=1, checkpoint_every=1)
+    run = tmp_path / "run"
+    result = train_cli(
+        "denoise", "--data", str(photo_folder), "--out", str(run), "--config", str(config),
+        "--set", f"loss.adversarial_weight={weight}", "--set", "discriminator.name=patchgan",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert said in " ".join(result.output.split())
+    saved = modelfile.latest_checkpoint(run) / modelfile.DISCRIMINATOR
+    assert saved.is_file() == (weight > 0)
+
+
 def test_denoise_trains_on_pix2pix_side_by_side_pairs(tmp_path: Path, tiny_config) -> None:
     root = tmp_path / "facades"
     for split, images in (("train", crops((40, 40))[:5]), ("val", crops((40, 40))[5:])):
