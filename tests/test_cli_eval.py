@@ -152,6 +152,7 @@ def test_inpaint_compares_a_run_with_every_baseline_and_draws_a_grid(clean, tmp_
     assert data["results"][0]["detail_0"] == 0  # the input's holes are flat grey
     assert "detail 0/1/2" in result.output
     assert Image.open(tmp_path / "grid.png").width == 8 * 192
+    assert f"picture: {tmp_path / 'grid.png'}" in " ".join(result.output.split())
 
     smooth = invoke(
         "--data", clean, "--model", run, "--json", tmp_path / "s.json", "--no-lpips", "--no-texture"

@@ -46,13 +46,14 @@ def test_short_labels_keep_the_path_parts_that_tell_runs_apart() -> None:
         "input": "input",
         "/home/me/exp-a/runs/denoise": ".../exp-a/runs/denoise",
         "/home/me/exp-b/runs/denoise": ".../exp-b/runs/denoise",
-        "runs/inpaint-1": ".../inpaint-1",
+        "runs/inpaint-1": "runs/inpaint-1",
         "tv": "tv",
     }
     assert short_labels(["denoise", "runs/denoise"]) == {
         "denoise": "denoise",
         "runs/denoise": "runs/denoise",
     }
+    assert short_labels(["/work/runs/x"]) == {"/work/runs/x": ".../runs/x"}  # not ".../x"
 
 
 def test_the_table_tells_two_runs_with_long_paths_apart(one_photo: Path, tmp_path: Path) -> None:

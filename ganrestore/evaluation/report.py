@@ -254,14 +254,16 @@ def short_labels(labels: list[str]) -> dict[str, str]:
     """Each label shortened to the fewest trailing path parts that still tell it apart.
 
     ``/home/me/exp-a/runs/denoise`` and ``/home/me/exp-b/runs/denoise`` become
-    ``.../exp-a/runs/denoise`` and ``.../exp-b/runs/denoise``; labels without a ``/`` (baselines,
-    bundled names) stay as they are. For tables and pictures; files keep the full labels.
+    ``.../exp-a/runs/denoise`` and ``.../exp-b/runs/denoise``; a path keeps at least its last two
+    parts (``.../runs/x``, never ``.../x``, which reads like a bundled name); labels without a
+    ``/`` (baselines, bundled names) stay as they are. For tables and pictures; files keep the
+    full labels.
     """
     parts = {label: label.rstrip("/").split("/") for label in labels}
     shortened = {}
     for label, own in parts.items():
         others = [other for key, other in parts.items() if key != label]
-        keep = 1
+        keep = min(2, len(own))
         while keep < len(own) and any(other[-keep:] == own[-keep:] for other in others):
             keep += 1
         tail = "/".join(own[-keep:])

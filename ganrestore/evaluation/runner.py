@@ -180,6 +180,7 @@ def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = pri
                 grid.add_row(f"{reference.stem} {condition.name}", reference.integer, thumbnails)
     if grid is not None and settings.grid is not None:
         grid.write(settings.grid)
+        log(f"picture: {settings.grid}")
     return report
 
 
