@@ -57,8 +57,11 @@ class RandomTextureLoss(nn.Module):
     At each of ``scales`` scales (the image halved by area each time) the output and the truth,
     in luma and colour differences, go through one layer of ``filters`` fixed random
     ``size``×``size`` filters and a ReLU. The Gram matrices of those responses over the hole
-    pixels (:func:`masked_gram`) are compared: ``mean|G_out - G_true| / mean|G_true|`` per scale,
-    averaged. 0 for a fill with the truth's exact texture statistics; about 1 for a flat fill.
+    pixels (:func:`masked_gram`) are compared, each image against its own truth:
+    ``mean|G_out - G_true| / (mean|G_true| + floor * the batch's mean of mean|G_true|)``, averaged
+    over the images and scales. 0 for a fill with the truth's exact texture statistics; about 1
+    for a flat fill of a textured truth; more for a textured fill of a smooth truth. Gray
+    (1-channel) images are read as RGB.
 
     Args:
         filters: filters per scale, >= 1 (default 32).
@@ -95,6 +98,8 @@ class RandomTextureLoss(nn.Module):
         weight = inputs.require_mask("texture").float()
         with torch.autocast(device_type=inputs.output.device.type, enabled=False):
             both = torch.cat([inputs.output.float(), inputs.target.float()])
+            if both.shape[1] == 1:
+                both = both.expand(-1, 3, -1, -1)
             both = torch.einsum("oc,bchw->bohw", self.opponent, both)
             distances = []
             for scale in range(self.scales):

@@ -56,7 +56,15 @@ def test_gradients_reach_the_output_and_a_mask_is_required() -> None:
         RandomTextureLoss()(LossInputs(output, truth))
 
 
-@pytest.mark.parametrize("params", [{"filters": 0}, {"size": 4}, {"scales": 0}])
+def test_gray_images_are_read_as_rgb() -> None:
+    truth, mask = _grass_and_hole()
+    gray = truth[:, :1]
+    flat = gray * (1 - mask) + gray.mean() * mask
+    assert RandomTextureLoss()(LossInputs(flat, gray, mask)) > 0.8
+    assert RandomTextureLoss()(LossInputs(gray, gray, mask)) == 0
+
+
+@pytest.mark.parametrize("params", [{"filters": 0}, {"size": 4}, {"scales": 0}, {"floor": -1}])
 def test_bad_params_are_refused(params: dict) -> None:
     with pytest.raises(ValueError):
         RandomTextureLoss(**params)
