@@ -107,11 +107,10 @@ def main() -> None:
         mask = cover > 0.5
         outline = (cover > 0) & ~mask
         for grow in grows:
+            restorer.set_grow(None if grow == "auto" else grow)
             if grow == "auto":
-                restorer.grow, restorer.grow_where = 2, "halos"
-                grown = mask | (distance_to_holes(halo_holes(image, mask)) <= 2)
+                grown = mask | (distance_to_holes(halo_holes(image, mask)) <= restorer.grow)
             else:
-                restorer.grow, restorer.grow_where = grow, "all"
                 grown = distance_to_holes(mask) <= grow if grow else mask
             depth_in = hole_depth(grown)
             edge = (distance_to_holes(grown) <= 3) & ((depth_in <= 3) | ~grown)

@@ -188,7 +188,7 @@ def set_hole_edges(
     if not (isinstance(member, NetworkRestorer) and member.uses_mask):
         return ""
     if grow is not None:
-        member.grow, member.grow_where = grow, "all"
+        member.set_grow(grow)
     if feather is not None:
         member.feather = feather
     if not texture:

@@ -234,6 +234,20 @@ class NetworkRestorer(Restorer):
             self_ensemble=self_ensemble,
         )
 
+    def set_grow(self, pixels: int | None) -> None:
+        """How holes are widened before they are filled: the one place that sets ``grow`` and
+        ``grow_where`` together.
+
+        Args:
+            pixels: None for the default (2 pixels, only for the holes whose outline shows a
+                halo: ``--grow-mask auto``); N to widen every hole by N pixels (0: exactly as
+                masked).
+        """
+        if pixels is None:
+            self.grow, self.grow_where = NetworkRestorer.grow, NetworkRestorer.grow_where
+        else:
+            self.grow, self.grow_where = pixels, "all"
+
     def batch_limit(self, height: int, width: int) -> int:
         if self.tiling.fits_one_tile(height, width, self.multiple):
             return self.tiling.per_pass(height, width, self.multiple)

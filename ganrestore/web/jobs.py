@@ -206,7 +206,7 @@ def restore(
     if grow is not None and previous[0] is not None:
         # One job at a time: no other restoration sees it. A grow the page asks for widens
         # every painted hole (apply's default judges each hole's outline instead).
-        restorer.grow, restorer.grow_where = grow, "all"
+        restorer.set_grow(grow)
     try:
         with reporting_tiles(progress):
             if holes is None:
