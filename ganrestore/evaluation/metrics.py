@@ -25,6 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ganrestore.data.colour import LUMA_WEIGHTS
 from ganrestore.errors import GanrestoreError
 
 #: Peak value of each accepted dtype.
@@ -112,8 +113,7 @@ DETAIL_LEVELS = 3
 DETAIL_ERODE = 3
 #: Below this mean |Laplacian| (luma in [0, 1]) the truth is flat there and no ratio is given.
 _FLAT = 1e-4
-#: ITU-R BT.601 luma weights.
-_LUMA = np.array([0.299, 0.587, 0.114])
+_LUMA = np.array(LUMA_WEIGHTS)
 
 
 def _luma(image: np.ndarray) -> np.ndarray:

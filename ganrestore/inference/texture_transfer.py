@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganrestore.data.colour import LUMA_WEIGHTS
 from ganrestore.inference.mask_edges import distance_to_holes, hole_depth
 
 
@@ -100,7 +101,7 @@ def _luma(image: Tensor) -> Tensor:
     """``(1, H, W)`` BT.601 luma of ``(3, H, W)`` (a 1-channel image as it is)."""
     if image.shape[0] != 3:
         return image[:1]
-    weights = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype)
+    weights = torch.tensor(LUMA_WEIGHTS, dtype=image.dtype)
     return torch.einsum("c,chw->hw", weights, image)[None]
 
 

@@ -14,11 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganrestore.data.colour import LUMA_WEIGHTS
 from ganrestore.losses.inputs import LossInputs
 
 #: Luma and the two colour differences of a (B, 3, H, W) image; filters see these, so colour
 #: texture is weighed less than brightness texture, as the eye does.
-_OPPONENT = ((0.299, 0.587, 0.114), (0.5, -0.5, 0.0), (0.25, 0.25, -0.5))
+_OPPONENT = (LUMA_WEIGHTS, (0.5, -0.5, 0.0), (0.25, 0.25, -0.5))
 
 
 def random_filter_bank(filters: int, size: int, channels: int = 3, seed: int = 0) -> Tensor:

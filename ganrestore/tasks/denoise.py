@@ -13,13 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ganrestore.data.colour import LUMA_WEIGHTS
 from ganrestore.data.degradations import draw_sigma, jpeg_recompress, noise_image
 from ganrestore.data.overlays import draw_sharp_detail
 from ganrestore.data.pair_folder import PairFolder
 from ganrestore.tasks import Batch, Item, NoOptions, Task, make_item, to_network_range
 
 #: Rec. 601 luma weights, as PIL's "L" conversion uses.
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+_LUMA = np.array(LUMA_WEIGHTS, np.float32)
 #: The noise levels validation items use in turn (0-255 scale).
 VAL_SIGMAS = (15.0, 25.0, 50.0)
 #: A JPEG re-compression of a noisy crop: (quality, 4:2:0 chroma subsampling or 4:4:4).
