@@ -99,8 +99,8 @@ class _XPhotoInpaint(InpaintBaseline):
         assert holes is not None
         image = np.rint(np.clip(pixels, 0, 1) * 255).astype(np.uint8)
         channels = image.shape[2]
-        if channels == 1 or self.colour_only:
-            image = np.repeat(image[..., :1], 3, axis=2) if channels == 1 else image
+        if channels == 1:  # SHIFTMAP takes colour images only: every gray image goes as RGB
+            image = np.repeat(image, 3, axis=2)
         # OpenCV writes into ``filled`` only when it is C-contiguous; the batch's pixels may not
         # be (a permuted tensor), and zeros_like would keep their layout.
         image = np.ascontiguousarray(image)
@@ -108,9 +108,6 @@ class _XPhotoInpaint(InpaintBaseline):
         filled = np.zeros(image.shape, np.uint8)
         cv2.xphoto.inpaint(image, known, filled, getattr(cv2.xphoto, self.algorithm_name))
         return filled[..., :channels].astype(np.float64) / 255.0
-
-    #: The algorithm accepts 3-channel images only (grey images are filled as RGB).
-    colour_only = False
 
 
 class FSRFast(_XPhotoInpaint):
@@ -130,4 +127,3 @@ class ShiftMap(_XPhotoInpaint):
 
     name = "shiftmap"
     algorithm_name = "INPAINT_SHIFTMAP"
-    colour_only = True

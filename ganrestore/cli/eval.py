@@ -412,7 +412,7 @@ def _fmt(value: float | None, digits: int) -> str:
 
 
 def _print_table(report: EvalReport) -> None:
-    from ganrestore.evaluation.report import short_labels
+    from ganrestore.evaluation.report import DETAIL_FIELDS, short_labels
 
     holes = report.has_holes
     what = report.task or "saved outputs"
@@ -436,8 +436,8 @@ def _print_table(report: EvalReport) -> None:
             _fmt(row.psnr, 2),
             _fmt(row.ssim, 4),
         ]
-        details = (row.detail_0, row.detail_1, row.detail_2)
-        cells += [_fmt(row.psnr_hole, 2), "/".join(_fmt(d, 2) for d in details)] if holes else []
+        details = "/".join(_fmt(getattr(row, field), 2) for field in DETAIL_FIELDS)
+        cells += [_fmt(row.psnr_hole, 2), details] if holes else []
         cells += [_fmt(row.lpips, 4), _fmt(row.seconds_per_image, 3)]
         table.add_row(*cells)
     console = Console(width=max(Console().width, 100))

@@ -23,9 +23,9 @@ import numpy as np
 from ganrestore.data.io import write_image
 from ganrestore.errors import GanrestoreError
 
-METRICS = ("psnr", "ssim", "psnr_hole", "detail_0", "detail_1", "detail_2", "lpips")
 #: The detail-ratio fields, pyramid levels 0, 1 and 2 (``metrics.detail_ratio``).
 DETAIL_FIELDS = ("detail_0", "detail_1", "detail_2")
+METRICS = ("psnr", "ssim", "psnr_hole", *DETAIL_FIELDS, "lpips")
 
 
 @dataclass(frozen=True)

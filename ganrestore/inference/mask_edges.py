@@ -81,11 +81,11 @@ def halo_holes(image: np.ndarray, holes: np.ndarray, ratio: float = HALO_RATIO) 
     """
     if not holes.any():
         return holes
-    count, labels = cv2.connectedComponents(holes.astype(np.uint8), connectivity=8)
     # Only the neighbourhood of the holes matters: the rings reach 6 pixels out, the blur 12
     # more (OpenCV's Gaussian of sigma 3 spans 25 pixels).
     rows, cols = _around(holes, 3 * _RING + 14)
-    holes, labels = holes[rows, cols], labels[rows, cols]
+    holes = holes[rows, cols]
+    count, labels = cv2.connectedComponents(holes.astype(np.uint8), connectivity=8)
     pixels = np.ascontiguousarray(image[rows, cols], dtype=np.float32)
     distance, nearest = cv2.distanceTransformWithLabels(
         (~holes).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_CCOMP

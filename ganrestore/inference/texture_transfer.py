@@ -119,10 +119,9 @@ def _grid(length: int, patch: int, step: int) -> np.ndarray:
     return starts
 
 
-def _descriptors(base: Tensor, tops: np.ndarray, lefts: np.ndarray, patch: int) -> Tensor:
-    """The base of each patch at 4×4: ``(N, C * 16)``."""
-    pooled = F.avg_pool2d(base[None], patch // 4, stride=patch // 4)[0]  # (C, H/q, W/q)
-    quarter = patch // 4
+def _descriptors(pooled: Tensor, tops: np.ndarray, lefts: np.ndarray, quarter: int) -> Tensor:
+    """The base of each patch at 4×4, ``(N, C * 16)``, from the base pooled by ``quarter``
+    (``(C, H / quarter, W / quarter)``) and the patches' corners (multiples of ``quarter``)."""
     rows = torch.as_tensor(tops // quarter)[:, None] + torch.arange(4)[None, :]
     cols = torch.as_tensor(lefts // quarter)[:, None] + torch.arange(4)[None, :]
     blocks = pooled[:, rows[:, :, None], cols[:, None, :]]  # (C, N, 4, 4)
@@ -225,10 +224,11 @@ def _choose(
     The single best source of a smooth fill is the same for every patch of it, and copied
     over and over it shows as a repeating tile; drawing among a few does not.
     """
-    patch, quarter = settings.patch, settings.patch // 4
-    offered = _descriptors(base, sources[:, 0], sources[:, 1], patch)
+    quarter = settings.patch // 4
+    pooled = F.avg_pool2d(base[None], quarter, stride=quarter)[0]  # pooled once for both
+    offered = _descriptors(pooled, sources[:, 0], sources[:, 1], quarter)
     aligned = targets - targets % quarter
-    wanted = _descriptors(base, aligned[:, 0], aligned[:, 1], patch)
+    wanted = _descriptors(pooled, aligned[:, 0], aligned[:, 1], quarter)
     # The colour distances' scale, from an even sample (the same whatever the chunking).
     sample_w = wanted[:: max(1, len(wanted) // 1024)]
     sample_o = offered[:: max(1, len(offered) // 1024)]

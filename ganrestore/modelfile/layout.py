@@ -57,8 +57,7 @@ def _is_step_name(name: object) -> bool:
     return (
         isinstance(name, str)
         and name.startswith("step-")
-        and Path(name).name == name
-        and "/" not in name
+        and Path(name).name == name  # no "/" and no ".." part
         and "\\" not in name
     )
 
