@@ -154,6 +154,55 @@ def test_grow_mask_and_feather_with_a_denoise_model_are_usage_errors(tmp_path: P
         assert not (tmp_path / "o").exists()
 
 
+def test_strength_zero_writes_the_inputs_and_a_half_lies_between(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    clean = skimage.data.astronaut()[:64, :96].astype(float)
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 20, clean.shape), 0, 255)
+    Image.fromarray(noisy.round().astype(np.uint8)).save(photos / "a.png")
+    Image.fromarray(skimage.data.camera()[:40, :48]).save(photos / "gray.png")
+    outputs = {}
+    for strength in ("0", "0.5", "1"):
+        out = tmp_path / f"s{strength}"
+        result = invoke("--in", photos, "--out", out, "--model", "denoise", "--strength", strength)
+        assert result.exit_code == 0, result.output
+        outputs[strength] = {p.name: np.asarray(Image.open(p)).astype(int) for p in out.iterdir()}
+    for name in ("a.png", "gray.png"):
+        source = np.asarray(Image.open(photos / name)).astype(int)
+        zero, half, full = (outputs[s][name] for s in ("0", "0.5", "1"))
+        assert np.array_equal(zero, source)
+        assert (
+            (half >= np.minimum(source, full) - 1) & (half <= np.maximum(source, full) + 1)
+        ).all()
+    source, half, full = (
+        np.asarray(Image.open(photos / "a.png")).astype(int),
+        outputs["0.5"]["a.png"],
+        outputs["1"]["a.png"],
+    )
+    assert 0.45 < np.abs(half - source).mean() / np.abs(full - source).mean() < 0.55
+
+
+def test_strength_and_noise_sigma_are_said_and_refused_where_they_mean_nothing(
+    photos: Path, tmp_path: Path
+) -> None:
+    result = invoke(
+        "--in", photos / "a.png", "--out", tmp_path / "o", "--strength", "0.5", "--noise-sigma", "8"
+    )
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "0.5 of each correction is applied (--strength)" in said
+    assert "noise of σ 8 (of 255) instead of measuring it (--noise-sigma)" in said
+    for args, message in (
+        (["--model", "inpaint", "--strength", "0.5"], "--strength given, but"),
+        (["--model", "baseline:nlm", "--noise-sigma", "5"], "a classical method"),
+        (["--strength", "1.5"], "--strength"),
+        (["--noise-sigma", "-1"], "--noise-sigma"),
+    ):
+        result = invoke("--in", photos, "--out", tmp_path / "x", *args)
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert "Traceback" not in result.output and not (tmp_path / "x").exists()
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

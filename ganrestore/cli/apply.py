@@ -67,6 +67,14 @@ TEXTURE_HELP = (
     "known patches whose colours match (on by default); --no-texture keeps the network's fill "
     "alone."
 )
+STRENGTH_HELP = (
+    "Denoising: how much of each correction is applied, from 0 (the input unchanged) to 1 "
+    "(all of it), e.g. 0.5 to keep some film grain."
+)
+NOISE_SIGMA_HELP = (
+    "Denoising: the noise level (sigma, 0-255 scale) the network is told every image holds, "
+    "instead of the one it measures per image: lower keeps more grain, higher smooths harder."
+)
 FEATHER_HELP = (
     "Blend the fill into the N known pixels around each (grown) hole. Default 0: every pixel "
     "outside the grown holes is kept exactly."
@@ -196,6 +204,21 @@ def apply_command(
         int | None, typer.Option(help=FEATHER_HELP, min=0, show_default=False)
     ] = None,
     texture: Annotated[bool, typer.Option("--texture/--no-texture", help=TEXTURE_HELP)] = True,
+    strength: Annotated[
+        float | None,
+        typer.Option(help=STRENGTH_HELP, min=0.0, max=1.0, metavar="S", show_default=False),
+    ] = None,
+    noise_sigma: Annotated[
+        float | None,
+        typer.Option(
+            "--noise-sigma",
+            help=NOISE_SIGMA_HELP,
+            min=0.0,
+            max=255.0,
+            metavar="N",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Restore every image in --in into --out (see docs/apply.md)."""
     if "torch" not in sys.modules:
@@ -221,6 +244,8 @@ def apply_command(
         parse_grow_mask(grow_mask),
         feather,
         texture,
+        strength,
+        noise_sigma,
     )
     from ganrestore.distributed import torchrun_world_size
 
@@ -270,15 +295,19 @@ class ApplyRequest:
     grow_mask: int | None
     feather: int | None
     texture: bool = True
+    strength: float | None = None
+    noise_sigma: float | None = None
 
 
 @dataclass(frozen=True)
 class PreparedApply:
-    """What a request turned into: checked options, the model, and the note on hole edges."""
+    """What a request turned into: checked options, the model, and the notes for the user on
+    hole edges and strength (empty when there is nothing to say)."""
 
     options: ApplyOptions
     restorer: Restorer
     edges: str | None
+    strength: str = ""
 
 
 def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
@@ -291,7 +320,7 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
     from ganrestore.devices import resolve_device
     from ganrestore.errors import GanrestoreError
     from ganrestore.inference import ApplyOptions, TileSettings, guess_route, resolve_model
-    from ganrestore.inference.bundled import installed_bundled_models, set_hole_edges
+    from ganrestore.inference.bundled import installed_bundled_models, set_hole_edges, set_strength
     from ganrestore.inference.folder import check_folders
     from ganrestore.tasks import checked_task_name, routed_task, task_model
 
@@ -334,7 +363,8 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
                 f"{task_model(restorer.task)}, which takes no mask; drop {flag}"
             )
     edges = set_hole_edges(restorer, request.grow_mask, request.feather, request.texture)
-    return PreparedApply(options, restorer, edges)
+    strength = set_strength(restorer, request.strength, request.noise_sigma)
+    return PreparedApply(options, restorer, edges, strength)
 
 
 def print_start(console: Console, prepared: PreparedApply, total: int, processes: int = 1) -> None:
@@ -357,8 +387,10 @@ def print_start(console: Console, prepared: PreparedApply, total: int, processes
             markup=False,
             soft_wrap=True,
         )
-    elif prepared.edges:
-        console.print(prepared.edges, highlight=False, markup=False, soft_wrap=True)
+        return
+    for note in (prepared.edges, prepared.strength):
+        if note:
+            console.print(note, highlight=False, markup=False, soft_wrap=True)
 
 
 def run_with_progress(

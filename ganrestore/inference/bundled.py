@@ -206,3 +206,57 @@ def set_hole_edges(
     if member.texture is None:
         said.append("fills are the network's alone, without the photo's copied detail")
     return "; ".join(said)
+
+
+def set_strength(restorer: Restorer, strength: float | None, noise_sigma: float | None) -> str:
+    """Set how strongly the network of ``restorer`` that restores whole images works.
+
+    Args:
+        restorer: a :class:`NetworkRestorer` of a task without masks (``denoise``), or a
+            :class:`BundledPair`, whose model for images without holes takes the settings.
+        strength: 0 to 1, the share of the restoration applied (None: keep, 1).
+        noise_sigma: the noise σ (0-255 scale) the network is told every image holds,
+            instead of the one it measures (None: measured per image or tile).
+
+    Returns:
+        A line that says what was set, for the user; empty when nothing was.
+
+    Raises:
+        GanrestoreError: a value out of range, or a model that takes it not (a baseline, an
+            inpainting model, a network without a noise map for ``noise_sigma``); the message
+            names the option as ``--strength`` / ``--noise-sigma``.
+    """
+    if strength is None and noise_sigma is None:
+        return ""
+    member = restorer.unmasked if isinstance(restorer, BundledPair) else restorer
+    given = "--strength" if strength is not None else "--noise-sigma"
+    if member.uses_mask:
+        raise GanrestoreError(
+            f"{given} given, but {member.description} is {task_model(member.task)}: it fills "
+            f"holes, which takes no {given}; drop it (it is for denoise models)"
+        )
+    if not isinstance(member, NetworkRestorer):
+        raise GanrestoreError(
+            f"{given} given, but {member.description} is a classical method, not a trained "
+            f"network; drop {given} (it is for trained denoise models)"
+        )
+    said = []
+    if strength is not None:
+        try:
+            member.set_strength(strength)
+        except GanrestoreError as exc:
+            raise GanrestoreError(f"--strength: {exc}") from None
+        if strength < 1:
+            said.append(f"{strength:g} of each correction is applied (--strength)")
+    if noise_sigma is not None:
+        try:
+            member.set_noise_sigma(noise_sigma)
+        except GanrestoreError as exc:
+            raise GanrestoreError(f"--noise-sigma: {exc}") from None
+        said.append(
+            f"the network is told every image holds noise of σ {noise_sigma:g} (of 255) "
+            "instead of measuring it (--noise-sigma)"
+        )
+    if said and isinstance(restorer, BundledPair):
+        said.append(f"images with holes are filled by {restorer.masked.task} as usual")
+    return "; ".join(said)

@@ -170,6 +170,9 @@ class NetworkRestorer(Restorer):
             (:mod:`~ganrestore.inference.texture_transfer`; default on for inpainting), so
             that a smooth fill gets the grain of its surroundings; None: the network's fill
             alone.
+        strength: how much of the restoration is applied, 0 to 1 (default 1), for tasks
+            without masks: ``input + strength * (restored - input)``; 0 returns the input
+            exactly, without running the network. Set it with :meth:`set_strength`.
     """
 
     inpaint_strategy: str = "scales"
@@ -178,6 +181,7 @@ class NetworkRestorer(Restorer):
     grow_where: str = "halos"
     feather: int = 0
     texture: TextureSettings | None = TextureSettings()
+    strength: float = 1.0
 
     def __init__(
         self,
@@ -248,6 +252,46 @@ class NetworkRestorer(Restorer):
         else:
             self.grow, self.grow_where = pixels, "all"
 
+    def set_strength(self, strength: float) -> None:
+        """How much of the restoration is applied: 0 (the input, exactly) to 1 (all of it).
+
+        Raises:
+            GanrestoreError: ``strength`` outside [0, 1], or a model that fills holes (a
+                half-filled hole is no result).
+        """
+        if not 0.0 <= strength <= 1.0:  # also refuses NaN
+            raise GanrestoreError(f"strength must be from 0 to 1, got {strength}")
+        if self.uses_mask and strength != 1.0:
+            raise GanrestoreError(
+                f"{self.description} is {task_model(self.task)}: it fills holes, which "
+                "takes no strength; drop strength (it is for models that restore whole images, "
+                "such as denoise)"
+            )
+        self.strength = float(strength)
+
+    @property
+    def noise_sigma(self) -> float | None:
+        """The noise σ (0-255 scale) the network is told its input holds; None: measured."""
+        return getattr(self.generator, "noise_sigma", None)
+
+    def set_noise_sigma(self, sigma: float | None) -> None:
+        """Tell the network the noise σ (0-255 scale) of every image, in place of its own
+        estimate; None: measure it again. Lower keeps more grain, higher smooths harder.
+
+        Raises:
+            GanrestoreError: ``sigma`` outside [0, 255], or a network that measures no noise
+                level (only generators with ``takes_noise_sigma``, e.g. ``resunet`` with
+                ``noise_map``, such as the bundled ``denoise``).
+        """
+        if sigma is not None and not 0.0 <= sigma <= 255.0:
+            raise GanrestoreError(f"noise sigma must be from 0 to 255, got {sigma}")
+        if not getattr(self.generator, "takes_noise_sigma", False):
+            raise GanrestoreError(
+                f"{self.description} takes no noise level: its network does not measure one "
+                "(only denoise models with a noise map do, such as the bundled denoise)"
+            )
+        self.generator.noise_sigma = None if sigma is None else float(sigma)
+
     def batch_limit(self, height: int, width: int) -> int:
         if self.tiling.fits_one_tile(height, width, self.multiple):
             return self.tiling.per_pass(height, width, self.multiple)
@@ -256,6 +300,8 @@ class NetworkRestorer(Restorer):
     @torch.inference_mode()
     def restore_batch(self, images: Tensor, masks: Tensor | None = None) -> Tensor:
         _check_batch(images, masks, self.uses_mask, self.description)
+        if self.strength == 0.0:
+            return images.float().clone()  # the input, exactly: nothing to run
         images = images.float()
         rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
         forward = self._symmetric_forward if self.self_ensemble else self._forward
@@ -299,6 +345,8 @@ class NetworkRestorer(Restorer):
             restored = restored.mean(dim=1, keepdim=True)
         if weights is not None:  # known pixels beyond the feather: the input's, bit for bit
             restored = torch.where(weights > 0, restored, images)
+        if self.strength < 1.0:
+            restored = torch.lerp(images, restored, self.strength)
         return restored
 
     def _symmetric_forward(self, tiles: Tensor) -> Tensor:

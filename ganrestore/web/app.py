@@ -12,7 +12,8 @@ Routes (all JSON unless said):
 * ``GET /api/photos/{id}/versions/{n}/preview.png`` an 8-bit PNG to show;
   ``GET /api/photos/{id}/mask.png`` the mask found with the photo (white = hole);
 * ``POST /api/photos/{id}/jobs?task=inpaint|denoise&version=N&grow=G`` (a PNG mask as the body
-  for a model that fills holes) queues a restoration; ``GET /api/jobs/{job}`` its progress;
+  for a model that fills holes; denoising also takes ``strength=0..1`` and
+  ``noise_sigma=0..255``) queues a restoration; ``GET /api/jobs/{job}`` its progress;
 * ``GET /api/photos/{id}/versions/{n}/file`` the download, in the photo's format;
   ``POST /api/photos/{id}/versions/{n}/save`` writes it into ``--out``.
 """
@@ -38,6 +39,7 @@ from ganrestore.errors import GanrestoreError
 from ganrestore.inference.mask_edges import MAX_GROW
 from ganrestore.web.config import QUALITY, ServeConfig, check_config
 from ganrestore.web.errors import NotFound, RequestError
+from ganrestore.web.jobs import JobSettings
 from ganrestore.web.models import ModelCache
 from ganrestore.web.photos import file_bytes, mask_png, preview_png
 from ganrestore.web.security import HostPolicy, LocalOnly
@@ -176,7 +178,13 @@ def _add_routes(app: FastAPI, server: Server) -> None:
 
     @app.post("/api/photos/{photo_id}/jobs", status_code=202)
     async def start_job(
-        request: Request, photo_id: str, task: str, version: int, grow: int | None = None
+        request: Request,
+        photo_id: str,
+        task: str,
+        version: int,
+        grow: int | None = None,
+        strength: float | None = None,
+        noise_sigma: float | None = None,
     ) -> dict[str, object]:
         photo = server.photos.get(photo_id)
         base = photo.version(version)
@@ -185,6 +193,10 @@ def _add_routes(app: FastAPI, server: Server) -> None:
             raise RequestError(f"unknown task '{task}': choose {choices}")
         if grow is not None and not 0 <= grow <= MAX_GROW:
             raise RequestError(f"grow must be 0 to {MAX_GROW} pixels, not {grow}")
+        if strength is not None and not 0 <= strength <= 1:
+            raise RequestError(f"strength must be from 0 to 1, not {strength}")
+        if noise_sigma is not None and not 0 <= noise_sigma <= 255:
+            raise RequestError(f"noise_sigma must be from 0 to 255, not {noise_sigma}")
         holes = None
         if request.headers.get("content-length", "0") != "0":  # a mask (white = hole)
             size = base.pixels.shape[:2]
@@ -192,7 +204,8 @@ def _add_routes(app: FastAPI, server: Server) -> None:
             holes = await _received(request, config.max_upload_bytes, "mask.png", handle)
             if not holes.any():
                 raise RequestError("the mask is empty: paint over what to remove first")
-        return server.jobs.submit(photo, base, task, holes, grow).describe()
+        settings = JobSettings(grow, strength, noise_sigma)
+        return server.jobs.submit(photo, base, task, holes, settings).describe()
 
     @app.get("/api/jobs/{job_id}")
     def job(job_id: str) -> JSONResponse:

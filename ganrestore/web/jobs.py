@@ -9,12 +9,13 @@ answering meanwhile and memory stays that of one restoration. Its tiles report p
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,23 @@ MAX_WAITING = 4
 WAITING = ("queued", "loading", "running")
 #: Finished jobs remembered for the page to poll.
 KEPT_JOBS = 64
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What the page asks of one restoration besides its mask.
+
+    Attributes:
+        grow: pixels an inpainting network widens every hole by (None: its default, 2 pixels
+            for the holes whose outline shows a halo).
+        strength: share of a denoising correction applied, 0 to 1 (None: all of it).
+        noise_sigma: noise σ (0-255 scale) a denoising network is told the photo holds (None:
+            it measures it).
+    """
+
+    grow: int | None = None
+    strength: float | None = None
+    noise_sigma: float | None = None
 
 
 @dataclass
@@ -90,7 +108,7 @@ class JobRunner:
         self.models = models
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[Job, Version, np.ndarray | None, int | None] | None]
+        self._queue: queue.Queue[tuple[Job, Version, np.ndarray | None, JobSettings] | None]
         self._queue = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="ganrestore-serve", daemon=True)
         self._worker.start()
@@ -101,13 +119,13 @@ class JobRunner:
         base: Version,
         task: str,
         holes: np.ndarray | None = None,
-        grow: int | None = None,
+        settings: JobSettings | None = None,
     ) -> Job:
         """Queue restoring ``base`` of ``photo`` with the model of ``task``.
 
         Args:
             holes: ``(H, W)`` float32 {0, 1}, 1 = hole, for inpainting.
-            grow: pixels the inpainting network widens each hole by (None: its default, 2).
+            settings: grow, strength and noise level (None: the model's defaults).
 
         Raises:
             Busy: :data:`MAX_WAITING` jobs wait already.
@@ -123,7 +141,7 @@ class JobRunner:
                 if oldest.state not in ("done", "failed"):
                     break
                 self._jobs.popitem(last=False)
-        self._queue.put((job, base, holes, grow))
+        self._queue.put((job, base, holes, settings or JobSettings()))
         return job
 
     def get(self, job_id: str) -> Job:
@@ -141,13 +159,15 @@ class JobRunner:
         while (item := self._queue.get()) is not None:
             self._run(*item)
 
-    def _run(self, job: Job, base: Version, holes: np.ndarray | None, grow: int | None) -> None:
+    def _run(
+        self, job: Job, base: Version, holes: np.ndarray | None, settings: JobSettings
+    ) -> None:
         start = time.perf_counter()
         try:
             job.state = "running" if self.models.is_loaded(job.task) else "loading"
             restorer = self.models.get(job.task)
             job.state = "running"
-            pixels, alpha = restore(restorer, base, holes, grow, self._progress(job))
+            pixels, alpha = restore(restorer, base, holes, settings, self._progress(job))
             job.version = job.photo.add(pixels, alpha).number
             job.state = "done"
         except GanrestoreError as exc:
@@ -173,7 +193,7 @@ def restore(
     restorer: Restorer,
     base: Version,
     holes: np.ndarray | None,
-    grow: int | None,
+    settings: JobSettings,
     progress: Progress,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Restore ``base`` with ``restorer`` as ``ganrestore apply`` does.
@@ -183,8 +203,7 @@ def restore(
         base: the version to restore.
         holes: ``(H, W)`` float32 {0, 1}, 1 = hole, for a model that fills holes
             (``restorer.uses_mask``); other models ignore it.
-        grow: pixels an inpainting network widens every hole by (None: its default, 2 pixels
-            for the holes whose outline shows a halo).
+        settings: grow, strength and noise level; they hold for this restoration only.
         progress: receives ``(done, total)`` tiles.
 
     Returns:
@@ -202,18 +221,42 @@ def restore(
     pixels, alpha = base.float_pixels(), base.float_alpha()
     if holes is not None and alpha is not None:
         alpha = np.where(holes > 0, np.float32(1), alpha)
-    previous = (getattr(restorer, "grow", None), getattr(restorer, "grow_where", None))
-    if grow is not None and previous[0] is not None:
-        # One job at a time: no other restoration sees it. A grow the page asks for widens
-        # every painted hole (apply's default judges each hole's outline instead).
-        restorer.set_grow(grow)
+    with _settings_applied(restorer, settings), reporting_tiles(progress):
+        if holes is None:
+            return restorer.restore(pixels), alpha
+        return restorer.restore(pixels, mask=holes), alpha
+
+
+@contextlib.contextmanager
+def _settings_applied(restorer: Restorer, settings: JobSettings) -> Iterator[None]:
+    """``settings`` on ``restorer`` for one restoration; its own ones again afterwards.
+
+    One job runs at a time, so no other restoration sees them. A grow the page asks for widens
+    every painted hole (apply's default judges each hole's outline instead).
+
+    Raises:
+        GanrestoreError: a strength or noise level for a model that takes none.
+    """
+    from ganrestore.inference import NetworkRestorer
+
+    wanted = {"strength": settings.strength not in (None, 1), "noise level": settings.noise_sigma}
+    given = [name for name, value in wanted.items() if value not in (None, False)]
+    network = isinstance(restorer, NetworkRestorer)
+    if given and not (network and not restorer.uses_mask):
+        raise GanrestoreError(f"{restorer.description} takes no {' or '.join(given)}")
+    if not network:
+        yield
+        return
+    previous = (restorer.grow, restorer.grow_where, restorer.strength, restorer.noise_sigma)
     try:
-        with reporting_tiles(progress):
-            if holes is None:
-                restored = restorer.restore(pixels)
-            else:
-                restored = restorer.restore(pixels, mask=holes)
+        if settings.grow is not None and restorer.uses_mask:
+            restorer.set_grow(settings.grow)
+        if settings.strength is not None:
+            restorer.set_strength(settings.strength)
+        if settings.noise_sigma is not None:
+            restorer.set_noise_sigma(settings.noise_sigma)
+        yield
     finally:
-        if previous[0] is not None:
-            restorer.grow, restorer.grow_where = previous
-    return restored, alpha
+        restorer.grow, restorer.grow_where, restorer.strength = previous[:3]
+        if getattr(restorer.generator, "takes_noise_sigma", False):
+            restorer.set_noise_sigma(previous[3])

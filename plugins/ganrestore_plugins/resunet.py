@@ -35,15 +35,22 @@ from ganrestore_plugins._layers import check_positive
 
 
 class ResidualBlock(nn.Module):
-    """``x + conv(relu(conv(x)))`` with 3×3 convolutions of ``channels`` maps."""
+    """``x + conv(relu(conv(x)))`` with 3×3 convolutions of ``channels`` maps.
 
-    def __init__(self, channels: int) -> None:
+    With ``identity=True`` the second convolution starts at zero, so the block starts as the
+    identity.
+    """
+
+    def __init__(self, channels: int, identity: bool = False) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(channels, channels, 3, padding=1),
             nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, 3, padding=1),
         )
+        if identity:
+            nn.init.zeros_(self.body[2].weight)
+            nn.init.zeros_(self.body[2].bias)
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)
@@ -100,12 +107,15 @@ class FullResolutionRefinement(nn.Module):
         out_channels: channels of the estimate it corrects.
         width: feature maps.
         blocks: residual blocks.
+        identity: the blocks start as the identity (see :class:`ResidualBlock`).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, width: int, blocks: int) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, width: int, blocks: int, identity: bool = False
+    ) -> None:
         super().__init__()
         self.head = nn.Conv2d(in_channels, width, 3, padding=1)
-        self.body = nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
+        self.body = _blocks(width, blocks, identity)
         self.tail = nn.Conv2d(width, out_channels, 3, padding=1)
         nn.init.zeros_(self.tail.weight)
         nn.init.zeros_(self.tail.bias)
@@ -121,7 +131,17 @@ class ResUNetGenerator(nn.Module):
 
     Attributes:
         size_multiple: H and W are padded to a multiple of this inside :meth:`forward`.
+        noise_sigma: with ``noise_map``, the Gaussian noise σ (0-255 scale) the network is told
+            its input holds, in place of the one it measures; None (default): measure it per
+            image or tile. Lower keeps more grain, higher smooths harder.
     """
+
+    noise_sigma: float | None = None
+
+    @property
+    def takes_noise_sigma(self) -> bool:
+        """Whether :attr:`noise_sigma` means anything (the network has a ``noise_map``)."""
+        return self.noise_embedding is not None
 
     def __init__(
         self,
@@ -133,6 +153,7 @@ class ResUNetGenerator(nn.Module):
         noise_map: bool = False,
         refine_width: int = 0,
         refine_blocks: int = 1,
+        identity_init: bool = False,
     ) -> None:
         super().__init__()
         self.out_channels = out_channels
@@ -143,16 +164,14 @@ class ResUNetGenerator(nn.Module):
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()
         for level, width in enumerate(widths[:-1]):
-            self.encoders.append(nn.Sequential(*(ResidualBlock(width) for _ in range(blocks))))
+            self.encoders.append(_blocks(width, blocks, identity_init))
             self.downs.append(nn.Conv2d(width, widths[level + 1], 2, stride=2))
-        self.bottleneck = nn.Sequential(*(ResidualBlock(widths[-1]) for _ in range(blocks)))
+        self.bottleneck = _blocks(widths[-1], blocks, identity_init)
         self.ups = nn.ModuleList()
         self.decoders = nn.ModuleList()
         for level in reversed(range(len(widths) - 1)):
             self.ups.append(nn.ConvTranspose2d(widths[level + 1], widths[level], 2, stride=2))
-            self.decoders.append(
-                nn.Sequential(*(ResidualBlock(widths[level]) for _ in range(blocks)))
-            )
+            self.decoders.append(_blocks(widths[level], blocks, identity_init))
         self.tail = nn.Conv2d(widths[0], out_channels * 4, 3, padding=1)
         self.shuffle = nn.PixelShuffle(2)
         # One offset per stage, in order: the encoders, the bottleneck, the decoders.
@@ -162,7 +181,7 @@ class ResUNetGenerator(nn.Module):
             # Inputs: the network's input, the half-resolution estimate, the decoder features.
             refine_in = in_channels + out_channels + widths[0] // 4
             self.refine = FullResolutionRefinement(
-                refine_in, out_channels, refine_width, refine_blocks
+                refine_in, out_channels, refine_width, refine_blocks, identity_init
             )
             stage_widths.append(refine_width)  # the refinement's offset comes last
         self.noise_embedding = NoiseEmbedding(stage_widths) if noise_map else None
@@ -194,8 +213,13 @@ class ResUNetGenerator(nn.Module):
         stages = 2 * len(self.encoders) + 1 + (self.refine is not None)
         if self.noise_embedding is None:
             return [None] * stages
-        with torch.no_grad():
-            sigma = estimate_noise_level(unshuffled, self.out_channels)
+        if self.noise_sigma is not None:  # the image units of the estimator: 2/255 per level
+            sigma = torch.full(
+                (unshuffled.shape[0],), 2 * self.noise_sigma / 255, device=unshuffled.device
+            )
+        else:
+            with torch.no_grad():
+                sigma = estimate_noise_level(unshuffled, self.out_channels)
         return [offset.to(unshuffled.dtype) for offset in self.noise_embedding(sigma)]
 
 
@@ -209,6 +233,7 @@ def resunet(
     noise_map: bool = False,
     refine_width: int = 0,
     refine_blocks: int = 1,
+    identity_init: bool = False,
 ) -> nn.Module:
     """Residual U-Net at half resolution (pixel-unshuffle), fast on CPUs; no normalisation.
 
@@ -230,6 +255,10 @@ def resunet(
             output starts at zero, so a network trained without it can be grown (``--init``).
             Needs ``widths[0]`` divisible by 4 (its decoder features are pixel-shuffled in).
         refine_blocks: residual blocks of the refinement stage (when ``refine_width > 0``).
+        identity_init: every residual block starts as the identity (its second convolution at
+            zero). For growing a trained network deeper: with more ``blocks`` or
+            ``refine_blocks`` and ``--init`` pointing at it, the added blocks leave its output
+            unchanged at the start, as ``noise_map`` and ``refine_width`` do.
 
     Shape:
         (B, in_channels, H, W) in [-1, 1] -> (B, out_channels, H, W), any H and W (reflect-padded
@@ -256,8 +285,20 @@ def resunet(
                 f"({widths[0]}) must be divisible by 4"
             )
     return ResUNetGenerator(
-        in_channels, out_channels, widths, blocks, residual, noise_map, refine_width, refine_blocks
+        in_channels,
+        out_channels,
+        widths,
+        blocks,
+        residual,
+        noise_map,
+        refine_width,
+        refine_blocks,
+        identity_init,
     )
+
+
+def _blocks(channels: int, count: int, identity: bool) -> nn.Sequential:
+    return nn.Sequential(*(ResidualBlock(channels, identity) for _ in range(count)))
 
 
 def _shifted(features: Tensor, offset: Tensor | None) -> Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import skimage.data
@@ -75,6 +77,41 @@ def test_a_grown_refinement_stage_starts_from_the_output_of_the_network_without_
         refined = grown(image)
     assert refined.shape == image.shape
     assert not torch.allclose(refined, plain(image))
+
+
+def test_a_network_grown_deeper_with_identity_init_starts_from_the_trained_output() -> None:
+    torch.manual_seed(0)
+    trained = resunet(3, 3, **SMALL, noise_map=True, refine_width=8).eval()
+    deeper = {"blocks": 3, "refine_blocks": 2}
+    grown = resunet(3, 3, **{**SMALL, **deeper}, noise_map=True, refine_width=8, identity_init=True)
+    missing = grown.eval().load_state_dict(trained.state_dict(), strict=False).missing_keys
+    added = re.compile(r"((encoders|decoders)\.\d+|bottleneck)\.[12]\.|refine\.body\.1\.")
+    assert missing and all(added.match(key) for key in missing)  # only the added blocks
+    image = photo()[..., :97, :115]
+    with torch.no_grad():
+        assert torch.equal(grown(image), trained(image))
+    # Without it the added blocks start random and change the output.
+    plain = resunet(3, 3, **{**SMALL, **deeper}, noise_map=True, refine_width=8).eval()
+    plain.load_state_dict(trained.state_dict(), strict=False)
+    with torch.no_grad():
+        assert not torch.allclose(plain(image), trained(image))
+
+
+def test_a_told_noise_level_replaces_the_measured_one() -> None:
+    torch.manual_seed(0)
+    network = resunet(3, 3, **SMALL, noise_map=True).eval()
+    assert network.takes_noise_sigma and not resunet(3, 3, **SMALL).takes_noise_sigma
+    for level in network.noise_embedding.levels:
+        nn.init.normal_(level.weight, std=0.5)
+    noisy = photo() + torch.randn(photo().shape, generator=torch.Generator().manual_seed(1)) / 10
+    with torch.no_grad():
+        measured = network(noisy)
+        network.noise_sigma = measured_sigma(noisy)  # told what it would measure: the same
+        assert torch.allclose(network(noisy), measured, atol=1e-5)
+        network.noise_sigma = 0.0
+        assert not torch.allclose(network(noisy), measured, atol=1e-3)
+        network.noise_sigma = None
+        assert torch.equal(network(noisy), measured)
 
 
 @pytest.mark.slow  # 150 optimiser steps

@@ -274,3 +274,23 @@ def test_unsafe_folders_are_refused_before_serving(photos: Path, tmp_path: Path)
     ):
         with pytest.raises(GanrestoreError, match=message):
             create_app(ServeConfig(**settings))
+
+
+def test_a_denoising_strength_or_noise_level_out_of_range_or_for_a_baseline_is_refused(
+    make_client, fast_models, photos: Path
+) -> None:
+    client = make_client(fast_models, input_dir=photos)
+    photo = client.post("/api/inputs/open", json={"name": "astronaut.png"}).json()
+    jobs = f"/api/photos/{photo['id']}/jobs?task=denoise&version=0"
+    for query, message in (
+        ("&strength=1.5", "strength must be from 0 to 1"),
+        ("&noise_sigma=-3", "noise_sigma must be from 0 to 255"),
+        ("&strength=nan", "strength must be from 0 to 1"),
+    ):
+        answer = client.post(jobs + query)
+        assert answer.status_code == 400 and message in answer.json()["detail"], answer.text
+    failed = wait_for_job(client, client.post(jobs + "&noise_sigma=5").json())
+    assert failed["state"] == "failed" and "takes no noise level" in failed["message"]
+    assert restore(client, photo, "denoise")["version"] == 1  # the baseline itself still works
+    done = wait_for_job(client, client.post(jobs + "&strength=1").json())  # all: the default
+    assert done["state"] == "done", done

@@ -270,6 +270,41 @@ def test_brush_eraser_size_undo_redo_zoom_pan_and_denoise_by_keys_and_mouse(
     assert painted(page) == erased
 
 
+def test_the_denoising_strength_and_noise_level_on_the_page(
+    page, serve, bundled_models, photos: Path
+) -> None:
+    server = serve(bundled_models, input_dir=photos)
+    page.goto(server.url)
+    open_listed(page, "astronaut.png")
+    original = np.asarray(Image.open(photos / "astronaut.png")).astype(int)
+
+    def downloaded() -> np.ndarray:
+        with page.expect_download() as download:
+            page.click("#download")
+        return np.asarray(Image.open(download.value.path())).astype(int)
+
+    page.locator("#strength").fill("0")
+    expect(page.locator("#strength-value")).to_have_text("0 %")
+    page.click("#denoise")
+    wait_for_version(page, 1)
+    assert np.array_equal(downloaded(), original)  # strength 0: the photo as it was
+
+    page.locator("#strength").fill("100")
+    page.fill("#noise-sigma", "40")  # told of strong noise: smooths harder than measured
+    page.click("#denoise")
+    wait_for_version(page, 2)
+    smoothed = downloaded()
+    page.fill("#noise-sigma", "")  # auto again
+    page.locator("#viewport").focus()
+    page.keyboard.press("Control+z")  # from version 1, which is the photo
+    expect(page.locator("#after")).to_have_attribute("data-version", "1")
+    page.click("#denoise")
+    wait_for_version(page, 3)
+    measured = downloaded()
+    change = lambda x: np.abs(x - original).mean()  # noqa: E731
+    assert change(measured) < change(smoothed)
+
+
 class _OtherSite(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:  # quiet
         pass

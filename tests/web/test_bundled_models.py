@@ -134,3 +134,26 @@ def test_a_whole_12_megapixel_photo_is_filled_within_3_gb() -> None:
     assert total > 0 and done == total  # the progress bar followed the tiles
     assert report["format"] == "JPEG" and report["camera"] == "twelve megapixels"
     assert report["peak_gb"] < 3.0, report
+
+
+def test_the_pages_strength_and_noise_level_reach_the_denoiser_for_one_job(
+    make_client, bundled_models
+) -> None:
+    client = make_client(bundled_models, input_dir=EXAMPLES)
+    cat = client.post("/api/inputs/open", json={"name": "chelsea_noisy.png"}).json()
+    noisy = np.asarray(Image.open(EXAMPLES / "chelsea_noisy.png")).astype(int)
+    jobs = f"/api/photos/{cat['id']}/jobs?task=denoise&version=0"
+
+    def restored(query: str) -> np.ndarray:
+        job = wait_for_job(client, client.post(jobs + query).json())
+        assert job["state"] == "done", job
+        data = client.get(f"/api/photos/{cat['id']}/versions/{job['version']}/file").content
+        return np.asarray(Image.open(io.BytesIO(data))).astype(int)
+
+    assert np.array_equal(restored("&strength=0"), noisy)  # the photo as it is
+    full, kept_grain = restored(""), restored("&noise_sigma=2")
+    half = restored("&strength=0.5")
+    change = lambda x: np.abs(x - noisy).mean()  # noqa: E731
+    assert change(half) == pytest.approx(change(full) / 2, rel=0.05)
+    assert change(kept_grain) < 0.8 * change(full)
+    assert np.array_equal(restored(""), full)  # the settings held for their own jobs only

@@ -54,9 +54,12 @@ export const previewUrl = (photo, version) =>
 export const foundMaskUrl = (photo) => `/api/photos/${photo.id}/mask.png`;
 export const fileUrl = (photo, version) => `/api/photos/${photo.id}/versions/${version}/file`;
 
-export function startJob(photo, version, task, mask, grow) {
+// settings: { grow, strength, noise_sigma }, each left out when null or undefined.
+export function startJob(photo, version, task, mask, settings = {}) {
   const query = new URLSearchParams({ task, version: String(version) });
-  if (grow !== null && grow !== undefined) query.set('grow', String(grow));
+  for (const [name, value] of Object.entries(settings)) {
+    if (value !== null && value !== undefined) query.set(name, String(value));
+  }
   const options = { method: 'POST' };
   if (mask) {
     options.body = mask;

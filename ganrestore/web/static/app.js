@@ -26,6 +26,7 @@ const els = {
   inputsTitle: $('inputs-title'),
   mask: $('mask'),
   message: $('message'),
+  noiseSigma: $('noise-sigma'),
   outputInfo: $('output-info'),
   photoInfo: $('photo-info'),
   progress: $('progress'),
@@ -37,6 +38,8 @@ const els = {
   sizeValue: $('size-value'),
   split: $('split'),
   stage: $('stage'),
+  strength: $('strength'),
+  strengthValue: $('strength-value'),
   undo: $('undo'),
   viewport: $('viewport'),
   zoomValue: $('zoom-value'),
@@ -210,20 +213,23 @@ async function run(task) {
   const photo = state.photo;
   const from = state.version;
   let mask = null;
-  let grow = null;
+  const settings = {};
   if (task === 'inpaint') {
     if (!painter.hasHoles) {
       say('Paint over what to remove first: the mask is empty.', 'error');
       return;
     }
-    grow = Number(els.grow.value);
+    settings.grow = Number(els.grow.value);
     mask = await painter.toPng();
+  } else {
+    settings.strength = Number(els.strength.value) / 100;
+    if (els.noiseSigma.value.trim() !== '') settings.noise_sigma = Number(els.noiseSigma.value);
   }
   const label = task === 'inpaint' ? 'Filling' : 'Denoising';
   say(`${label}…`);
   setBusy(true);
   try {
-    let job = await api.startJob(photo, from, task, mask, grow);
+    let job = await api.startJob(photo, from, task, mask, settings);
     job = await api.waitForJob(job, (current) => showProgress(current, label));
     if (state.photo !== photo) return;
     const previous = {
@@ -324,6 +330,9 @@ function wireControls() {
     radio.addEventListener('change', () => setTool(radio.value));
   }
   els.size.addEventListener('input', () => setSize(Number(els.size.value)));
+  els.strength.addEventListener('input', () => {
+    els.strengthValue.textContent = `${els.strength.value} %`;
+  });
   els.undo.addEventListener('click', () => undoOrRedo(true));
   els.redo.addEventListener('click', () => undoOrRedo(false));
   els.clear.addEventListener('click', clearMask);
