@@ -65,6 +65,7 @@ def load_restorer(
     batch_size: int | None = None,
     self_ensemble: bool = False,
     tiling: TileSettings | None = None,
+    trust_torchscript: bool = False,
 ) -> Restorer:
     """A restorer for ``model`` (run dir, checkpoint, model or exported file, or bundled name).
 
@@ -73,14 +74,17 @@ def load_restorer(
 
     Args:
         model: a run directory, checkpoint folder, ``.safetensors`` file, a file of
-            ``ganrestore export`` (``.onnx``, ``.pt``), ``"denoise"``, ``"inpaint"`` or
-            ``"baseline:NAME"``.
+            ``ganrestore export`` (``.onnx``; ``.pt`` / ``.ts`` with ``trust_torchscript``),
+            ``"denoise"``, ``"inpaint"`` or ``"baseline:NAME"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda[:N]"`` or ``"mps"``.
         tile: largest tile side (default 1024, 0 never tiles), as ``apply --tile``.
         overlap: pixels shared by neighbouring tiles (default 32), as ``apply --overlap``.
         batch_size: images or tiles per forward pass (default 4), as ``apply --batch-size``.
         self_ensemble: average over the 8 rotated / mirrored views (8x slower, a bit better).
         tiling: a :class:`ganrestore.inference.TileSettings` instead of the three above.
+        trust_torchscript: open a TorchScript file (``.pt``, ``.ts``), which runs code it holds
+            when opened: only for files you trust. Without it one is refused (a
+            ``GanrestoreError`` saying so); use the ``.onnx`` or ``.safetensors`` file instead.
     """
     from ganrestore.inference import load_restorer as load
 
@@ -92,6 +96,7 @@ def load_restorer(
         tile=tile,
         overlap=overlap,
         batch_size=batch_size,
+        trust_torchscript=trust_torchscript,
     )
 
 

@@ -59,6 +59,9 @@ class DataConfig:
     val_size: int = 256  # validation images are centre-cropped (or padded) to this size
     val_images: int = 16  # validate on at most this many images
     max_bad_fraction: float = 0.1  # stop when more than this share of files is unreadable
+    # Photos with more pixels (width x height, from the header) are skipped, never decoded;
+    # 0 = no limit. The default is data.pixel_limit.DEFAULT_MAX_PIXELS, apply's --max-pixels.
+    max_pixels: int = 100_000_000
     # Folder layout (ganrestore/data/layout.py). pair_dir: the folder beside clean/ holding each
     # image's pair (the task's pair folder: degraded/ or noisy/, masks/...); "" = its usual names.
     pair_dir: str = ""
@@ -296,6 +299,7 @@ def check_values(config: TrainConfig, origin: str) -> None:
         ("data.val_size", 16 <= data.val_size <= MAX_CROP, f"from 16 to {MAX_CROP} pixels"),
         ("data.val_images", data.val_images >= 1, "at least 1"),
         ("data.max_bad_fraction", 0.0 <= data.max_bad_fraction <= 1.0, "in [0, 1]"),
+        ("data.max_pixels", data.max_pixels >= 0, "0 (no limit) or more pixels"),
         (
             "data.pair_dir",
             not any(c in data.pair_dir for c in "/\\") and data.pair_dir not in (".", ".."),

@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import difflib
 import inspect
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -217,17 +219,18 @@ class Registry(Generic[T]):
             )
         if entry.loaded is None:
             source = entry.sources[0]
-            try:
-                factory = entry.loaders[0]()
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:  # a plugin may fail in any way, even sys.exit()
-                entry.error = _load_failure(exc)
-                raise PluginLoadError(
-                    f"{self.kind} '{name}' from {source.distribution} ({source.target}) could not "
-                    f"be loaded: {entry.error}. Reinstall or fix that package; other plugins "
-                    "still work."
-                ) from exc
+            with _CtrlCWatch() as ctrl_c:
+                try:
+                    factory = entry.loaders[0]()
+                except BaseException as exc:  # a plugin may fail in any way, even sys.exit()
+                    if isinstance(exc, KeyboardInterrupt) and ctrl_c.pressed:
+                        raise  # the user pressed Ctrl-C while the plugin imported: stop
+                    entry.error = _load_failure(exc)
+                    raise PluginLoadError(
+                        f"{self.kind} '{name}' from {source.distribution} ({source.target}) "
+                        f"could not be loaded: {entry.error}. Reinstall or fix that package; "
+                        "other plugins still work."
+                    ) from exc
             if not callable(factory):
                 entry.error = f"{source.target} is not callable"
                 raise PluginLoadError(
@@ -289,10 +292,60 @@ class Registry(Generic[T]):
         return f"unknown {self.kind} '{name}'.{hint} Available: {listing}."
 
 
+class _CtrlCWatch:
+    """Tells a real Ctrl-C apart from a ``KeyboardInterrupt`` that a plugin's own code raises.
+
+    Both arrive as ``KeyboardInterrupt``, but only the first comes through the SIGINT handler.
+    For the length of a ``with`` block (one plugin's import) the handler in place is wrapped so
+    that it also records the signal (``pressed``); the wrapped handler still runs, so Ctrl-C
+    raises ``KeyboardInterrupt`` exactly as before. A ``KeyboardInterrupt`` with no SIGINT
+    behind it is the plugin's doing (``raise KeyboardInterrupt`` at import), and is reported
+    like any other failing plugin: one broken plugin never stops ``plugins list`` or a run.
+
+    Outside the main thread no handler can be set, and none is needed: Python delivers SIGINT
+    to the main thread only, so a ``KeyboardInterrupt`` there is always raised by code. Where
+    SIGINT is ignored or left to the system (``SIG_IGN``, ``SIG_DFL``), Ctrl-C raises nothing.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous: Any = None
+        self._handler: Any = None
+
+    def __enter__(self) -> _CtrlCWatch:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        previous = signal.getsignal(signal.SIGINT)
+        if not callable(previous):
+            return self
+
+        def record_and_pass_on(signum: int, frame: Any) -> None:
+            self.pressed = True
+            previous(signum, frame)
+
+        try:
+            signal.signal(signal.SIGINT, record_and_pass_on)
+        except (ValueError, OSError):  # not the main interpreter: as outside the main thread
+            return self
+        self._previous, self._handler = previous, record_and_pass_on
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Put the handler back unless the plugin installed one of its own meanwhile.
+        if self._handler is not None and signal.getsignal(signal.SIGINT) is self._handler:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def _load_failure(exc: BaseException) -> str:
-    """Why importing a plugin failed, in one line (``SystemExit`` is said as such)."""
+    """Why importing a plugin failed, in one line (``SystemExit`` and a plugin's own
+    ``KeyboardInterrupt`` are said as such)."""
     if isinstance(exc, SystemExit):
         return f"SystemExit: its module called exit({exc.code!r}) while being imported"
+    if isinstance(exc, KeyboardInterrupt):
+        return (
+            "KeyboardInterrupt: its import raised KeyboardInterrupt by itself "
+            "(no Ctrl-C was pressed)"
+        )
     try:
         return f"{type(exc).__name__}: {exc}"
     except Exception:  # a plugin's exception may even fail to print itself

@@ -1,7 +1,8 @@
 """``torchrun --nproc_per_node=2 -m ganrestore apply``: two real CPU processes (gloo).
 
 Each file is restored exactly once, by one of the processes, into the very bytes a single
-process writes; rank 0 alone prints, once: the first line, every failure and the summary.
+process writes; rank 0 alone prints, once: the first line, every failure, the progress of the
+whole run (every process's files, as the summary counts them) and the summary.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def test_two_processes_restore_each_file_once_as_one_process_does(
     assert 1 in exit_codes(result) and exit_codes(result) <= {1, -15}
     log = result.stdout + result.stderr
     assert log.count("restored 4, skipped 1, failed 1 in ") == 1, log[-3000:]
+    progress = re.findall(r"^progress: (\d+)/(\d+) image\(s\) done", log, re.MULTILINE)
+    assert progress and {total for _, total in progress} == {"6"}, log[-3000:]  # all 6 files
+    assert progress[-1] == ("6", "6")  # the last line counts both processes' files
     assert log.count("images/s") == 1 and "megapixels/s" in result.stdout
     assert log.count("skipped 1: output exists (use --overwrite)") == 1
     assert log.count("image(s) in ") == 1 and "on 2 processes" in result.stderr

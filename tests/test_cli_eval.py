@@ -84,6 +84,15 @@ def test_denoise_eval_prints_a_table_and_writes_identical_json_twice(clean, tmp_
     assert data["task"] == "denoise" and data["conditions"] == ["sigma15", "sigma50"]
 
 
+def test_an_image_above_max_pixels_is_named_with_what_to_do(clean, tmp_path) -> None:
+    args = ["--task", "denoise", "--data", clean, "--model", "baseline:tv", "--sigma", "15"]
+    result = invoke(*args, "--max-pixels", "100")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "is not decoded" in said and "--max-pixels" in said
+    assert "Traceback" not in result.output
+    assert invoke(*args, "--max-pixels", "0").exit_code == 0  # no limit
+
+
 def test_restored_and_reference_agree_with_an_independent_computation(clean, tmp_path) -> None:
     restored = tmp_path / "restored"
     restored.mkdir()

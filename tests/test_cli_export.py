@@ -83,7 +83,8 @@ def test_apply_with_an_export_matches_apply_with_its_model(
     text = " ".join(result.output.split())
     assert f"wrote {exported}" in text and "the denoise model (resunet)" in text
     assert "max abs difference" in text and "H and W multiples of 16" in text
-    ours = invoke("apply", "--in", photos, "--out", tmp_path / "ours", "--model", exported)
+    trust = ["--trust-torchscript"] if suffix == ".pt" else []  # ONNX files need no trust
+    ours = invoke("apply", "--in", photos, "--out", tmp_path / "ours", "--model", exported, *trust)
     theirs = invoke("apply", "--in", photos, "--out", tmp_path / "theirs", "--model", model)
 
     assert ours.exit_code == 0 and theirs.exit_code == 0, ours.output + theirs.output
@@ -167,6 +168,46 @@ def test_usage_errors_are_one_clean_line(tmp_path: Path) -> None:
         "broken.onnx is not an ONNX model",
     )
     assert not out.exists()
+
+
+def test_apply_and_eval_open_a_torchscript_model_only_when_told_to_trust_it(
+    photos: Path, tmp_path: Path
+) -> None:
+    exported = tmp_path / "denoise.pt"
+    run = save_tiny_run(tmp_path / "run", "denoise")
+    written = invoke("export", run, "--out", exported)
+    assert written.exit_code == 0, written.output
+    assert f"run it: ganrestore apply --model {exported} --trust-torchscript" in written.output
+    out = tmp_path / "out"
+    why = [
+        "denoise.pt is a TorchScript file",
+        "runs code it may hold",
+        ".onnx",
+        "--trust-torchscript",
+    ]
+
+    clean_error(invoke("apply", "--in", photos, "--out", out, "--model", exported), *why)
+    assert not out.exists()
+    clean_error(invoke("eval", "--data", photos, "--model", exported, "--no-lpips"), *why)
+
+    trusted = invoke(
+        "apply", "--in", photos, "--out", out, "--model", exported, "--trust-torchscript"
+    )
+    assert trusted.exit_code == 0, trusted.output
+    assert "restored 3, skipped 0, failed 0" in trusted.output
+    scored = invoke(
+        "eval",
+        "--data",
+        photos,
+        "--model",
+        exported,
+        "--no-lpips",
+        "--sigma",
+        "15",
+        "--trust-torchscript",
+    )
+    assert scored.exit_code == 0, scored.output
+    assert str(exported) in " ".join(scored.output.split())
 
 
 THIRD_PARTY = '''

@@ -6,12 +6,15 @@ own generator in its pyproject only; nothing in ganrestore names them.
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pytest
 import skimage.data
 from PIL import Image
+
+from ganrestore.registry import TASKS
 
 pytestmark = pytest.mark.slow  # a pip install and real ganrestore processes
 
@@ -114,11 +117,21 @@ def test_train_apply_and_eval_a_task_from_another_distribution(
     assert refused.returncode != 0 and "degrades images its own way" in refused.stderr
 
 
-def test_without_the_plugin_its_task_is_unknown_and_the_installed_ones_are_listed(
+def test_ganrestore_itself_declares_no_deblur_task() -> None:
+    """The example's task reaches ganrestore only through the example's own entry points."""
+    declared = metadata.distribution("ganrestore").entry_points.select(group="ganrestore.tasks")
+    assert {"denoise", "inpaint"} <= {entry.name for entry in declared}
+    assert "deblur" not in {entry.name for entry in declared}
+
+
+def test_an_unknown_task_is_refused_and_the_installed_ones_are_listed(
     run_cli, photos: Path, tmp_path: Path
 ) -> None:
-    result = run_cli("train", "deblur", "--data", str(photos), "--out", str(tmp_path / "r"))
+    # The installed tasks are those of this environment: the example may be installed or not.
+    installed = TASKS.names()
+    result = run_cli("train", "no_such_task", "--data", str(photos), "--out", str(tmp_path / "r"))
 
     assert result.returncode != 0
-    assert "unknown task 'deblur'" in result.stderr and "denoise" in result.stderr
+    assert "unknown task 'no_such_task'" in result.stderr
+    assert all(name in result.stderr for name in installed) and "denoise" in installed
     assert "Traceback" not in result.stderr

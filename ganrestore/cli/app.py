@@ -8,6 +8,7 @@ import typer
 
 from ganrestore.cli import apply, eval, export, plugins, serve, train
 from ganrestore.cli.errors import show_own_warnings_plainly
+from ganrestore.cli.readable_help import use_readable_help
 
 app = typer.Typer(
     name="ganrestore",
@@ -23,6 +24,9 @@ app.add_typer(eval.app)
 app.add_typer(serve.app)
 app.add_typer(export.app)
 app.add_typer(plugins.app, name="plugins")
+# Every command's --help without Typer's type placeholders (<bool>, <list[str]>, {task}), and
+# one clear line for a flag given a value (--overwrite true).
+use_readable_help(app)
 
 
 def _print_version(value: bool) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, DeviceChoice
+from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, TRUST_TORCHSCRIPT_HELP, DeviceChoice
 from ganrestore.cli.errors import user_errors
 from ganrestore.cli.progress import ApplyProgress
 
@@ -73,7 +73,8 @@ STRENGTH_HELP = (
 )
 NOISE_SIGMA_HELP = (
     "Denoising: the noise level (sigma, 0-255 scale) the network is told every image holds, "
-    "instead of the one it measures per image: lower keeps more grain, higher smooths harder."
+    "instead of the one it measures per image: lower leaves more of the noise, higher smooths "
+    "harder."
 )
 FEATHER_HELP = (
     "Blend the fill into the N known pixels around each (grown) hole. Default 0: every pixel "
@@ -176,6 +177,9 @@ def apply_command(
     self_ensemble: Annotated[
         bool, typer.Option("--self-ensemble", help=SELF_ENSEMBLE_HELP)
     ] = False,
+    trust_torchscript: Annotated[
+        bool, typer.Option("--trust-torchscript", help=TRUST_TORCHSCRIPT_HELP)
+    ] = False,
     recursive: Annotated[
         bool, typer.Option("--recursive", help="Include sub-folders (mirrored under --out).")
     ] = False,
@@ -246,6 +250,7 @@ def apply_command(
         texture,
         strength,
         noise_sigma,
+        trust_torchscript,
     )
     from ganrestore.distributed import torchrun_world_size
 
@@ -261,7 +266,7 @@ def apply_command(
         prepared = prepare(request, request.device)
         plan = plan_folder(prepared.options, prepared.restorer.uses_mask)
         console = Console(stderr=True)
-        print_start(console, prepared, plan.total)
+        print_start(console, prepared, plan)
         try:
             with pillow_pixel_limit(None):  # the runner checks each header against --max-pixels
                 summary = run_with_progress(console, prepared.restorer, plan, prepared.options)
@@ -297,6 +302,7 @@ class ApplyRequest:
     texture: bool = True
     strength: float | None = None
     noise_sigma: float | None = None
+    trust_torchscript: bool = False
 
 
 @dataclass(frozen=True)
@@ -343,9 +349,17 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
         raise GanrestoreError(f"--tile/--overlap: {exc}") from None
     wanted = checked_task_name(request.task) if request.task is not None else None
     if request.model is None and wanted is None and len(installed_bundled_models()) < 2:
-        wanted = routed_task(guess_route(request.input_dir, request.recursive, request.masks))
+        route = guess_route(request.input_dir, request.recursive, request.masks, request.max_pixels)
+        wanted = routed_task(route)
     # With neither --model nor --task: both bundled models, chosen per image by its mask.
-    restorer = resolve_model(request.model, wanted, device, tiling, request.self_ensemble)
+    restorer = resolve_model(
+        request.model,
+        wanted,
+        device,
+        tiling,
+        request.self_ensemble,
+        trust_torchscript=request.trust_torchscript,
+    )
     keep_freed_memory_on_cpu(resolve_device(device))  # each tile reuses the last one's memory
     if request.masks is not None and not restorer.uses_mask:
         raise GanrestoreError(
@@ -367,9 +381,13 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
     return PreparedApply(options, restorer, edges, strength)
 
 
-def print_start(console: Console, prepared: PreparedApply, total: int, processes: int = 1) -> None:
-    """The first line(s): what is restored where, with which model (and on how many processes)."""
+def print_start(
+    console: Console, prepared: PreparedApply, plan: FolderPlan, processes: int = 1
+) -> None:
+    """The first line(s): what is restored where, with which model (and on how many processes),
+    then how holes are treated, only when an image of ``plan`` may have a hole."""
     options, restorer = prepared.options, prepared.restorer
+    total = plan.total
     on = f" on {processes} processes" if processes > 1 else ""
     console.print(
         f"{restorer.task}: {total} image(s) in {options.input_dir} -> {options.output_dir} "
@@ -388,9 +406,30 @@ def print_start(console: Console, prepared: PreparedApply, total: int, processes
             soft_wrap=True,
         )
         return
-    for note in (prepared.edges, prepared.strength):
+    edges = prepared.edges if prepared.edges and _may_have_holes(prepared, plan) else ""
+    for note in (edges, prepared.strength):
         if note:
             console.print(note, highlight=False, markup=False, soft_wrap=True)
+
+
+def _may_have_holes(prepared: PreparedApply, plan: FolderPlan) -> bool:
+    """Whether an image of ``plan`` may go to the model that fills holes.
+
+    A model that only fills holes gets every image. The bundled pair (``mask_optional``)
+    routes each image by its mask: an image has one when it has a mask file (``--masks``, a
+    sidecar) or when its header says it has alpha (transparent pixels are holes; the header is
+    read, not the pixels, so an opaque alpha channel counts too).
+    """
+    if not prepared.restorer.mask_optional:
+        return True
+    if any(job.mask_file is not None for job in plan.jobs):
+        return True
+    from ganrestore.inference.masks import ALPHA_SUFFIXES, _header_has_alpha
+
+    return any(
+        job.source.suffix.lower() in ALPHA_SUFFIXES and _header_has_alpha(job.source)
+        for job in plan.jobs
+    )
 
 
 def run_with_progress(

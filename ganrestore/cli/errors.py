@@ -25,8 +25,13 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except GanrestoreError as exc:
-        typer.secho(f"Error: {exc}", err=True, fg=typer.colors.RED)
+        print_error(str(exc))
         raise typer.Exit(USER_ERROR_EXIT_CODE) from None
+
+
+def print_error(message: str) -> None:
+    """Print ``Error: MESSAGE`` on stderr, in red where the terminal shows colours."""
+    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
 
 
 def show_own_warnings_plainly() -> None:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, DeviceChoice
+from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, TRUST_TORCHSCRIPT_HELP, DeviceChoice
 from ganrestore.cli.errors import user_errors
 from ganrestore.errors import GanrestoreError
 
@@ -161,6 +161,18 @@ def eval_command(
             "does (default); --no-texture scores their fills alone (labels end in +smooth).",
         ),
     ] = True,
+    trust_torchscript: Annotated[
+        bool, typer.Option("--trust-torchscript", help=TRUST_TORCHSCRIPT_HELP)
+    ] = False,
+    max_pixels: Annotated[
+        int,
+        typer.Option(
+            "--max-pixels",
+            help="Images and masks with more pixels (width x height, read from the file header "
+            "before decoding) are not scored, and named; 0: no limit.",
+            min=0,
+        ),
+    ] = 100_000_000,
 ) -> None:
     """Score models and baselines on --data, or score --restored against --reference."""
     console = Console(stderr=True)
@@ -187,15 +199,24 @@ def eval_command(
         lpips=not no_lpips,
         self_ensemble=self_ensemble,
         texture=texture,
+        trust_torchscript=trust_torchscript,
+        max_pixels=max_pixels,
     )
     with user_errors():
+        from ganrestore.data.io import ImageTooLargeError
         from ganrestore.evaluation.report import checked_output_paths, write_outputs
 
         json_file, csv_file = checked_output_paths(json_file, csv_file)
-        if restored is not None or reference is not None:
-            report = _score_mode(request, log)
-        else:
-            report = _eval_mode(request, log)
+        try:
+            if restored is not None or reference is not None:
+                report = _score_mode(request, log)
+            else:
+                report = _eval_mode(request, log)
+        except ImageTooLargeError as exc:
+            raise GanrestoreError(
+                f"{exc}; raise the limit with --max-pixels (0: no limit) if this machine has "
+                "the memory (about 40 bytes per pixel)"
+            ) from None
         _print_table(report)
         write_outputs(report, json_file, csv_file, log)
 
@@ -225,6 +246,9 @@ class EvalRequest:
         self_ensemble: networks average over 8 rotated / mirrored views (labels end in +x8).
         texture: inpainting networks copy the photo's detail into their fills (False: their
             fills alone; labels end in +smooth).
+        trust_torchscript: open TorchScript models (``.pt``, ``.ts``), which run code they
+            hold when opened.
+        max_pixels: images and masks above this many pixels are not decoded (0: no limit).
     """
 
     data: Path | None
@@ -245,6 +269,8 @@ class EvalRequest:
     lpips: bool
     self_ensemble: bool = False
     texture: bool = True
+    trust_torchscript: bool = False
+    max_pixels: int = 100_000_000
 
 
 Log = Callable[[str], None]
@@ -274,7 +300,12 @@ def _score_mode(request: EvalRequest, log: Log) -> EvalReport:
             f"{', '.join(clashing)} cannot be used with --restored/--reference, which only scores"
         )
     return score_folders(
-        request.restored, request.reference, request.masks, lpips=request.lpips, log=log
+        request.restored,
+        request.reference,
+        request.masks,
+        lpips=request.lpips,
+        log=log,
+        max_pixels=request.max_pixels,
     )
 
 
@@ -293,7 +324,7 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
     if request.task is not None:
         task_name = checked_task_name(request.task)
     else:
-        task_name = model_task(request.models[0], request.device)
+        task_name = model_task(request.models[0], request.device, request.trust_torchscript)
     conditions = _conditions(request, task_name)
     low_high = _numbers(request.hole_ratio, "--hole-ratio")
     if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1] <= 1:
@@ -301,7 +332,12 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
             f"--hole-ratio {request.hole_ratio}: expected LOW,HIGH with 0<=LOW<=HIGH<=1"
         )
     resolved = resolve_models(
-        request.models, task_name, request.device, request.self_ensemble, request.texture
+        request.models,
+        task_name,
+        request.device,
+        request.self_ensemble,
+        request.texture,
+        trust_torchscript=request.trust_torchscript,
     )
     keep_freed_memory_on_cpu(resolve_device(request.device))  # each image reuses the memory
     for note in resolved.notes:
@@ -315,6 +351,7 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         save_outputs=request.save_outputs,
         grid=request.grid,
         lpips=request.lpips,
+        max_pixels=request.max_pixels,
         extra={"hole_ratio": low_high} if _evaluation(task_name) == "holes" else {},
     )
     labels = ", ".join(m.label for m in resolved.models)

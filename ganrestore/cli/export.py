@@ -22,7 +22,9 @@ COMMAND_HELP = "\n\n".join(
         "model's record (task, generator, training) is kept in the file's metadata, so "
         "`ganrestore apply --model FILE` and `ganrestore.load_restorer(FILE)` run it with "
         "tiling, masks and every other option as the original model (ONNX files need "
-        "onnxruntime: the onnx extra of ganrestore).",
+        "onnxruntime: the onnx extra of ganrestore). Prefer ONNX: it holds data only, while "
+        "opening a TorchScript file runs code it holds, so apply opens one only with "
+        "--trust-torchscript.",
         "Right after the export, the file is run on random images of two other sizes and must "
         "match PyTorch within 1e-3, else nothing is written. An existing --out is never "
         "replaced without --overwrite; the file is written to a temporary and renamed into "
@@ -85,4 +87,5 @@ def export_command(
         f"abs difference {report.max_abs_difference:.2g} (allowed {report.tolerance:g})"
     )
     typer.echo(f"  {report.describe_io()}")
-    typer.echo(f"  run it: ganrestore apply --model {report.file} --in DIR --out DIR")
+    trust = " --trust-torchscript" if report.format == "torchscript" else ""
+    typer.echo(f"  run it: ganrestore apply --model {report.file}{trust} --in DIR --out DIR")

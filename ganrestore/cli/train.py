@@ -21,6 +21,7 @@ from ganrestore.config import (
     parse_override,
     ready_configs_dir,
 )
+from ganrestore.engine.pace import TimeLimit
 from ganrestore.registry import TASKS
 
 app = typer.Typer(help="Train a restoration model on a folder of your images.")
@@ -83,6 +84,28 @@ def train_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")
     ] = False,
+    time_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--time",
+            help="Stop cleanly after this much wall-clock time, e.g. 90s, 45m, 2h or 1h30m: the "
+            "step under way finishes, a checkpoint is saved and the run exits with 0; continue "
+            "it with --resume.",
+            metavar="DURATION",
+            show_default=False,
+        ),
+    ] = None,
+    max_pixels: Annotated[
+        int | None,
+        typer.Option(
+            "--max-pixels",
+            help="Photos with more pixels (width x height, read from the file header) are "
+            "skipped, named, and never decoded; 0: no limit (config key data.max_pixels, "
+            "default 100000000).",
+            min=0,
+            show_default=False,
+        ),
+    ] = None,
     init: Annotated[
         str | None,
         typer.Option(
@@ -102,6 +125,7 @@ def train_command(
 ) -> None:
     """Train TASK (denoise, inpaint or a plugin's task) on the images in --data; `--resume`
     continues a run."""
+    limit = _time_limit(time_limit)  # counted from here: the whole command, set-up included
     with user_errors():
         from ganrestore.engine.distributed import setup_processes, teardown_processes
         from ganrestore.engine.trainer import Trainer
@@ -124,6 +148,7 @@ def train_command(
                     "data.crop": crop,
                     "data.pair_dir": pair_dir,
                     "data.direction": direction,
+                    "data.max_pixels": max_pixels,
                 },
             )
         for note in moved:
@@ -137,7 +162,13 @@ def train_command(
         context = setup_processes(train_config.device)
         try:
             trainer = Trainer(
-                train_config, data, run_dir, context, resume=resume, default_steps=default_steps
+                train_config,
+                data,
+                run_dir,
+                context,
+                resume=resume,
+                default_steps=default_steps,
+                time_limit=limit,
             )
             summary = trainer.fit()
         finally:
@@ -147,7 +178,22 @@ def train_command(
 
 
 #: The exit status of a run stopped with Ctrl-C (after saving), as shells give 128 + SIGINT.
+#: A run stopped by --time exits with 0: it stopped as planned.
 INTERRUPTED_EXIT_CODE = 130
+
+
+def _time_limit(text: str | None) -> TimeLimit | None:
+    """``--time``: the limit from now, or None.
+
+    Raises:
+        typer.BadParameter: not a duration (the message names --time and the accepted forms).
+    """
+    if text is None:
+        return None
+    try:
+        return TimeLimit.from_now(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--time") from None
 
 
 def _run_dir(out: Path | None, task: str, resume: bool) -> Path:

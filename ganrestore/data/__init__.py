@@ -2,7 +2,8 @@
 
 Modules, each with one job:
 
-- ``io``: read/write image files (EXIF orientation, 8/16-bit, atomic writes);
+- ``io``: read/write image files (EXIF orientation, 8/16-bit, atomic writes), every decode
+  bounded by a pixel limit (``pixel_limit``);
 - ``degradations``: synthetic noise on ``(B, C, H, W)`` batches;
 - ``masks``: random hole masks (box, free-form);
 - ``sources``: which folders of ``--data DIR`` hold the samples (plain folder, clean/ with
@@ -26,6 +27,7 @@ from ganrestore.data.io import (
     IMAGE_SUFFIXES,
     DecodedImage,
     ImageReadError,
+    ImageTooLargeError,
     image_size,
     list_images,
     read_image,
@@ -46,6 +48,7 @@ __all__ = [
     "DataLayout",
     "DecodedImage",
     "ImageReadError",
+    "ImageTooLargeError",
     "Sample",
     "StepSampler",
     "TrainDataset",

@@ -1,8 +1,9 @@
 """Atomic file writes, optionally without replacing anything, and the temporaries they use.
 
-A file is written to a hidden temporary beside its target, ``.NAME.XXXXXXXX.tmp`` (eight
-lowercase hex digits), flushed to disk, then moved into place in one step, so a reader never
-sees half a file:
+A file is written to a hidden temporary beside its target, ``.NAME.MACHINE-PID-XXXXXXXX.tmp``
+(the writing process: its machine as eight hex digits and its process id; then eight random
+hex digits), flushed to disk, then moved into place in one step, so a reader never sees half a
+file:
 
 * ``overwrite=True``: ``os.replace`` (an existing target is replaced);
 * ``overwrite=False``: ``os.link`` creates the target only if no file has that name at that
@@ -13,25 +14,38 @@ sees half a file:
   temporary renamed over the claim.
 
 A process killed between creating its temporary and moving it leaves the temporary behind;
-:func:`remove_stale_temporaries` removes files named exactly like ours once they are old
-enough not to belong to a write still in progress.
+:func:`remove_stale_temporaries` removes files named exactly like ours whose writer is gone: at
+once when the writer was a process of this machine that no longer runs (a killed run, rerun
+right away), never while it still runs (two runs writing to one folder at once). A temporary
+of another machine (a shared folder), or named the way earlier versions named them
+(``.NAME.XXXXXXXX.tmp``), is removed once untouched for :data:`STALE_AFTER_SECONDS`.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import secrets
+import socket
 import stat
 import time
+import zlib
 from pathlib import Path
 
-#: ``.NAME.XXXXXXXX.tmp``: group 1 is the target's name.
-TEMPORARY_NAME = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp")
-#: A temporary untouched for this long belongs to no write in progress (a write creates it
-#: right before writing bytes that are already encoded in memory, and renames it right after).
+#: ``.NAME.MACHINE-PID-XXXXXXXX.tmp``: groups are the target's name, the writer's machine and
+#: its process id.
+TEMPORARY_NAME = re.compile(r"\.(.+)\.([0-9a-f]{8})-([1-9][0-9]{0,9})-[0-9a-f]{8}\.tmp")
+#: ``.NAME.XXXXXXXX.tmp``, as earlier versions named them (no writer in the name).
+UNSIGNED_TEMPORARY_NAME = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp")
+#: A temporary whose writer cannot be asked (another machine, an unsigned name) and untouched
+#: for this long belongs to no write in progress (a write creates it right before writing
+#: bytes that are already encoded in memory, and renames it right after).
 STALE_AFTER_SECONDS = 60.0
+#: A temporary whose writer's process id runs here but that is untouched for this long was left
+#: by a killed process whose id was given to another one since: no write takes a day.
+REUSED_PID_AFTER_SECONDS = 86_400.0
 # link() failures meaning "this file system has no hard links", not "the target exists".
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK}
 
@@ -45,14 +59,30 @@ class OutputExistsError(FileExistsError):
 NAME_MAX_BYTES = 255
 
 
-def temporary_path(path: Path) -> Path:
-    """A fresh temporary name beside ``path``: ``.NAME.XXXXXXXX.tmp``.
+@functools.cache
+def machine_id() -> str:
+    """Eight hex digits naming this machine, and on Linux this process-id namespace.
 
-    A name too long for the 14 bytes the temporary adds (a target of 242 to 255 bytes, such as
-    80 CJK characters) has its stem cut, on a character boundary, to fit; the suffix is kept,
-    so :func:`remove_stale_temporaries` still knows what kind of file it was.
+    Two containers on one host may share a host name but never a process-id namespace, so a
+    process id is asked about only where it means the same process.
     """
-    token = secrets.token_hex(4)
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{zlib.crc32(f'{socket.gethostname()}/{namespace}'.encode()):08x}"
+
+
+def temporary_path(path: Path, pid: int | None = None) -> Path:
+    """A fresh temporary name beside ``path``: ``.NAME.MACHINE-PID-XXXXXXXX.tmp``.
+
+    ``pid``: the writing process (default: this one). A name too long for the bytes the
+    temporary adds (about 30, so a target of 226 to 255 bytes, such as 80 CJK characters) has
+    its stem cut, on a character boundary, to fit; the suffix is kept, so
+    :func:`remove_stale_temporaries` still knows what kind of file it was.
+    """
+    writer = f"{machine_id()}-{os.getpid() if pid is None else pid}"
+    token = f"{writer}-{secrets.token_hex(4)}"
     name = path.name
     room = NAME_MAX_BYTES - len(f"..{token}.tmp")
     if len(name.encode()) > room:
@@ -109,9 +139,15 @@ def remove_stale_temporaries(
 ) -> list[Path]:
     """Removes temporaries left by killed writes in ``folder`` (and its sub-folders).
 
-    Only files whose whole name matches :data:`TEMPORARY_NAME` are touched, only when last
-    modified more than ``older_than`` seconds ago (a younger one may be a write in progress by
-    another process), and, with ``suffixes``, only when the target's suffix is among them.
+    Only regular files whose whole name is a temporary's (:data:`TEMPORARY_NAME`, or
+    :data:`UNSIGNED_TEMPORARY_NAME`) are touched, with ``suffixes`` only when the target's
+    suffix is among them, and only when no write in progress can own them:
+
+    * written by a process of this machine: when that process no longer runs, whatever the
+      temporary's age; never while it runs (unless untouched for a day: its id was reused);
+    * written on another machine, or an unsigned name: when last modified more than
+      ``older_than`` seconds ago.
+
     Symbolic links are neither followed nor removed.
 
     Returns:
@@ -124,7 +160,7 @@ def remove_stale_temporaries(
     walk = os.walk(folder) if recursive else [(str(folder), [], os.listdir(folder))]
     for directory, _, names in walk:
         for name in names:
-            match = TEMPORARY_NAME.fullmatch(name)
+            match = TEMPORARY_NAME.fullmatch(name) or UNSIGNED_TEMPORARY_NAME.fullmatch(name)
             if match is None:
                 continue
             if suffixes is not None and Path(match.group(1)).suffix.lower() not in suffixes:
@@ -132,9 +168,38 @@ def remove_stale_temporaries(
             path = Path(directory, name)
             try:
                 status = path.lstat()
-                if stat.S_ISREG(status.st_mode) and now - status.st_mtime > older_than:
+                age = now - status.st_mtime
+                if stat.S_ISREG(status.st_mode) and _writer_gone(match, age, older_than):
                     path.unlink()
                     removed.append(path)
             except FileNotFoundError:  # removed meanwhile by someone else
                 continue
     return removed
+
+
+def _writer_gone(match: re.Match[str], age: float, older_than: float) -> bool:
+    """Whether the write that made a temporary (named as ``match`` says) is over."""
+    if match.re is TEMPORARY_NAME and match.group(2) == machine_id():
+        running = process_running(int(match.group(3)))
+        if running is not None:
+            return not running or age > REUSED_PID_AFTER_SECONDS
+    return age > older_than
+
+
+def process_running(pid: int) -> bool | None:
+    """Whether process ``pid`` of this machine runs (a zombie does not); None: cannot tell."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill(pid, 0) would not ask there: it would send Ctrl-C
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it runs, as another user
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:  # Linux: "PID (NAME) STATE ..."
+            return file.read().rpartition(b")")[2].split()[:1] != [b"Z"]
+    except OSError:
+        return True

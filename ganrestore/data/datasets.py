@@ -12,7 +12,9 @@ degraded input is comes from the task (:class:`ganrestore.tasks.Task`): its
 
 Gray files are repeated to RGB, alpha is dropped, 16-bit files keep their precision. An image
 that fails to decode is reported once (``BadImageWarning``) and replaced by the next index,
-so a single corrupt file never stops a long run and the substitution is deterministic.
+so a single corrupt file never stops a long run and the substitution is deterministic. So is a
+file with more than ``max_pixels`` pixels (``data.max_pixels``), checked from the header of the
+very file decoded, before decoding it: a photo replaced by a larger one mid-run is refused too.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from torch.utils.data import Dataset
 from ganrestore.data.io import ImageReadError, read_image, read_mask
 from ganrestore.data.layout import DataError, Sample, split_side_by_side
 from ganrestore.data.pair_folder import PairFolder
+from ganrestore.data.pixel_limit import DEFAULT_MAX_PIXELS
 
 Item = dict[str, torch.Tensor]
 
@@ -68,16 +71,18 @@ def _checked_options(samples: Sequence[Sample], task: ItemMaker, options: Any, v
 
 
 class _SampleReader:
-    """Decodes samples; an unreadable one is reported once and the next index is used."""
+    """Decodes samples; an unreadable one (or one above ``max_pixels``, 0: no limit) is
+    reported once and the next index is used."""
 
-    def __init__(self, samples: Sequence[Sample], pair: PairFolder) -> None:
+    def __init__(self, samples: Sequence[Sample], pair: PairFolder, max_pixels: int) -> None:
         self.samples = tuple(samples)
         self.pair = pair
+        self.max_pixels = max_pixels
         self._bad: set[int] = set()
 
     def _decode(self, sample: Sample) -> tuple[np.ndarray, np.ndarray | None]:
         """``(H, W, 3)`` clean and its ``(H, W, 3)`` image or ``(H, W, 1)`` mask pair."""
-        clean = read_image(sample.clean).pixels
+        clean = read_image(sample.clean, self.max_pixels).pixels
         clean = np.repeat(clean, 3, axis=2) if clean.shape[2] == 1 else clean
         if sample.clean_half is not None:  # one side-by-side A|B file holds both images
             return split_side_by_side(clean, sample.clean_half)
@@ -85,10 +90,10 @@ class _SampleReader:
         if pair_path is None:
             return clean, None
         if self.pair.kind == "image":
-            pair = read_image(pair_path).pixels
+            pair = read_image(pair_path, self.max_pixels).pixels
             pair = np.repeat(pair, 3, axis=2) if pair.shape[2] == 1 else pair
         else:
-            pair = read_mask(pair_path)[..., None]
+            pair = read_mask(pair_path, max_pixels=self.max_pixels)[..., None]
         if pair.shape[:2] != clean.shape[:2]:
             raise ImageReadError(
                 pair_path,
@@ -139,6 +144,8 @@ class TrainDataset(Dataset[Item]):
         augment: Random horizontal flip and 90° rotation.
         options: the task's config table (``task.options_type``), or give its values as
             keywords instead (e.g. ``sigma_range=(5, 50)``, ``hole_ratio=(0.1, 0.3)``).
+        max_pixels: files with more pixels are not decoded but replaced (``data.max_pixels``;
+            0: no limit).
     """
 
     def __init__(
@@ -149,13 +156,14 @@ class TrainDataset(Dataset[Item]):
         *,
         augment: bool = True,
         options: Any = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
         **option_values: Any,
     ) -> None:
         self.options = _checked_options(samples, task, options, option_values)
         if crop < 1:
             raise ValueError(f"crop must be >= 1, got {crop}")
         self.task, self.crop, self.augment = task, crop, augment
-        self._reader = _SampleReader(samples, task.pair)
+        self._reader = _SampleReader(samples, task.pair, max_pixels)
 
     def __len__(self) -> int:
         return len(self._reader.samples)
@@ -192,6 +200,7 @@ class ValDataset(Dataset[Item]):
         task: the task that degrades each crop.
         size: Side of the square items.
         options: the task's config table, or its values as keywords.
+        max_pixels: as for :class:`TrainDataset`.
     """
 
     def __init__(
@@ -201,13 +210,14 @@ class ValDataset(Dataset[Item]):
         size: int = 256,
         *,
         options: Any = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
         **option_values: Any,
     ) -> None:
         self.options = _checked_options(samples, task, options, option_values)
         if size < 1:
             raise ValueError(f"need size >= 1, got {size}")
         self.task, self.size = task, size
-        self._reader = _SampleReader(samples, task.pair)
+        self._reader = _SampleReader(samples, task.pair, max_pixels)
 
     def __len__(self) -> int:
         return len(self._reader.samples)

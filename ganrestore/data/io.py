@@ -5,16 +5,18 @@ Pillow decodes almost everything; OpenCV decodes 16-bit multichannel PNG/TIFF, w
 would truncate to 8 bits; :mod:`.encoders` turns pixels into the bytes of every written file.
 EXIF orientation is applied on read, so ``read_image`` returns pixels the way a viewer shows
 them and ``image_size`` agrees; EXIF and ICC profile are kept, files of several pictures
-refused.
+refused. ``read_image(path, max_pixels=N)`` refuses a file whose header says it has more than
+``N`` pixels before decoding any (:mod:`.pixel_limit`), from the same open file it decodes.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -30,6 +32,10 @@ from ganrestore.data.metadata import (
     several_pictures,
     upright_exif,
 )
+from ganrestore.data.pixel_limit import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
+from ganrestore.data.pixel_limit import opening_unchecked, over_limit
+from ganrestore.data.pixel_limit import pillow_pixel_limit as pillow_pixel_limit
+from ganrestore.data.tiff_header import THIRTY_TWO_BIT, unidentified_reason
 from ganrestore.errors import GanrestoreError
 
 _FORMAT_BY_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -53,6 +59,22 @@ class ImageReadError(GanrestoreError):
             f"cannot read image {self.path}: {reason}; "
             "re-export or replace the file, or remove it from the folder"
         )
+
+
+class ImageTooLargeError(ImageReadError):
+    """An image with more pixels than the limit it was read with; nothing was decoded.
+
+    ``reason`` reads ``"20000x10000 is 200.0 megapixels, above the limit of 100 megapixels"``:
+    callers add which option raises the limit.
+    """
+
+    def __init__(self, path: Path | str, reason: str, size: tuple[int, int]) -> None:
+        super().__init__(path, reason)
+        self.size = size
+        self.args = (f"image {self.path} is not decoded: {reason}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -110,22 +132,35 @@ def list_images(folder: Path, recursive: bool = False) -> list[Path]:
 
 
 @contextmanager
-def _reading(path: Path) -> Iterator[Image.Image]:
-    """Opens ``path`` with Pillow (header only); any failure inside becomes ImageReadError."""
+def _reading(path: Path, max_pixels: int | None = None) -> Iterator[tuple[Image.Image, BinaryIO]]:
+    """Opens ``path`` with Pillow (header only); any failure inside becomes ImageReadError.
+
+    Yields the image and its open file, which every later read of the file must use (a file
+    replaced meanwhile is not read twice). ``max_pixels``: refuse a larger image here, before
+    anything is decoded, with Pillow's own limit lifted (0: no limit; None: Pillow's applies).
+    """
     if not path.is_file():
         raise ImageReadError(path, "not a file" if path.exists() else "file not found")
     Image.init()  # registers every plugin (cheap once done); MPO is opened by the JPEG plugin
     openers = [name for name in _FORMAT_NAMES if name in Image.OPEN]
     try:
-        with Image.open(path, formats=openers) as image:
-            several = several_pictures(image)
-            if several is not None:
-                raise ImageReadError(path, several)
-            yield image
+        with path.open("rb") as file:
+            try:
+                with nullcontext() if max_pixels is None else opening_unchecked():
+                    opened = Image.open(file, formats=openers)
+            except Image.UnidentifiedImageError:  # why, from the header of this very file
+                raise ImageReadError(path, unidentified_reason(file)) from None
+            with opened as image:
+                several = several_pictures(image)
+                if several is not None:
+                    raise ImageReadError(path, several)
+                height, width = _upright_size(image)
+                too_large = over_limit(height, width, max_pixels)
+                if too_large is not None:
+                    raise ImageTooLargeError(path, too_large, (height, width))
+                yield image, file
     except ImageReadError:
         raise
-    except Image.UnidentifiedImageError:
-        raise ImageReadError(path, _unidentified_reason(path)) from None
     except Exception as error:
         raise ImageReadError(path, _decode_failure(error)) from error
 
@@ -140,26 +175,6 @@ def _decode_failure(error: Exception) -> str:
     if any(sign in str(error).lower() for sign in _DAMAGED_SIGNS):
         reason += ": the file is incomplete or damaged (cut short while copying?); copy it again"
     return reason
-
-
-_THIRTY_TWO_BIT = (
-    "32-bit {kind} TIFF, which ganrestore does not read (it reads 8- and 16-bit images); "
-    "convert it to a 16-bit TIFF or PNG first, e.g. `magick IN.tif -depth 16 OUT.tif`, or in "
-    "Python: (numpy.clip(x, 0, 1) * 65535).round().astype(numpy.uint16) for floats in [0, 1]"
-)
-
-
-def _unidentified_reason(path: Path) -> str:
-    """Why Pillow cannot open ``path``: a 32-bit (e.g. float RGB) TIFF is named as such."""
-    with path.open("rb") as file:
-        magic = file.read(4)
-    if magic not in (b"II*\x00", b"MM\x00*"):
-        return "not a PNG, JPEG, WebP, TIFF or BMP image"
-    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    if data is not None and data.dtype.itemsize >= 4:
-        kind = "float" if np.issubdtype(data.dtype, np.floating) else "integer"
-        return _THIRTY_TWO_BIT.format(kind=kind)
-    return "a TIFF whose layout or compression Pillow cannot decode; re-save it as 8 or 16 bits"
 
 
 def _header_orientation(image: Image.Image) -> int:
@@ -179,32 +194,16 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
     return (width, height) if _header_orientation(image) >= 5 else (height, width)
 
 
-@contextmanager
-def pillow_pixel_limit(max_pixels: int | None) -> Iterator[None]:
-    """Within the block, Pillow's decompression-bomb limit is ``max_pixels`` (None: none).
-
-    Pillow warns when it opens a file above its limit (89 megapixels by default) and refuses
-    twice that, in messages that name no option. ``ganrestore apply`` checks each header against
-    ``--max-pixels`` itself, so it lifts Pillow's limit while it runs. The setting is
-    process-wide: change it from the program's main thread only.
-    """
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max_pixels
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
-
-
 def image_size(path: Path) -> tuple[int, int]:
     """``(H, W)`` of an image as ``read_image`` returns it, from the file header only.
 
-    A 90° EXIF orientation (5-8) swaps height and width.
+    A 90° EXIF orientation (5-8) swaps height and width. Nothing is decoded, so Pillow's own
+    pixel limit does not apply: the caller compares the size with its own.
 
     Raises:
         ImageReadError: the file is missing or its header cannot be parsed.
     """
-    with _reading(Path(path)) as image:
+    with _reading(Path(path), max_pixels=0) as (image, _):
         return _upright_size(image)
 
 
@@ -216,11 +215,10 @@ def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(np.flip(array, flips) if flips else array)
 
 
-def _sixteen_bit_layout(path: Path, image: Image.Image) -> tuple[int, bool] | None:
+def _sixteen_bit_layout(path: Path, image: Image.Image, file: BinaryIO) -> tuple[int, bool] | None:
     """``(channels, has_alpha)`` when the file is 16-bit multichannel (Pillow would truncate it)."""
     if image.format == "PNG":
-        with path.open("rb") as file:
-            header = file.read(26)
+        header = _bytes_of(file, 26)
         if len(header) < 26 or header[:8] != b"\x89PNG\r\n\x1a\n" or header[12:16] != b"IHDR":
             return None
         bit_depth, color_type = struct.unpack(">BB", header[24:26])
@@ -263,9 +261,25 @@ def _upright_sixteen_bit(image: Image.Image, data: np.ndarray, orientation: int)
     return min(candidates, key=lambda c: np.abs(c[..., colour].mean(axis=2) - reference).mean())
 
 
-def _decode_sixteen_bit(path: Path, image: Image.Image, channels: int, has_alpha: bool):
-    """Decodes 16-bit multichannel PNG/TIFF with OpenCV; returns upright (pixels, alpha)."""
-    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+def _bytes_of(file: BinaryIO, count: int = -1) -> bytes:
+    """The first ``count`` bytes of the open ``file`` (-1: all), its position kept for Pillow."""
+    position = file.tell()
+    file.seek(0)
+    try:
+        return file.read(count)
+    finally:
+        file.seek(position)
+
+
+def _decode_sixteen_bit(
+    path: Path, image: Image.Image, file: BinaryIO, channels: int, has_alpha: bool
+):
+    """Decodes 16-bit multichannel PNG/TIFF with OpenCV; returns upright (pixels, alpha).
+
+    The bytes come from the file Pillow opened, whose header was checked (not from ``path``
+    again, which may name another file by now).
+    """
+    data = cv2.imdecode(np.frombuffer(_bytes_of(file), np.uint8), cv2.IMREAD_UNCHANGED)
     if data is None or data.dtype != np.uint16:
         raise ImageReadError(path, "the 16-bit pixel data could not be decoded (truncated?)")
     data = data.reshape(*data.shape[:2], -1).astype(np.float32) / 65535.0
@@ -285,7 +299,7 @@ def _pillow_to_arrays(path: Path, image: Image.Image):
         return values[..., None] / 65535.0, alpha, 16
     if mode in ("I", "F"):
         kind = "float" if mode == "F" else "integer"
-        raise ImageReadError(path, _THIRTY_TWO_BIT.format(kind=kind))
+        raise ImageReadError(path, THIRTY_TWO_BIT.format(kind=kind))
     if mode == "P":
         mode = "RGBA" if "transparency" in image.info else "RGB"
     target = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "PA": "RGBA", "RGBa": "RGBA"}
@@ -298,22 +312,29 @@ def _pillow_to_arrays(path: Path, image: Image.Image):
     return np.ascontiguousarray(pixels), alpha, 8
 
 
-def read_image(path: Path) -> DecodedImage:
+def read_image(path: Path, max_pixels: int | None = None) -> DecodedImage:
     """Decodes an image file, applying its EXIF orientation.
 
     Handles 8- and 16-bit gray, gray+alpha, RGB, RGBA and palette images in PNG, JPEG, WebP,
     TIFF and BMP files. Returns pixels ``(H, W, 1 or 3)`` float32 in ``[0, 1]`` and alpha
     ``(H, W)`` (or None).
 
+    Args:
+        path: the file.
+        max_pixels: refuse an image with more pixels (height x width, read from the header of
+            the very file then decoded) before decoding it; 0: no limit; None: Pillow's own
+            limit applies (a warning above about 89 megapixels, an error above twice that).
+
     Raises:
+        ImageTooLargeError: above ``max_pixels`` (nothing decoded).
         ImageReadError: the file is missing, truncated, corrupt or of an unsupported kind.
     """
     path = Path(path)
-    with _reading(path) as image:
+    with _reading(path, max_pixels) as (image, file):
         file_format = _FORMAT_NAMES[image.format or ""]
-        layout = _sixteen_bit_layout(path, image)
+        layout = _sixteen_bit_layout(path, image, file)
         if layout is not None:
-            pixels, alpha = _decode_sixteen_bit(path, image, *layout)
+            pixels, alpha = _decode_sixteen_bit(path, image, file, *layout)
             exif = upright_exif(header_exif(image))
             metadata = read_metadata(image, exif, pixels.shape[2])
             return DecodedImage(path, pixels, alpha, 16, file_format, metadata)
@@ -324,13 +345,16 @@ def read_image(path: Path) -> DecodedImage:
     return DecodedImage(path, pixels, alpha, bit_depth, file_format, metadata)
 
 
-def read_mask(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+def read_mask(
+    path: Path, size: tuple[int, int] | None = None, max_pixels: int | None = None
+) -> np.ndarray:
     """Reads a hole mask ``(H, W)`` float32 in {0, 1}: white (brightest channel > 127) = hole.
 
     Alpha is ignored. A mask whose size differs from ``size`` ``(H, W)`` is resized with
-    nearest neighbour (the caller should warn about it). Raises ImageReadError.
+    nearest neighbour (the caller should warn about it). ``max_pixels``: as for
+    :func:`read_image`, the mask file's own pixels. Raises ImageReadError.
     """
-    pixels = read_image(path).pixels
+    pixels = read_image(path, max_pixels).pixels
     mask = (pixels.max(axis=2) > 127.5 / 255.0).astype(np.float32)
     if size is not None and mask.shape != tuple(size):
         height, width = size

@@ -18,6 +18,7 @@ import numpy as np
 from ganrestore.data.io import IMAGE_SUFFIX_LIST, list_images
 from ganrestore.data.pair_folder import PairFolder
 from ganrestore.data.pairs import DataError, HeaderScan, check_names, keyed, shown, size_mismatch
+from ganrestore.data.pixel_limit import DEFAULT_MAX_PIXELS
 from ganrestore.data.sources import (
     DIRECTIONS,
     LAYOUTS,
@@ -72,7 +73,8 @@ class DataLayout:
         train: Training samples, sorted by clean path.
         val: Validation samples (from a ``val/`` folder or held out of the training files).
         paired: True when training uses real pairs (a pair folder, A/B folders or A|B images).
-        skipped: ``(path, reason)`` for each unreadable file left out.
+        skipped: ``(path, reason)`` for each file left out: unreadable, or above
+            ``max_pixels`` (never decoded).
         notes: Sentences worth showing the user (split, ignored folders, ...).
         summary: One line saying what was found and what will be used, e.g. ``240 clean
             photos in photos (plain folder); holes are drawn on the fly; validation: 24 of
@@ -169,6 +171,7 @@ def discover(
     pair_dir: str = "",
     direction: str = "AtoB",
     layout: str = "auto",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> DataLayout:
     """Finds the training and validation samples under ``data_dir`` and checks them.
 
@@ -180,6 +183,8 @@ def discover(
         val_fraction: Share of images held out when there is no validation folder, in
             ``[0, 1)``; at least one image is held out (and one kept) when there are two.
         max_bad_fraction: Largest share of unreadable files tolerated (they are skipped).
+        max_pixels: files with more pixels (``data.max_pixels``, from their headers; 0: no
+            limit) are skipped, never decoded, whatever their share: they are not damaged.
         pair_dir: Name of the pair folder beside ``clean/`` ("" = the recognised names).
         direction: pix2pix pairs: ``"AtoB"`` (A is the degraded input) or ``"BtoA"``.
         layout: ``"auto"``, ``"plain"`` (images directly in a folder are photos, never A|B
@@ -207,7 +212,7 @@ def discover(
             f"that contains clean/ (and optionally {task.pair.folder}/ and val/)"
         )
     options = Options(task.name, task.pair, pair_dir, direction, layout)
-    scan, notes, used = HeaderScan(), [], set()
+    scan, notes, used = HeaderScan(max_pixels), [], set()
     train_source, val_source = find_sources(data_dir, options, scan, notes)
     train = _samples(train_source, task.pair, scan, notes, used)
     train_text = described(train_source, len(train), options)
@@ -232,9 +237,21 @@ def discover(
                 "repair or remove them"
             )
         notes.append(f"{len(scan.skipped)} unreadable file(s) skipped: {listed}")
+    if scan.too_large:
+        listed = shown([path.name for path, _ in scan.too_large], len(scan.too_large))
+        notes.append(
+            f"{len(scan.too_large)} file(s) above data.max_pixels ({max_pixels / 1e6:g} "
+            f"megapixels) skipped: {listed}"
+        )
     if not train or not val:
         split = "training" if not train else "validation"
-        raise DataError(f"no readable {split} images under {data_dir}; add readable images")
+        todo = "add readable images"
+        if scan.too_large:
+            todo = (
+                f"{len(scan.too_large)} file(s) are above data.max_pixels ({max_pixels / 1e6:g} "
+                "megapixels): raise it with --max-pixels N (0: no limit), or add smaller images"
+            )
+        raise DataError(f"no readable {split} images under {data_dir}; {todo}")
     sources = [train_source] + ([val_source] if val_source is not None else [])
     ignored = ignored_images(data_dir, used, sources)
     summary = f"{train_text}; validation: {val_text}"
@@ -244,7 +261,7 @@ def discover(
         tuple(train),
         tuple(val),
         train_source.paired,
-        tuple(scan.skipped),
+        tuple(scan.skipped + scan.too_large),
         tuple(notes),
         summary,
         tuple(ignored),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ganrestore.data.io import ImageReadError, image_size
+from ganrestore.data.pixel_limit import DEFAULT_MAX_PIXELS, over_limit
 from ganrestore.errors import GanrestoreError
 
 SHOWN = 5
@@ -44,11 +45,22 @@ def keyed(files: list[Path], root: Path) -> dict[str, Path]:
     return by_key
 
 
-class HeaderScan:
-    """Image sizes from headers, each file read once; unreadable files are collected."""
+#: What a training photo above ``data.max_pixels`` is told, after its size.
+TOO_LARGE_TO_TRAIN = (
+    "; skipped, never decoded (raise the limit with --max-pixels N or --set data.max_pixels=N, "
+    "0: no limit; or downscale the photo)"
+)
 
-    def __init__(self) -> None:
+
+class HeaderScan:
+    """Image sizes from headers, each file read once; unreadable files are collected, and
+    so are files above ``max_pixels`` (0: no limit), apart: they are not damaged.
+    """
+
+    def __init__(self, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self.max_pixels = max_pixels
         self.skipped: list[tuple[Path, str]] = []
+        self.too_large: list[tuple[Path, str]] = []
         self._sizes: dict[Path, tuple[int, int] | None] = {}
 
     @property
@@ -56,13 +68,18 @@ class HeaderScan:
         return len(self._sizes)
 
     def size(self, path: Path) -> tuple[int, int] | None:
-        """``(H, W)`` of ``path``, or None (and the file is recorded as skipped)."""
+        """``(H, W)`` of ``path``, or None (and the file is recorded as skipped or too large)."""
         if path not in self._sizes:
             try:
                 self._sizes[path] = image_size(path)
             except ImageReadError as error:
                 self._sizes[path] = None
                 self.skipped.append((path, error.reason))
+                return None
+            too_large = over_limit(*self._sizes[path], self.max_pixels)
+            if too_large is not None:
+                self._sizes[path] = None
+                self.too_large.append((path, too_large + TOO_LARGE_TO_TRAIN))
         return self._sizes[path]
 
 

@@ -3,6 +3,10 @@
 One loop serves every task. Randomness is a pure function of (seed, step): the sampler hands
 each sample its own seed, and the global torch RNG (dropout) is saved in every checkpoint, so a
 run resumed after a crash ends with the same weights as one that was never interrupted.
+
+A run stops early, after saving, on Ctrl-C (``interrupted``) or at a wall-clock limit
+(``--time``, :class:`~ganrestore.engine.pace.TimeLimit`): both at a step boundary, both
+continued with ``--resume``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ganrestore.engine import checkpoint as ckpt
 from ganrestore.engine.components import Components, build_components, model_record
 from ganrestore.engine.distributed import ProcessContext, all_true, barrier
 from ganrestore.engine.metrics import psnr, ssim
+from ganrestore.engine.pace import TimeLimit
 from ganrestore.engine.reporting import RunReporter
 from ganrestore.engine.run_dir import (
     ResumePoint,
@@ -64,6 +69,7 @@ class TrainSummary:
     checkpoint: Path | None
     validation: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
+    out_of_time: bool = False  # stopped at the --time limit before the last step (saved)
 
 
 class Trainer:
@@ -78,6 +84,7 @@ class Trainer:
         resume: continue from the run directory's newest intact checkpoint.
         default_steps: ``config.steps`` is the ready config's, not chosen by the user; on a
             CPU the run then suggests a shorter first run once it has timed a few steps.
+        time_limit: stop, saved, at the first step boundary after it (``--time``), or None.
     """
 
     def __init__(
@@ -88,11 +95,13 @@ class Trainer:
         context: ProcessContext,
         resume: bool = False,
         default_steps: bool = False,
+        time_limit: TimeLimit | None = None,
     ) -> None:
         self.config = config
-        self.run_dir = run_dir
+        self.data_dir, self.run_dir = data_dir, run_dir
         self.context = context
         self.default_steps = default_steps
+        self.time_limit = time_limit
         check_outside_data(run_dir, data_dir)
         if not resume:  # every process checks: none writes before all have built their DDP
             refuse_occupied(run_dir)
@@ -104,6 +113,7 @@ class Trainer:
             pair_dir=config.data.pair_dir,
             direction=config.data.direction,
             layout=config.data.layout,
+            max_pixels=config.data.max_pixels,
         )
         torch.manual_seed(config.seed + context.rank)
         self.parts: Components = build_components(config, context)
@@ -119,12 +129,12 @@ class Trainer:
 
     # ---------------------------------------------------------------------------------- loop
     def fit(self) -> TrainSummary:
-        config, context = self.config, self.context
+        config, context, limit = self.config, self.context, self.time_limit
         if context.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
         batches = self._batches()
-        nonfinite_streak, last_saved, step = 0, None, self.start_step
+        nonfinite_streak, last_saved, step, out_of_time = 0, None, self.start_step, False
         started = time.perf_counter()
         reporter = RunReporter(
             self.run_dir,
@@ -138,7 +148,7 @@ class Trainer:
         try:
             with reporter:
                 self._describe(reporter)
-                while step < config.steps and not self._stop_requested:
+                while step < config.steps and not self._stop_requested and not out_of_time:
                     step_started = time.perf_counter()
                     result = self.parts.step(next(batches))
                     step += 1
@@ -154,9 +164,14 @@ class Trainer:
                         self._validate(step, reporter)
                     if step % config.checkpoint_every == 0 or step == config.steps:
                         last_saved = self._save(step)
-                if self._stop_requested and last_saved != step:
+                    if limit is not None and step < config.steps:
+                        out_of_time = limit.reached_anywhere(context)
+                if (self._stop_requested or out_of_time) and last_saved != step:
                     last_saved = self._save(step)
+                if self._stop_requested:
                     reporter.message(f"interrupted: saved step {step}; continue with --resume")
+                elif out_of_time and limit is not None:
+                    reporter.message(limit.stopped(step, config.steps, self._resume_command()))
                 seconds = time.perf_counter() - started
                 summary = TrainSummary(
                     self.run_dir,
@@ -166,6 +181,7 @@ class Trainer:
                     latest_checkpoint(self.run_dir) if context.is_main else None,
                     dict(self.validation),
                     self._stop_requested,
+                    out_of_time and not self._stop_requested,
                 )
                 self._summarise(reporter, summary)
         finally:
@@ -175,7 +191,11 @@ class Trainer:
     def _batches(self) -> Iterator[dict[str, torch.Tensor]]:
         config, context = self.config, self.context
         dataset = TrainDataset(
-            self.layout.train, self.parts.task, config.data.crop, options=config.task_options
+            self.layout.train,
+            self.parts.task,
+            config.data.crop,
+            options=config.task_options,
+            max_pixels=config.data.max_pixels,
         )
         sampler = StepSampler(
             len(dataset),
@@ -213,6 +233,7 @@ class Trainer:
                 self.parts.task,
                 size=self.config.data.val_size,
                 options=self.config.task_options,
+                max_pixels=self.config.data.max_pixels,
             )
             loader = DataLoader(dataset, batch_size=4)
             generator, task = self.parts.inference_generator, self.parts.task
@@ -333,6 +354,10 @@ class Trainer:
         except ValueError:  # not the main thread (e.g. a notebook's worker thread)
             return signal.getsignal(signal.SIGINT)
 
+    def _resume_command(self) -> str:
+        data, run = self.data_dir, self.run_dir
+        return f"ganrestore train {self.config.task} --data {data} --out {run} --resume"
+
     def _diverged(self, step: int, cause: str) -> TrainingDivergedError:
         latest = latest_checkpoint(self.run_dir)
         where = f"the last good checkpoint is {latest}" if latest else "no checkpoint was saved"
@@ -374,6 +399,10 @@ class Trainer:
             "time": f"{summary.seconds:.1f} s",
             "checkpoint": str(summary.checkpoint),
         }
+        if summary.out_of_time:
+            rows["stopped"] = "at the --time limit; continue with --resume"
+        elif summary.interrupted:
+            rows["stopped"] = "interrupted (Ctrl-C); continue with --resume"
         rows.update({f"val {k}": f"{v:.4f}" for k, v in summary.validation.items()})
         reporter.summary(rows)
 

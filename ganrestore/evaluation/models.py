@@ -58,8 +58,9 @@ class ResolvedModels:
     notes: list[str] = field(default_factory=list)
 
 
-def model_task(spec: str, device: str = "cpu") -> str:
-    """The task of a ``--model`` value (used when ``--task`` is not given).
+def model_task(spec: str, device: str = "cpu", trust_torchscript: bool = False) -> str:
+    """The task of a ``--model`` value (used when ``--task`` is not given); a TorchScript file
+    is opened only with ``trust_torchscript`` (see :func:`ganrestore.inference.resolve_model`).
 
     Raises:
         GanrestoreError: ``baselines`` (it has no task of its own), or an unloadable model.
@@ -68,7 +69,7 @@ def model_task(spec: str, device: str = "cpu") -> str:
         raise GanrestoreError("--model baselines needs --task denoise or --task inpaint")
     if is_baseline(spec):
         return baseline_task(spec.removeprefix(BASELINE_PREFIX))
-    return resolve_model(spec, device=device).task
+    return resolve_model(spec, device=device, trust_torchscript=trust_torchscript).task
 
 
 def resolve_models(
@@ -77,11 +78,14 @@ def resolve_models(
     device: str = "auto",
     self_ensemble: bool = False,
     texture: bool = True,
+    *,
+    trust_torchscript: bool = False,
 ) -> ResolvedModels:
     """Load every ``--model`` value for ``task``, in order, duplicates removed.
 
     ``self_ensemble`` and ``texture`` (False: inpainting networks without the copied detail,
     labels ending in ``+smooth``) apply to networks only; baselines are run as they are.
+    ``trust_torchscript`` opens TorchScript files (which run code they hold when opened).
 
     Raises:
         GanrestoreError: a model cannot be loaded or is made for another task; the message
@@ -98,7 +102,7 @@ def resolve_models(
             if expanded in seen:
                 continue
             seen.add(expanded)
-            restorer = _load(expanded, task, device, self_ensemble)
+            restorer = _load(expanded, task, device, self_ensemble, trust_torchscript)
             smooth = False
             if isinstance(restorer, NetworkRestorer) and restorer.uses_mask:
                 if not texture:
@@ -130,11 +134,19 @@ def _expand(spec: str, task: str, notes: list[str]) -> list[str]:
     return chosen
 
 
-def _load(spec: str, task: str, device: str, self_ensemble: bool) -> Restorer:
+def _load(
+    spec: str, task: str, device: str, self_ensemble: bool, trust_torchscript: bool = False
+) -> Restorer:
     if is_baseline(spec):
         restorer = load_baseline(spec, device=device)
     else:
-        restorer = resolve_model(spec, task=task, device=device, self_ensemble=self_ensemble)
+        restorer = resolve_model(
+            spec,
+            task=task,
+            device=device,
+            self_ensemble=self_ensemble,
+            trust_torchscript=trust_torchscript,
+        )
     if restorer.task != task:
         raise GanrestoreError(
             f"--model {spec} is made for {restorer.task}, but --task is {task}; "

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ganrestore.baselines import SigmaAware
-from ganrestore.data.io import list_images, read_image, read_mask, write_image
+from ganrestore.data.io import DEFAULT_MAX_PIXELS, list_images, read_image, read_mask, write_image
 from ganrestore.errors import GanrestoreError
 from ganrestore.evaluation import metrics
 from ganrestore.evaluation.degrade import (
@@ -72,6 +72,8 @@ class EvalSettings:
         save_outputs: folder for degraded inputs, masks and every model's outputs, or None.
         grid: PNG file for the side-by-side picture, or None.
         lpips: compute LPIPS when its weights are available.
+        max_pixels: references and mask files with more pixels (from their headers) are not
+            decoded: the run stops with an error naming the file (0: no limit).
     """
 
     task: str
@@ -83,6 +85,7 @@ class EvalSettings:
     grid: Path | None = None
     lpips: bool = True
     extra: dict = field(default_factory=dict)
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
 
 def quantize(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
@@ -91,9 +94,13 @@ def quantize(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
     return np.rint(np.clip(pixels, 0.0, 1.0) * top).astype(dtype)
 
 
-def read_reference(path: Path, folder: Path) -> Reference:
-    """A clean image file as a :class:`Reference` (alpha dropped)."""
-    decoded = read_image(path)
+def read_reference(path: Path, folder: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Reference:
+    """A clean image file as a :class:`Reference` (alpha dropped).
+
+    Raises:
+        ImageTooLargeError: above ``max_pixels`` (0: no limit), nothing decoded.
+    """
+    decoded = read_image(path, max_pixels)
     integer = quantize(decoded.pixels, decoded.bit_depth)
     pixels = integer.astype(np.float32) / metrics.data_range(integer)
     return Reference(path.relative_to(folder).as_posix(), pixels, integer)
@@ -150,10 +157,10 @@ def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = pri
     )
     grid = GridBuilder([INPUT_LABEL, *(m.label for m in models)]) if settings.grid else None
     for index, path in enumerate(files, start=1):
-        reference = read_reference(path, settings.data)
+        reference = read_reference(path, settings.data, settings.max_pixels)
         log(f"[{index}/{len(files)}] {reference.name}")
         for condition in settings.conditions:
-            holes = _holes_for(condition, reference, masks)
+            holes = _holes_for(condition, reference, masks, settings.max_pixels)
             degraded = degrade(
                 reference.pixels,
                 reference.name,
@@ -205,7 +212,7 @@ def _mask_files(settings: EvalSettings) -> dict[str, Path]:
 
 
 def _holes_for(
-    condition: Condition, reference: Reference, masks: dict[str, Path]
+    condition: Condition, reference: Reference, masks: dict[str, Path], max_pixels: int
 ) -> np.ndarray | None:
     if condition.masks_dir is None:
         return None
@@ -215,7 +222,7 @@ def _holes_for(
             f"--masks {condition.masks_dir}: no mask for {reference.name} (expected a file "
             f"named {reference.stem}.* there; white = hole)"
         )
-    return read_mask(path, reference.integer.shape[:2]) > 0.5
+    return read_mask(path, reference.integer.shape[:2], max_pixels) > 0.5
 
 
 def _restore(
@@ -284,11 +291,13 @@ def score_folders(
     masks_dir: Path | None = None,
     lpips: bool = True,
     log: Log = print,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> EvalReport:
     """Score existing outputs against references matched by file stem.
 
     Restored images are compared at the reference's bit depth; with ``masks_dir`` (white =
-    hole, matched by stem) the PSNR over the holes is added.
+    hole, matched by stem) the PSNR over the holes is added. Files above ``max_pixels`` (0: no
+    limit) are not decoded: an error names them.
 
     Raises:
         GanrestoreError: no pair matches, a size or channel mismatch, a missing mask.
@@ -315,14 +324,14 @@ def score_folders(
         lpips_reason=scorer.reason,
     )
     for stem in common:
-        reference = read_reference(references[stem], reference_dir)
-        output = read_image(restored[stem]).pixels
+        reference = read_reference(references[stem], reference_dir, max_pixels)
+        output = read_image(restored[stem], max_pixels).pixels
         _check_pair(output, reference, restored[stem])
         holes = None
         if masks_dir is not None:
             if stem not in masks:
                 raise GanrestoreError(f"--masks {masks_dir}: no mask named {stem}.*")
-            holes = read_mask(masks[stem], reference.integer.shape[:2]) > 0.5
+            holes = read_mask(masks[stem], reference.integer.shape[:2], max_pixels) > 0.5
         integer = quantize(output, reference.bit_depth)
         report.scores.append(_score(label, "restored", reference, integer, holes, scorer))
     return report

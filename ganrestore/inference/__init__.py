@@ -46,11 +46,13 @@ def load_restorer(
     tile: int | None = None,
     overlap: int | None = None,
     batch_size: int | None = None,
+    trust_torchscript: bool = False,
 ) -> Restorer:
     """The restorer for ``model``: a run directory, checkpoint folder, ``.safetensors`` file
     saved by ``ganrestore train``, a bundled name (``denoise``, ``inpaint``),
     ``baseline:NAME``, or a file of ``ganrestore export`` (``.onnx``, run by onnxruntime;
-    ``.pt`` / ``.ts``, TorchScript), which restores as the model it was exported from.
+    ``.pt`` / ``.ts``, TorchScript, with ``trust_torchscript=True`` only), which restores as
+    the model it was exported from.
 
     Example::
 
@@ -67,10 +69,15 @@ def load_restorer(
         batch_size: images or tiles per forward pass (default 4), as ``--batch-size``.
         self_ensemble: average the network over the 8 rotated / mirrored views of each
             image: 8x the time, +0.1 to +0.25 dB PSNR for the bundled models.
+        trust_torchscript: open a TorchScript file (``.pt``, ``.ts``). Opening one runs code
+            it holds, which can read or overwrite your files: pass True only for files you
+            trust. Without it such a file is refused; ``.onnx`` and ``.safetensors`` files hold
+            data only and need no such trust.
 
     Raises:
         GanrestoreError: unknown or damaged model, bad tile settings, ``model`` of another
-            type than text or a path, or an ``.onnx`` file without onnxruntime installed.
+            type than text or a path, an ``.onnx`` file without onnxruntime installed, or a
+            TorchScript file without ``trust_torchscript=True``.
     """
     given = {
         key: value
@@ -84,7 +91,13 @@ def load_restorer(
             tiling = TileSettings(**given)
         except (TypeError, ValueError) as exc:
             raise GanrestoreError(f"load_restorer: {exc}") from None
-    return resolve_model(model, device=device, tiling=tiling, self_ensemble=self_ensemble)
+    return resolve_model(
+        model,
+        device=device,
+        tiling=tiling,
+        self_ensemble=self_ensemble,
+        trust_torchscript=trust_torchscript,
+    )
 
 
 __all__ = [

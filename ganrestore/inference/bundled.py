@@ -51,6 +51,8 @@ def resolve_model(
     device: str | torch.device = "auto",
     tiling: TileSettings | None = None,
     self_ensemble: bool = False,
+    *,
+    trust_torchscript: bool = False,
 ) -> Restorer:
     """The restorer for ``--model`` (and ``--task``).
 
@@ -65,8 +67,12 @@ def resolve_model(
         tiling: tile side, overlap and batch size.
         self_ensemble: networks average over the 8 rotated / mirrored views of each image
             (8x slower, slightly better); classical baselines ignore it.
+        trust_torchscript: open a TorchScript file (``.pt``, ``.ts``) of ``ganrestore
+            export``; opening one runs code it holds, so only for files the user trusts
+            (``--trust-torchscript``). ONNX and ``.safetensors`` files hold data only.
 
     Raises:
+        UntrustedTorchScriptError: a TorchScript file without ``trust_torchscript``.
         ModelNotFoundError: nothing is found under that name, or no model is given nor a task.
         CheckpointError: the checkpoint is incomplete, foreign or does not fit its record.
         GanrestoreError: the model's task is not ``task``.
@@ -81,7 +87,7 @@ def resolve_model(
     if source.kind is SourceKind.BASELINE:
         restorer = build_baseline(source.name or "")
     else:
-        restorer = _network(source, device, tiling, self_ensemble)
+        restorer = _network(source, device, tiling, self_ensemble, trust_torchscript)
     if task is not None and restorer.task != task:
         raise GanrestoreError(
             f"--task {task}, but {restorer.description} is {task_model(restorer.task)}; "
@@ -129,11 +135,14 @@ def _network(
     device: str | torch.device,
     tiling: TileSettings | None,
     self_ensemble: bool,
+    trust_torchscript: bool = False,
 ) -> NetworkRestorer:
     if source.kind is SourceKind.EXPORTED:  # a file of `ganrestore export`
         from ganrestore.inference.exported import exported_restorer
 
-        return exported_restorer(source.given, device, tiling, self_ensemble)
+        return exported_restorer(
+            source.given, device, tiling, self_ensemble, trust_torchscript=trust_torchscript
+        )
     return NetworkRestorer.from_checkpoint(source.model_file(), device, tiling, self_ensemble)
 
 

@@ -28,6 +28,7 @@ from ganrestore.errors import GanrestoreError
 from ganrestore.inference.export_graph import (
     EXPORT_KEY,
     INPUT_NAME,
+    MAX_SIZE_MULTIPLE,
     OUTPUT_NAME,
     ExportedGraph,
     ExportInfo,
@@ -165,6 +166,12 @@ def export_model(
         raise ExportError(f"{model} is a classical baseline: it has no network to export")
     loaded = load_generator(source.model_file())
     multiple = size_multiple(loaded.module)
+    if multiple > MAX_SIZE_MULTIPLE:
+        raise ExportError(
+            f"{loaded.file}: generator '{loaded.record.generator.name}' needs sizes in multiples "
+            f"of {multiple}; an exported file may claim at most {MAX_SIZE_MULTIPLE} (every image "
+            "is padded to it), so it cannot be exported"
+        )
     trace = multiple * max(2, -(-MIN_TRACE_SIDE // multiple))
     info = ExportInfo(fmt, multiple, trace, source=str(loaded.file))
     record = loaded.record.with_extra(**{EXPORT_KEY: info.to_dict()})
@@ -185,7 +192,8 @@ def export_model(
             f"({loaded.record.generator.source()}) to {FORMATS[fmt]}: {_reason(exc)}; try "
             f"--format {other}"
         ) from exc
-    graph = open_exported(data, fmt, "cpu", name=f"the {FORMATS[fmt]} export of {loaded.file}")
+    name = f"the {FORMATS[fmt]} export of {loaded.file}"
+    graph = open_exported(data, fmt, "cpu", name, trust_torchscript=True)  # ours, just made
     checked = check_sizes(trace, multiple)
     difference = max_difference(loaded.module, graph, loaded.task, checked)
     if not difference <= tolerance:  # NaN fails too

@@ -13,6 +13,13 @@ height and width must be multiples of the record's size multiple (see
 ``doc_string`` says in words what goes in and comes out, for tools that show it (Netron).
 
 Running needs only ``onnxruntime`` (not the generator's plugin, nor ``onnx``).
+
+OpenCV's DNN module (``cv2.dnn.readNetFromONNX``) runs the files too. It fuses an ``Add`` that
+follows a convolution into the convolution, and then needs both terms of the sum to have the
+same shape: a per-channel offset ``(B, C, 1, 1)`` added to the features (the bundled denoise
+model's noise map) failed there with "residual added after convolution must have the same
+shape". :func:`expand_convolution_sums` makes such a broadcast explicit (an ``Expand`` to the
+convolution's shape), which changes no value.
 """
 
 from __future__ import annotations
@@ -94,12 +101,79 @@ def write_onnx(module: torch.nn.Module, example: Tensor, record: ModelRecord) ->
             verbose=False,
         )
     proto = program.model_proto
+    expand_convolution_sums(proto)
     _name_axes(proto)
     proto.producer_name = "ganrestore"
     proto.doc_string = _describe(record, example.shape[1])
     entry = proto.metadata_props.add()
     entry.key, entry.value = RECORD_METADATA_KEY, record.to_json()
     return proto.SerializeToString()
+
+
+#: Operators whose output OpenCV's DNN module fuses a following ``Add`` into.
+_FUSED_INTO = ("Conv", "ConvTranspose")
+
+
+def expand_convolution_sums(proto: Any) -> int:
+    """Make every broadcast in an ``Add`` of a convolution's output explicit, in place.
+
+    ``conv + offset`` with ``offset`` of another (or unknown) shape becomes
+    ``conv + Expand(offset, Shape(conv))``: the same values, in a form OpenCV's DNN module runs
+    (see the module docstring). Sums of two tensors of the same shape are left as they are.
+
+    Args:
+        proto: an ``onnx.ModelProto`` whose ``graph.value_info`` holds the shapes the exporter
+            inferred.
+
+    Returns:
+        How many sums were changed.
+    """
+    graph = proto.graph
+    made_by = {output: node.op_type for node in graph.node for output in node.output}
+    shapes = {value.name: _dims(value) for value in [*graph.input, *graph.value_info]}
+    shapes.update({tensor.name: list(tensor.dims) for tensor in graph.initializer})
+    nodes, changed = [], 0
+    for node in graph.node:
+        broadcast = _broadcast_term(node, made_by, shapes)
+        if broadcast is not None:
+            conv, other = node.input[1 - broadcast], node.input[broadcast]
+            shape, expanded = f"ganrestore_sum{changed}_shape", f"ganrestore_sum{changed}_term"
+            nodes.append(_node("Shape", [conv], [shape], shape))
+            nodes.append(_node("Expand", [other, shape], [expanded], expanded))
+            node.input[broadcast] = expanded
+            changed += 1
+        nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return changed
+
+
+def _broadcast_term(
+    node: Any, made_by: dict[str, str], shapes: dict[str, list[int | str] | None]
+) -> int | None:
+    """Which input (0 or 1) of an ``Add`` of a convolution's output may be broadcast, or None."""
+    if node.op_type != "Add" or len(node.input) != 2:
+        return None
+    for conv, other in ((0, 1), (1, 0)):
+        name, term = node.input[conv], node.input[other]
+        if made_by.get(name) in _FUSED_INTO:
+            shape = shapes.get(term)
+            return other if shape is None or shape != shapes.get(name) else None
+    return None
+
+
+def _node(op_type: str, inputs: list[str], outputs: list[str], name: str) -> Any:
+    from onnx import helper
+
+    return helper.make_node(op_type, inputs, outputs, name=name)
+
+
+def _dims(value: Any) -> list[int | str] | None:
+    """A value's shape as the graph states it (``dim_param`` names for free axes), or None."""
+    tensor = value.type.tensor_type
+    if not tensor.HasField("shape"):
+        return None
+    return [dim.dim_param or dim.dim_value for dim in tensor.shape.dim]
 
 
 def onnx_opset(data: bytes) -> int | None:

@@ -8,6 +8,12 @@ PyTorch alone: the generator's plugin need not be installed.
 
 ``torch.jit`` is deprecated in torch 2.14 (it still works; its warnings are silenced here). ONNX
 is the format to prefer for deployment.
+
+Opening a TorchScript file runs code the file holds (a scripted ``__setstate__`` runs in
+``torch.jit.load``, and may read or write any file the user can). :class:`TorchScriptGraph`
+opens whatever it is given: callers go through
+:func:`~ganrestore.inference.exported.open_exported`, which refuses a file unless the user said
+to trust it (``trust_torchscript``, ``--trust-torchscript``).
 """
 
 from __future__ import annotations
@@ -48,6 +54,9 @@ def write_torchscript(module: torch.nn.Module, example: Tensor, record: ModelRec
 
 class TorchScriptGraph(ExportedGraph):
     """A TorchScript module as a generator (see :class:`ExportedGraph`).
+
+    Constructing one runs the code the archive holds: only for trusted files (see the module
+    docstring).
 
     Args:
         source: the ``.pt`` / ``.ts`` file, or its bytes.

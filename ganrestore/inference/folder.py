@@ -4,7 +4,10 @@ Which files are read and where each output may go is planned by :mod:`.plan` (th
 rules: ``--in`` and ``--masks`` are only read). Then, for each planned file:
 
 * Unreadable, corrupt or unsupported files, and images above ``max_pixels`` (read from the
-  header, before decoding), fail with the reason; the others go on.
+  header, before decoding), fail with the reason; the others go on. The limit is checked
+  again when each file is decoded, from the header of the very file decoded (one replaced by a
+  larger one since the scan is refused), and mask files (``--masks``, sidecars) are held to it
+  too: a mask above it fails its image.
 * Outputs are written to a temporary file and moved into place (``write_image``), so an
   interrupted run never leaves a truncated image. Without ``overwrite``, an output that
   appeared since planning (another run on the same ``--out``) is not replaced but skipped.
@@ -35,9 +38,18 @@ import numpy as np
 import torch
 
 from ganrestore.data.atomic import OutputExistsError, remove_stale_temporaries
-from ganrestore.data.io import IMAGE_SUFFIXES, ImageReadError, image_size, read_image, write_image
+from ganrestore.data.io import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_SUFFIXES,
+    ImageReadError,
+    ImageTooLargeError,
+    image_size,
+    read_image,
+    write_image,
+)
 from ganrestore.data.listing import NOT_AN_IMAGE
 from ganrestore.data.metadata import ImageMetadata
+from ganrestore.data.pixel_limit import over_limit
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.masks import (
     ALPHA_SUFFIXES,
@@ -59,6 +71,7 @@ from ganrestore.inference.summary import ApplySummary
 from ganrestore.inference.tiling import TileProgress, reporting_tiles
 
 __all__ = [  # the planning half lives in .plan; its names are re-exported here
+    "DEFAULT_MAX_PIXELS",
     "OUTPUT_SUFFIXES",
     "ApplyOptions",
     "ApplySummary",
@@ -76,9 +89,11 @@ __all__ = [  # the planning half lives in .plan; its names are re-exported here
 #: the runner waits (bounds memory on folders of huge photos).
 PREFETCH_PIXELS = 16_000_000
 MAX_GROUPS_AHEAD = 4
-#: Default ``max_pixels`` (``--max-pixels``): 100 megapixels, 8x a 4000x3000 photo. Restoring
-#: 169 megapixels takes about 6 GB of memory and minutes on a CPU.
-DEFAULT_MAX_PIXELS = 100_000_000
+#: What a file above ``--max-pixels`` is told, after the size (see ``pixel_limit.over_limit``).
+RAISE_THE_LIMIT = (
+    "; raise it with --max-pixels (0: no limit) if this machine has the memory (about 40 bytes "
+    "per pixel)"
+)
 
 Log = Callable[[str], None]
 Progress = Callable[[int], None]
@@ -97,8 +112,9 @@ class ApplyOptions:
         output_format: ``keep``, ``png``, ``jpg``, ``webp`` or ``tiff``.
         workers: threads decoding and encoding images.
         quality: JPEG / WebP quality.
-        max_pixels: images with more pixels (height x width, read from the header before
-            decoding) fail; 0: no limit.
+        max_pixels: images and mask files with more pixels (height x width, read from the
+            header before decoding, when the folder is scanned and again when each file is
+            decoded) fail; 0: no limit.
         invert_mask: mask files are black = hole (``--invert-mask``); alpha is not inverted.
     """
 
@@ -269,18 +285,19 @@ class _Runner:
         return groups
 
     def _decode(self, job: Job) -> _Ready | tuple[Job, str, str]:
-        try:
-            image = read_image(job.source)
+        limit = self.options.max_pixels
+        try:  # the header is checked again: the file may have been replaced since the scan
+            image = read_image(job.source, max_pixels=limit)
         except ImageReadError as exc:
-            return job, "failed", exc.reason
+            return job, "failed", _reason(exc)
         alpha, loaded, warnings = image.alpha, None, []
         if self.restorer.uses_mask:
             if job.mask_file is not None:
                 size, invert = (image.height, image.width), self.options.invert_mask
                 try:
-                    loaded = load_mask_file(job.mask_file, size, invert)
+                    loaded = load_mask_file(job.mask_file, size, invert, max_pixels=limit)
                 except ImageReadError as exc:
-                    return job, "failed", f"its mask {exc.path}: {exc.reason}"
+                    return job, "failed", f"its mask {exc.path}: {_reason(exc)}"
             else:
                 loaded = mask_from_alpha(image.alpha, job.source)
                 if loaded is not None and alpha is not None:
@@ -403,10 +420,10 @@ def _header_size(job: Job, max_pixels: int) -> tuple[int, int] | str:
         height, width = image_size(job.source)
     except ImageReadError as exc:
         return exc.reason
-    if max_pixels and height * width > max_pixels:
-        return (
-            f"{width}x{height} is {height * width / 1e6:.1f} megapixels, above the limit of "
-            f"{max_pixels / 1e6:g} megapixels; raise it with --max-pixels (0: no limit) if "
-            "this machine has the memory (about 40 bytes per pixel)"
-        )
-    return height, width
+    too_large = over_limit(height, width, max_pixels)
+    return (height, width) if too_large is None else too_large + RAISE_THE_LIMIT
+
+
+def _reason(error: ImageReadError) -> str:
+    """Why a file failed to decode, with how to raise the limit when it is too large."""
+    return error.reason + (RAISE_THE_LIMIT if isinstance(error, ImageTooLargeError) else "")

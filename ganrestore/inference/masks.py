@@ -13,6 +13,7 @@ The convention, written once (``docs/apply.md`` and ``ganrestore apply --help`` 
   3. the image's own alpha channel: transparent pixels (alpha below 128 of 255) are holes.
 
 * A mask of another size than its image is resized with nearest neighbour, with a warning.
+  Mask files are held to the same pixel limit as images (``max_pixels``), before decoding.
 * A mask without any hole, or with holes over more than 90 % of its image (an inverted mask?),
   is used as it is, with a warning.
 """
@@ -27,7 +28,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganrestore.data.io import ImageReadError, list_images, read_image, read_mask
+from ganrestore.data.io import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    list_images,
+    read_image,
+    read_mask,
+)
+from ganrestore.data.pixel_limit import opening_unchecked
 
 SIDECAR_SUFFIX = "_mask"
 #: File suffixes whose formats can carry alpha (transparency).
@@ -99,11 +107,17 @@ def _strip_sidecar(stem: str) -> str:
     return stem[: -len(SIDECAR_SUFFIX)] if stem.endswith(SIDECAR_SUFFIX) else stem
 
 
-def guess_route(input_dir: Path, recursive: bool, masks_dir: Path | None) -> str:
+def guess_route(
+    input_dir: Path,
+    recursive: bool,
+    masks_dir: Path | None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> str:
     """``"masked"`` when masks are given or found (sidecars, transparency), else
     ``"unmasked"``: which bundled task ``apply`` sends the folder to (``Task.route``).
 
-    ``input_dir`` may be a single image file.
+    ``input_dir`` may be a single image file. Images with alpha are decoded to look for
+    transparent pixels, those above ``max_pixels`` (``--max-pixels``; 0: no limit) are not.
     """
     if masks_dir is not None:
         return "masked"
@@ -119,7 +133,7 @@ def guess_route(input_dir: Path, recursive: bool, masks_dir: Path | None) -> str
     for path in images:
         if path.suffix.lower() in ALPHA_SUFFIXES and _header_has_alpha(path):
             try:
-                if mask_from_alpha(read_image(path).alpha) is not None:
+                if mask_from_alpha(read_image(path, max_pixels).alpha) is not None:
                     return "masked"
             except ImageReadError:
                 continue
@@ -129,27 +143,34 @@ def guess_route(input_dir: Path, recursive: bool, masks_dir: Path | None) -> str
 def _header_has_alpha(path: Path) -> bool:
     """Whether the file says it has alpha, from its header (no pixel is decoded)."""
     try:
-        with Image.open(path) as image:
+        with opening_unchecked():  # nothing is decoded: Pillow's pixel limit has no say here
+            opened = Image.open(path)
+        with opened as image:
             return "A" in image.mode or "transparency" in image.info
     except Exception:  # unreadable files are reported later, by the run itself
         return False
 
 
-def load_mask_file(path: Path, size: tuple[int, int], invert: bool = False) -> LoadedMask:
+def load_mask_file(
+    path: Path, size: tuple[int, int], invert: bool = False, max_pixels: int | None = None
+) -> LoadedMask:
     """Read a mask file for an image of ``size`` ``(H, W)``, resizing it if needed.
 
     Args:
         path: the mask file (white = hole).
         size: ``(H, W)`` of its image.
         invert: black = hole instead (``--invert-mask``).
+        max_pixels: refuse a mask file with more pixels, before decoding it (0: no limit;
+            None: Pillow's own limit).
 
     The warning names a resize, a mask without any hole (the image comes out unchanged) and
     one whose holes cover more than :data:`MOSTLY_HOLES` of the image (inverted masks?).
 
     Raises:
+        ImageTooLargeError: the mask file has more than ``max_pixels`` pixels.
         ImageReadError: the mask file cannot be read.
     """
-    holes = read_mask(path)
+    holes = read_mask(path, max_pixels=max_pixels)
     if invert:
         holes = 1.0 - holes
     warnings = []

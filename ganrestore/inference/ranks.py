@@ -4,8 +4,10 @@ Rank 0 plans the run (:func:`ganrestore.inference.plan.plan_folder`) and cuts th
 share per process with :func:`split_plan`; the shares are sent to the other processes, so every
 process works from the same plan even when the machines would list ``--in`` differently. Each
 file is in exactly one share. Files already skipped or failed while planning, and what ``--in``
-holds besides images, stay in rank 0's share, so they are reported once. At the end,
-:func:`merge_summaries` adds up the processes' summaries into the summary of the whole run.
+holds besides images, stay in rank 0's share, so they are reported once. While the processes
+work, :class:`SharedCount` adds up the files they have finished, so that rank 0 shows the
+progress of the whole run; at the end, :func:`merge_summaries` adds up the processes' summaries
+into the summary of the whole run.
 
 Shares are balanced by the work they hold: each file costs its pixels (from its header) plus
 :data:`FILE_COST_PIXELS` for opening, decoding and writing it; the costliest file goes first, to
@@ -17,10 +19,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from ganrestore.data.io import ImageReadError, image_size
 from ganrestore.inference.plan import FolderPlan, Job
 from ganrestore.inference.summary import ApplySummary
+
+if TYPE_CHECKING:
+    from torch.distributed import Store
 
 #: What a file costs besides its pixels (opening, decoding, encoding, writing), in pixels.
 FILE_COST_PIXELS = 65_536
@@ -110,3 +116,51 @@ def merge_summaries(summaries: Sequence[ApplySummary]) -> ApplySummary:
             merged.by_task.setdefault(task, []).extend(paths)
     merged.without_mask.sort()
     return merged
+
+
+class SharedCount:
+    """The files finished by every process of one run, added up in a store they all reach.
+
+    Each process adds the files it finishes (:meth:`add`: the runner's ``progress`` callback,
+    called with any outcome: restored, skipped or failed) and says when its whole share is done
+    (:meth:`finish`). Rank 0 reads :meth:`files` to show the progress of the whole run, the same
+    run its summary counts (:func:`merge_summaries`), and :meth:`finished` to know when the
+    last process is done.
+
+    Args:
+        store: a ``torch.distributed.Store`` every process reaches: the process group's
+            (:func:`process_group_store`) in a run, a ``HashStore`` in one process.
+        key: names this run's counts, different for every run (the store of torchrun outlives
+            a run that it restarts).
+    """
+
+    def __init__(self, store: Store, key: str) -> None:
+        self.store = store
+        self.files_key, self.finished_key = f"{key}/files", f"{key}/finished"
+
+    def add(self, count: int) -> None:
+        """``count`` more files are finished on this process."""
+        if count > 0:
+            self.store.add(self.files_key, count)
+
+    def finish(self) -> None:
+        """This process has finished its share."""
+        self.store.add(self.finished_key, 1)
+
+    def files(self) -> int:
+        """The files finished so far by all processes together."""
+        return int(self.store.add(self.files_key, 0))
+
+    def finished(self) -> int:
+        """How many processes have finished their share."""
+        return int(self.store.add(self.finished_key, 0))
+
+
+def process_group_store() -> Store:
+    """The key-value store through which torchrun's processes met (every process reaches it).
+
+    torch offers it only under a private name; it has been the same since torch 1.x.
+    """
+    from torch.distributed import distributed_c10d
+
+    return distributed_c10d._get_default_store()

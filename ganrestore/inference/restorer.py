@@ -276,7 +276,7 @@ class NetworkRestorer(Restorer):
 
     def set_noise_sigma(self, sigma: float | None) -> None:
         """Tell the network the noise σ (0-255 scale) of every image, in place of its own
-        estimate; None: measure it again. Lower keeps more grain, higher smooths harder.
+        estimate; None: measure it again. Lower leaves more of the noise, higher smooths harder.
 
         Raises:
             GanrestoreError: ``sigma`` outside [0, 255], or a network that measures no noise

@@ -9,8 +9,11 @@ a model never imports the training code.
 * :mod:`~ganrestore.modelfile.record`: the typed :class:`ModelRecord` (task, networks
   ``{name, params, distribution, version}``, training summary) and the format-version check;
 * :mod:`~ganrestore.modelfile.files`: :func:`save_model_file` (atomic, safetensors with the
-  record in its metadata), :func:`read_record`, :func:`load_tensors`, NaN checks;
+  record in its metadata), :func:`read_record`, :func:`load_tensors`, the header
+  (:func:`tensor_header`: shapes and types), NaN checks;
 * :mod:`~ganrestore.modelfile.network`: a generator rebuilt from its file, checked first;
+* :mod:`~ganrestore.modelfile.budget`: how much building a network may create, set by the
+  file's header, so that a record's params cannot make loading slow or large;
 * :mod:`~ganrestore.modelfile.layout`: where a run directory keeps its model files;
 * :mod:`~ganrestore.modelfile.source`: :func:`parse_model_source`, where a model comes from
   (bundled name, run directory, checkpoint folder, file or ``baseline:NAME``).
@@ -24,11 +27,13 @@ Example::
 
 from ganrestore.modelfile.files import (
     RECORD_METADATA_KEY,
+    TensorInfo,
     check_finite,
     load_tensors,
     nonfinite_tensors,
     read_record,
     save_model_file,
+    tensor_header,
     tensor_shapes,
 )
 from ganrestore.modelfile.layout import (
@@ -80,6 +85,7 @@ __all__ = [
     "ModelSource",
     "NetworkRecord",
     "SourceKind",
+    "TensorInfo",
     "TrainingSummary",
     "bundled_path",
     "bundled_source",
@@ -93,5 +99,6 @@ __all__ = [
     "parse_model_source",
     "read_record",
     "save_model_file",
+    "tensor_header",
     "tensor_shapes",
 ]

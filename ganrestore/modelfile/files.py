@@ -14,9 +14,11 @@ repeated here rather than imported because this package is a leaf that ``ganrest
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -78,13 +80,45 @@ def load_tensors(path: Path, device: str | torch.device = "cpu") -> dict[str, to
         return {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
 
 
-def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """Name -> shape of every tensor in a safetensors file, from its header (nothing loaded)."""
+@dataclass(frozen=True)
+class TensorInfo:
+    """One tensor as a safetensors header describes it.
+
+    Attributes:
+        shape: its shape.
+        dtype: safetensors' name of its type: ``"F32"``, ``"F16"``, ``"BF16"``, ``"I64"``,
+            ``"BOOL"``, ...
+    """
+
+    shape: tuple[int, ...]
+    dtype: str
+
+    @property
+    def floating(self) -> bool:
+        """Whether it holds floating-point numbers (``F*`` and ``BF16``)."""
+        return self.dtype.startswith(("F", "BF"))
+
+    @property
+    def elements(self) -> int:
+        return math.prod(self.shape)
+
+
+def tensor_header(path: Path) -> dict[str, TensorInfo]:
+    """Name -> shape and type of every tensor in a safetensors file (nothing loaded)."""
     try:
         with safe_open(str(path), framework="pt") as handle:
-            return {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}  # noqa: SIM118
+            slices = {key: handle.get_slice(key) for key in handle.keys()}  # noqa: SIM118
+            return {
+                key: TensorInfo(tuple(part.get_shape()), str(part.get_dtype()))
+                for key, part in slices.items()
+            }
     except Exception as exc:  # safetensors raises its own error types for bad headers
         raise CheckpointError(f"{path} is not a readable safetensors file: {exc}") from exc
+
+
+def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor in a safetensors file, from its header (nothing loaded)."""
+    return {key: info.shape for key, info in tensor_header(path).items()}
 
 
 def nonfinite_tensors(tensors: Mapping[str, torch.Tensor]) -> list[str]:

@@ -133,7 +133,7 @@ class ResUNetGenerator(nn.Module):
         size_multiple: H and W are padded to a multiple of this inside :meth:`forward`.
         noise_sigma: with ``noise_map``, the Gaussian noise σ (0-255 scale) the network is told
             its input holds, in place of the one it measures; None (default): measure it per
-            image or tile. Lower keeps more grain, higher smooths harder.
+            image or tile. Lower leaves more of the noise, higher smooths harder.
     """
 
     noise_sigma: float | None = None

@@ -7,6 +7,7 @@ loaded back the way ``apply`` and ``load_restorer`` load them. ONNX exports take
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from ganrestore.inference import NetworkRestorer, TileSettings
 from ganrestore.inference.export import ExportError, export_model
 from ganrestore.inference.export_graph import EXPORT_KEY, MissingExportDependency
 from ganrestore.inference.export_torchscript import RECORD_FILE
+from ganrestore.inference.exported import UntrustedTorchScriptError
 from ganrestore.modelfile import (
     RECORD_METADATA_KEY,
     CheckpointError,
@@ -84,7 +86,9 @@ def test_an_export_restores_real_images_as_its_model_does(
     box_mask: Callable[[tuple[int, int]], np.ndarray],
 ) -> None:
     original = NetworkRestorer.from_checkpoint(runs[task], "cpu", TILES)
-    export = ganrestore.load_restorer(exported(task, fmt), device="cpu", tiling=TILES)
+    export = ganrestore.load_restorer(
+        exported(task, fmt), device="cpu", tiling=TILES, trust_torchscript=fmt == "torchscript"
+    )
 
     assert isinstance(export, NetworkRestorer) and (export.task, export.multiple) == (task, 8)
     # 72 x 100 colour (tiled; not multiples of 8) and 44 x 36 gray: neither is the trace's 64.
@@ -121,7 +125,7 @@ def test_the_model_record_travels_in_the_files_metadata(
     assert record.training == original.training
     assert record.extra[EXPORT_KEY]["format"] == fmt
     assert record.extra[EXPORT_KEY]["size_multiple"] == 8
-    restorer = ganrestore.load_restorer(file, device="cpu")
+    restorer = ganrestore.load_restorer(file, device="cpu", trust_torchscript=fmt == "torchscript")
     assert isinstance(restorer, NetworkRestorer) and restorer.record == record
     assert restorer.uses_mask and restorer.task_spec.in_channels == 4
 
@@ -151,7 +155,7 @@ def test_an_existing_file_is_never_replaced_without_overwrite(
     assert out.read_bytes() == b"my own file"
 
     export_model(runs["denoise"], out, overwrite=True)
-    assert ganrestore.load_restorer(out, device="cpu").task == "denoise"
+    assert ganrestore.load_restorer(out, device="cpu", trust_torchscript=True).task == "denoise"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.pt"]  # no temporary left
 
 
@@ -215,7 +219,7 @@ def test_files_that_are_no_export_are_refused_naming_the_file(tmp_path: Path) ->
     garbage.write_bytes(b"\x08\x07 not a protobuf at all")
 
     with pytest.raises(CheckpointError, match=rf"{state.name} is not a TorchScript file"):
-        ganrestore.load_restorer(state, device="cpu")
+        ganrestore.load_restorer(state, device="cpu", trust_torchscript=True)
     with pytest.raises(CheckpointError, match=rf"{garbage.name} is not an ONNX model"):
         ganrestore.load_restorer(garbage, device="cpu")
     with pytest.raises(GanrestoreError, match="no such file or folder"):
@@ -228,7 +232,7 @@ def test_a_torchscript_file_without_a_record_says_how_to_export(tmp_path: Path) 
     torch.jit.save(torch.jit.trace(nn.Conv2d(3, 3, 1), torch.rand(1, 3, 8, 8)), str(foreign))
 
     with pytest.raises(CheckpointError, match=r"without a ganrestore record.*ganrestore export"):
-        ganrestore.load_restorer(foreign, device="cpu")
+        ganrestore.load_restorer(foreign, device="cpu", trust_torchscript=True)
 
 
 def test_without_the_onnx_packages_the_message_says_what_to_install(
@@ -249,3 +253,97 @@ def test_without_the_onnx_packages_the_message_says_what_to_install(
         assert 'pip install "ganrestore[onnx]"' in message
         assert 'pip install -e ".[onnx]"' in message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+class WritesOnOpen(nn.Module):
+    """A scripted module whose ``__setstate__``, which ``torch.jit.load`` runs, overwrites the
+    first 4 bytes of ``path`` with ``XXXX``: what any TorchScript file may do when opened."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.written = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    @torch.jit.export
+    def __getstate__(self) -> tuple[str, bool]:
+        return (self.path, self.training)
+
+    @torch.jit.export
+    def __setstate__(self, state: tuple[str, bool]) -> None:
+        self.path, self.training = state
+        self.written = int(torch.from_file(self.path, True, 4, dtype=torch.uint8).fill_(88).sum())
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # written as others do
+def test_a_torchscript_file_is_not_opened_without_trust_and_the_refusal_says_why(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "notes.txt"
+    victim.write_text("mine and only mine")
+    hostile = tmp_path / "denoise.pt"
+    torch.jit.save(torch.jit.script(WritesOnOpen(str(victim))), str(hostile))
+    assert victim.read_text() == "mine and only mine"
+
+    with pytest.raises(UntrustedTorchScriptError) as caught:
+        ganrestore.load_restorer(hostile, device="cpu")
+    assert victim.read_text() == "mine and only mine"  # nothing of the file ran
+    message = " ".join(str(caught.value).split())
+    assert isinstance(caught.value, GanrestoreError)
+    for fragment in (
+        str(hostile),
+        "opening a TorchScript file runs code it may hold",
+        "Use the model's .onnx export or its .safetensors model file instead",
+        "pass --trust-torchscript (trust_torchscript=True in Python)",
+    ):
+        assert fragment in message, message
+
+
+def resaved(file: Path, out: Path, **export: object) -> Path:
+    """The TorchScript export ``file`` saved again as ``out`` with export keys changed."""
+    extra = {RECORD_FILE: ""}
+    module = torch.jit.load(str(file), _extra_files=extra)
+    record = json.loads(extra[RECORD_FILE])
+    record[EXPORT_KEY].update(export)
+    torch.jit.save(module, str(out), _extra_files={RECORD_FILE: json.dumps(record)})
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # read as users do
+@pytest.mark.parametrize(
+    ("export", "message"),
+    [
+        ({"size_multiple": 8192}, "size_multiple must be a whole number from 1 to 256, got 8192"),
+        ({"size_multiple": 0}, "size_multiple must be a whole number from 1 to 256, got 0"),
+        ({"trace_size": 60}, "trace_size must be a whole multiple of its size_multiple 8"),
+    ],
+)
+def test_an_export_record_claiming_sizes_out_of_bounds_is_refused(
+    exported: Callable[[str, str], Path], tmp_path: Path, export: dict, message: str
+) -> None:
+    """Before, a claimed size multiple of 8192 padded a small photo to 11.7 GB."""
+    edited = resaved(exported("denoise", "torchscript"), tmp_path / "edited.pt", **export)
+
+    with pytest.raises(CheckpointError, match=message) as caught:
+        ganrestore.load_restorer(edited, device="cpu", trust_torchscript=True)
+    assert str(edited) in str(caught.value) and "export the model again" in str(caught.value)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # read as users do
+def test_an_exported_network_with_the_wrong_output_channels_is_refused(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Before, a one-channel TorchScript network gave gray 'restored' images."""
+    record = read_record(parse_model_source(runs["denoise"]).model_file())
+    record = record.with_extra(**{EXPORT_KEY: {"format": "torchscript", "size_multiple": 1}})
+    gray = tmp_path / "gray.pt"
+    traced = torch.jit.trace(nn.Conv2d(3, 1, 3, padding=1), torch.rand(1, 3, 16, 16))
+    torch.jit.save(traced, str(gray), _extra_files={RECORD_FILE: record.to_json()})
+
+    with pytest.raises(CheckpointError) as caught:
+        ganrestore.load_restorer(gray, device="cpu", trust_torchscript=True)
+    message = str(caught.value)
+    assert str(gray) in message
+    assert "returns 1 channel(s)" in message and "task 'denoise' needs 3" in message

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -170,7 +172,9 @@ def test_temporaries_left_by_a_killed_run_are_removed_when_the_next_starts(
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    orphan = temporary_path(out / "a.png")  # what SIGKILL during a write leaves
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])  # a run that is gone
+    killed.wait()
+    orphan = temporary_path(out / "a.png", pid=killed.pid)  # what SIGKILL during a write leaves
     others = [out / ".a.png.tmp", out / "notes.0badc0de.tmp", out / ".todo.txt.0badc0de.tmp"]
     hour_ago = time.time() - 3600
     for path in [orphan, *others]:

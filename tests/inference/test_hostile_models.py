@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +19,24 @@ import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
+from torch import nn
 
+import ganrestore
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference import NetworkRestorer
 from ganrestore.inference.model_file import load_generator
 from ganrestore.modelfile import (
     RECORD_METADATA_KEY,
     CheckpointError,
+    ModelRecord,
     NetworkRecord,
     generator_file,
+    read_record,
+    save_model_file,
     tensor_shapes,
 )
+from ganrestore.models.networks import build_generator
+from ganrestore.registry import GENERATORS
 
 from .conftest import TINY_PARAMS, save_tiny_run
 
@@ -188,3 +197,130 @@ def test_a_damaged_record_json_file_of_a_checkpoint_folder_is_a_clear_error(
     (folder / RECORD).write_text("[]")
     with pytest.raises(GanrestoreError, match=re.escape(f"{folder / RECORD}: ") + ".*an array"):
         read_record(folder)
+
+
+def bundled_denoise_copy(tmp_path: Path) -> Path:
+    """The bundled denoise model (resunet, 96 float16 tensors, 4.8 MB), copied."""
+    from ganrestore.modelfile import bundled_path
+
+    return Path(shutil.copy(bundled_path("denoise"), tmp_path / "denoise.safetensors"))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"blocks": 1_000_000},  # the 4.8 MB file of the issue: minutes and GBs before
+        {"widths": [32] * 200_000},  # levels, each one a module list of its own
+    ],
+)
+def test_a_record_declaring_a_huge_network_is_refused_in_well_under_a_second(
+    tmp_path: Path, params: dict[str, Any]
+) -> None:
+    file = bundled_denoise_copy(tmp_path)
+    rewrite(
+        file,
+        edited_record(file, generator__params={**read_record(file).generator.params, **params}),
+    )
+
+    started = time.perf_counter()
+    with pytest.raises(CheckpointError) as caught:
+        load_generator(file)
+    seconds = time.perf_counter() - started
+
+    message = str(caught.value)
+    assert str(file) in message and "generator 'resunet'" in message
+    assert "96 tensors" in message and "damaged or was edited" in message
+    assert seconds < 1.0, f"refused after {seconds:.1f} s"
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.int64, torch.uint8])
+def test_weights_that_are_not_floating_point_are_refused_naming_the_tensor(
+    tmp_path: Path, dtype: torch.dtype
+) -> None:
+    """Before, boolean or integer weights loaded (as 0 and 1) and every image came out white."""
+    file = tiny_file(tmp_path)
+    with safe_open(str(file), "pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    name = sorted(tensors)[0]
+    tensors[name] = (tensors[name] > 0).to(dtype)
+    rewrite(file, tensors=tensors)
+
+    with pytest.raises(CheckpointError, match="not floating point") as caught:
+        NetworkRestorer.from_checkpoint(file, "cpu")
+    message = str(caught.value)
+    assert str(file) in message and f"'{name}'" in message
+
+
+def test_integer_buffers_a_network_really_has_still_load(tmp_path: Path) -> None:
+    """Batch norm counts its batches in an int64 buffer: a real network's integers are fine."""
+    file = tmp_path / "batchnorm.safetensors"
+    params = {"depth": 3, "base_channels": 4, "norm": "batch", "dropout": 0.0}
+    record = ModelRecord("denoise", NetworkRecord.of_plugin(GENERATORS, "unet", params))
+    torch.manual_seed(0)
+    state = build_generator("unet", 3, 3, **params).state_dict()
+    assert any(not value.is_floating_point() for value in state.values())
+    save_model_file(file, state, record)
+
+    loaded = load_generator(file)
+    for key, value in loaded.module.state_dict().items():
+        assert torch.equal(value, state[key])
+
+
+class OneChannel(nn.Module):
+    """A generator that ignores ``out_channels``: one gray channel, whatever the task needs."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+def test_a_network_with_the_wrong_output_channels_is_refused_naming_both(
+    tmp_path: Path,
+) -> None:
+    """Before, its one channel was shown as a gray 'restored' image."""
+    file = tmp_path / "gray.safetensors"
+    with GENERATORS.isolated():
+        GENERATORS.register("one_channel")(OneChannel)
+        record = ModelRecord("denoise", NetworkRecord.of_plugin(GENERATORS, "one_channel", {}))
+        save_model_file(file, OneChannel(3, 3).state_dict(), record)
+
+        with pytest.raises(CheckpointError) as caught:
+            ganrestore.load_restorer(file, device="cpu")
+    message = str(caught.value)
+    assert str(file) in message
+    assert "1 channel" in message and "task 'denoise' needs 3" in message
+
+
+class NotOnMeta(nn.Module):
+    """``blocks`` 1x1 convolutions; reads a tensor's value first, so it cannot be built on the
+    ``meta`` device and is built for real to learn its shapes."""
+
+    def __init__(self, in_channels: int, out_channels: int, blocks: int = 1) -> None:
+        super().__init__()
+        self.gain = float(torch.ones(1).sum().item())  # fails on meta
+        self.layers = nn.Sequential(
+            *(nn.Conv2d(in_channels, in_channels, 1) for _ in range(blocks))
+        )
+        self.out = nn.Conv2d(in_channels, out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.layers(x)) * self.gain
+
+
+def test_a_network_built_for_real_is_held_to_the_same_budget(tmp_path: Path) -> None:
+    file = tmp_path / "not_on_meta.safetensors"
+    with GENERATORS.isolated():
+        GENERATORS.register("not_on_meta")(NotOnMeta)
+        record = ModelRecord("denoise", NetworkRecord.of_plugin(GENERATORS, "not_on_meta", {}))
+        save_model_file(file, NotOnMeta(3, 3).state_dict(), record)
+        assert load_generator(file).record.generator.name == "not_on_meta"  # it loads as saved
+
+        rewrite(file, edited_record(file, generator__params={"blocks": 1_000_000}))
+        started = time.perf_counter()
+        with pytest.raises(CheckpointError, match="far larger than the weights") as caught:
+            load_generator(file)
+    assert time.perf_counter() - started < 1.0
+    assert str(file) in str(caught.value) and "the file holds 4 tensors" in str(caught.value)
