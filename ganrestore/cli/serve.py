@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ganrestore.cli.choices import DeviceChoice
+from ganrestore.cli.choices import TRUST_TORCHSCRIPT_HELP, DeviceChoice
 from ganrestore.cli.errors import USER_ERROR_EXIT_CODE, user_errors
 
 app = typer.Typer(help="A local web page to paint masks, restore photos and compare.")
@@ -24,8 +24,14 @@ COMMAND_HELP = "\n\n".join(
         "the photo's name, never replacing a file. Restorations run one at a time, through "
         "the same code as apply: large photos are tiled, large holes filled coarse to fine.",
         "It listens on 127.0.0.1 (this machine only) unless --host says otherwise, and refuses "
-        "requests made for another address or from another web site. Needs the web extra: "
-        'pip install "ganrestore\\[web]".',
+        "requests made for another address or from another web site. On another address every "
+        "request needs a secret token, as in Jupyter: one is made and printed in the address "
+        "to open (http://HOST:PORT/?token=...), or given with --token.",
+        "Memory: the open photos (every kept version) and the work in progress (decoding, "
+        "restoring, encoding, receiving uploads) stay under --memory-mb together, the models "
+        "themselves aside. The least recently used photos are closed to make room; a request "
+        "that does not fit beside the others is refused (HTTP 429: wait and try again). Needs "
+        'the web extra: pip install "ganrestore\\[web]".',
     ]
 )
 
@@ -58,9 +64,19 @@ def serve_command(
         str,
         typer.Option(
             help="Address to listen on. Another than 127.0.0.1 lets other machines use the "
-            "page (and read --in, write --out): only on a network you trust."
+            "page (and read --in, write --out) with its token: only on a network you trust."
         ),
     ] = "127.0.0.1",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GANRESTORE_SERVE_TOKEN",
+            help="Secret every request must carry (16 to 256 letters, digits or -._~). "
+            "Default: none on 127.0.0.1; on another --host one is made and printed in the "
+            "address to open. The environment keeps it out of the process list.",
+            show_default=False,
+        ),
+    ] = None,
     device: Annotated[
         DeviceChoice, typer.Option(help="auto: CUDA, then Apple MPS, then CPU.")
     ] = DeviceChoice.auto,
@@ -68,14 +84,28 @@ def serve_command(
         int,
         typer.Option(
             "--max-pixels",
-            help="Photos with more pixels (read from the header before decoding) are refused. "
-            "0: no limit.",
+            help="Photos and masks (found or painted) with more pixels (read from the header "
+            "before decoding) are refused. 0: no limit.",
             min=0,
         ),
     ] = 100_000_000,
     max_upload_mb: Annotated[
         float, typer.Option("--max-upload-mb", help="Larger uploads are refused.", min=0.001)
     ] = 200.0,
+    memory_mb: Annotated[
+        float | None,
+        typer.Option(
+            "--memory-mb",
+            help="Memory for the open photos and the requests in progress together (the "
+            "models aside); a 12 MP photo takes about 36 MB a version open, 770 MB to decode "
+            "and 2.8 GB to restore. Default: half of this machine's memory.",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
+    trust_torchscript: Annotated[
+        bool, typer.Option("--trust-torchscript", help=TRUST_TORCHSCRIPT_HELP)
+    ] = False,
 ) -> None:
     """Serve the page (see docs/serve.md)."""
     from ganrestore.web import install_hint, missing_modules
@@ -87,11 +117,15 @@ def serve_command(
     with user_errors():
         from ganrestore.data.io import pillow_pixel_limit
         from ganrestore.web.app import create_app
+        from ganrestore.web.budget import default_budget, megabytes
         from ganrestore.web.config import ServeConfig, check_config
         from ganrestore.web.models import ModelCache
-        from ganrestore.web.security import is_loopback
+        from ganrestore.web.security import is_loopback, new_token
         from ganrestore.web.server import open_socket, page_address, serve
 
+        if token is None and not is_loopback(host):
+            token = new_token()
+        budget = default_budget() if memory_mb is None else int(memory_mb * 1e6)
         config = ServeConfig(
             input_dir,
             output_dir,
@@ -99,9 +133,11 @@ def serve_command(
             port,
             max_pixels=max_pixels,
             max_upload_bytes=int(max_upload_mb * 1e6),
+            memory_budget_bytes=budget,
+            token=token,
         )
         check_config(config)
-        models = ModelCache(device=device.value)
+        models = ModelCache(device=device.value, trust_torchscript=trust_torchscript)
         if model is not None:
             restorer = models.use_model(model)
             typer.echo(f"{restorer.task}: {restorer.description}")
@@ -111,11 +147,15 @@ def serve_command(
     if not is_loopback(host):
         typer.secho(
             f"Warning: --host {host}: other machines that can reach this one can use the page, "
-            "read the images of --in and write into --out. Use it only on a network you trust.",
+            "read the images of --in and write into --out, with the token of the address "
+            "below. Use it only on a network you trust, and give the address only to people who "
+            "may use the page.",
             err=True,
             fg=typer.colors.YELLOW,
         )
-    typer.echo(f"ganrestore serve: open {page_address(host, config.port)} (Ctrl+C stops it)")
+    typer.echo(f"ganrestore serve: memory budget {megabytes(budget)} (--memory-mb)")
+    address = page_address(host, config.port, token)
+    typer.echo(f"ganrestore serve: open {address} (Ctrl+C stops it)")
     try:
         with pillow_pixel_limit(None):  # each header is checked against --max-pixels first
             serve(web_app, sock)

@@ -8,13 +8,15 @@ written by :mod:`ganrestore.data.io` (EXIF, ICC profile, bit depth and alpha kep
 
 Modules, one job each:
 
-* :mod:`.config` what the server was asked to serve (folders, models, limits);
-* :mod:`.security` which requests are refused (Host, Origin), and the headers sent back;
+* :mod:`.config` what the server was asked to serve (folders, models, token, limits);
+* :mod:`.security` which requests are refused (Host, Origin, token), and the headers sent back;
+* :mod:`.bodies` request bodies bounded before a route reads them;
+* :mod:`.budget` the memory the open photos and the requests in progress may use together;
 * :mod:`.folders` the files of ``--in`` that may be read and the names ``--out`` may receive;
-* :mod:`.uploads` uploaded bytes to a decoded image, size and pixel count checked first;
+* :mod:`.uploads` files to decoded images, size, pixel count and memory checked first;
 * :mod:`.photos` the photos being edited, each as a list of versions, and their encodings;
 * :mod:`.jobs` restorations, one at a time on a worker thread, with progress;
-* :mod:`.models` each restorer loaded once;
+* :mod:`.models` each restorer loaded once, and messages without the install paths;
 * :mod:`.session` what the routes share; :mod:`.app` the HTTP routes; :mod:`.errors` their
   refusals, each with its HTTP status;
 * :mod:`.server` the listening socket and uvicorn.

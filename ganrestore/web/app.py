@@ -1,7 +1,9 @@
 """The HTTP routes of ``ganrestore serve``: the page, its photos, restorations and files.
 
 ``create_app(config)`` returns the FastAPI app; :mod:`.server` serves it. Every refusal is a
-JSON ``{"detail": message}`` with a 4xx status, and the page shows the message.
+JSON ``{"detail": message}`` with a 4xx status (5xx when the disk fails a save), and the page
+shows the message. Every route that decodes or encodes pixels reserves its memory first
+(:mod:`.budget`): ``429`` when the budget is in use; bodies are bounded (:mod:`.bodies`).
 
 Routes (all JSON unless said):
 
@@ -20,6 +22,7 @@ Routes (all JSON unless said):
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,16 +35,26 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from ganrestore.data.atomic import remove_stale_temporaries
 from ganrestore.data.io import IMAGE_SUFFIXES
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.mask_edges import MAX_GROW
+from ganrestore.web.bodies import BoundedBodies
+from ganrestore.web.budget import (
+    ENCODE_BYTES_PER_PIXEL,
+    MASK_PNG_BYTES_PER_PIXEL,
+    PREVIEW_BYTES_PER_PIXEL,
+    MemoryBudget,
+    Reservation,
+    job_cost,
+)
 from ganrestore.web.config import QUALITY, ServeConfig, check_config
-from ganrestore.web.errors import NotFound, RequestError
+from ganrestore.web.errors import NotFound, RequestError, quoted
 from ganrestore.web.jobs import JobSettings
 from ganrestore.web.models import ModelCache
-from ganrestore.web.photos import file_bytes, mask_png, preview_png
+from ganrestore.web.photos import Photo, file_bytes, mask_png, preview_png
 from ganrestore.web.security import HostPolicy, LocalOnly
 from ganrestore.web.session import Server, temporary_file
 from ganrestore.web.uploads import read_holes, receive, too_many_bytes
@@ -56,6 +69,8 @@ MEDIA_TYPES = {
 }
 #: Versions never change, so the browser may keep their previews.
 _IMMUTABLE = {"cache-control": "private, max-age=31536000, immutable"}
+#: The routes that take a file as their body, streamed by :func:`_received`.
+_STREAMED = re.compile(r"/api/uploads|/api/photos/[^/]+/jobs")
 T = TypeVar("T")
 
 
@@ -63,14 +78,39 @@ class OpenRequest(BaseModel):
     name: str
 
 
-async def _received(request: Request, limit: int, name: str, handle: Callable[[Path], T]) -> T:
-    """Stream the request body into a private file and run ``handle(path)`` on a thread."""
+def _streamed(method: str, path: str) -> bool:
+    return method == "POST" and _STREAMED.fullmatch(path) is not None
+
+
+async def _received(request: Request, server: Server, name: str, handle: Callable[[Path], T]) -> T:
+    """Stream the request body into a private file and run ``handle(path)`` on a thread.
+
+    The bytes on their way count against the memory budget (the declared length, or the
+    upload limit when none is declared).
+
+    Raises:
+        TooLarge: above ``--max-upload-mb``; Busy: the budget is in use; RequestError: the
+            client went away before the end of the body.
+    """
+    limit = server.config.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_many_bytes(limit)
-    with temporary_file(name) as path:
-        await receive(request.stream(), path, limit)
+    expected = int(declared) if declared is not None and declared.isdigit() else limit
+    with server.budget.reserve(expected, "receiving a file"), temporary_file(name) as path:
+        try:
+            await receive(request.stream(), path, limit)
+        except ClientDisconnect:  # nobody is left to read an answer
+            raise RequestError("the browser went away before the end of the file") from None
         return await run_in_threadpool(handle, path)
+
+
+def _encoding(budget: MemoryBudget, photo: Photo, bytes_per_pixel: int, what: str) -> Reservation:
+    """The reservation of encoding ``photo`` (its latest size) at ``bytes_per_pixel``; the photo
+    stays open until it is released."""
+    height, width = photo.latest.pixels.shape[:2]
+    cost = bytes_per_pixel * height * width
+    return budget.reserve(cost, f"{what} of {quoted(photo.name)} ({width}x{height})", photo.id)
 
 
 def create_app(config: ServeConfig, models: ModelCache | None = None) -> FastAPI:
@@ -98,7 +138,8 @@ def create_app(config: ServeConfig, models: ModelCache | None = None) -> FastAPI
         title="ganrestore serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.server = server
-    app.add_middleware(LocalOnly, policy=HostPolicy(config.host, config.port))
+    app.add_middleware(BoundedBodies, streamed=_streamed)
+    app.add_middleware(LocalOnly, policy=HostPolicy(config.host, config.port), token=config.token)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_error_handlers(app)
     _add_routes(app, server)
@@ -139,6 +180,7 @@ def _add_routes(app: FastAPI, server: Server) -> None:
             "models": dict(server.models.models),
             "max_upload_bytes": config.max_upload_bytes,
             "max_pixels": config.max_pixels,
+            "memory_budget_bytes": config.memory_budget_bytes,
         }
 
     @app.get("/api/inputs")
@@ -158,23 +200,26 @@ def _add_routes(app: FastAPI, server: Server) -> None:
 
     @app.post("/api/uploads")
     async def upload(request: Request, name: str = "upload") -> dict[str, object]:
-        limit = config.max_upload_bytes
         suffix = Path(name).suffix.lower()
         stored = f"upload{suffix if suffix in IMAGE_SUFFIXES else ''}"
-        photo = await _received(request, limit, stored, lambda p: server.open_upload(p, name))
+        photo = await _received(request, server, stored, lambda p: server.open_upload(p, name))
         return photo.describe()
 
     @app.get("/api/photos/{photo_id}/versions/{number}/preview.png")
     def preview(photo_id: str, number: int) -> Response:
-        version = server.photos.get(photo_id).version(number)
-        return Response(preview_png(version), media_type="image/png", headers=_IMMUTABLE)
+        photo = server.photos.get(photo_id)
+        with _encoding(server.budget, photo, PREVIEW_BYTES_PER_PIXEL, "a preview"):
+            data = preview_png(photo.version(number))
+        return Response(data, media_type="image/png", headers=_IMMUTABLE)
 
     @app.get("/api/photos/{photo_id}/mask.png")
     def found_mask(photo_id: str) -> Response:
         photo = server.photos.get(photo_id)
         if photo.holes is None:
-            raise NotFound(f"{photo.name} came without a mask")
-        return Response(mask_png(photo.holes), media_type="image/png", headers=_IMMUTABLE)
+            raise NotFound(f"{quoted(photo.name)} came without a mask")
+        with _encoding(server.budget, photo, MASK_PNG_BYTES_PER_PIXEL, "the mask"):
+            data = mask_png(photo.holes)
+        return Response(data, media_type="image/png", headers=_IMMUTABLE)
 
     @app.post("/api/photos/{photo_id}/jobs", status_code=202)
     async def start_job(
@@ -197,15 +242,22 @@ def _add_routes(app: FastAPI, server: Server) -> None:
             raise RequestError(f"strength must be from 0 to 1, not {strength}")
         if noise_sigma is not None and not 0 <= noise_sigma <= 255:
             raise RequestError(f"noise_sigma must be from 0 to 255, not {noise_sigma}")
-        holes = None
-        if request.headers.get("content-length", "0") != "0":  # a mask (white = hole)
-            size = base.pixels.shape[:2]
-            handle = lambda path: read_holes(path, size)  # noqa: E731
-            holes = await _received(request, config.max_upload_bytes, "mask.png", handle)
-            if not holes.any():
-                raise RequestError("the mask is empty: paint over what to remove first")
+        height, width = base.pixels.shape[:2]
+        what = f"restoring {quoted(photo.name)} ({width}x{height})"
+        reservation = server.budget.reserve(job_cost(height * width), what, photo.id)
+        try:
+            holes = None
+            if request.headers.get("content-length", "0") != "0":  # a mask (white = hole)
+                budget, limit = server.budget, config.max_pixels
+                handle = lambda path: read_holes(path, (height, width), limit, budget)  # noqa: E731
+                holes = await _received(request, server, "mask.png", handle)
+                if not holes.any():
+                    raise RequestError("the mask is empty: paint over what to remove first")
+        except BaseException:
+            reservation.release()
+            raise
         settings = JobSettings(grow, strength, noise_sigma)
-        return server.jobs.submit(photo, base, task, holes, settings).describe()
+        return server.jobs.submit(photo, base, task, holes, settings, reservation).describe()
 
     @app.get("/api/jobs/{job_id}")
     def job(job_id: str) -> JSONResponse:
@@ -215,7 +267,8 @@ def _add_routes(app: FastAPI, server: Server) -> None:
     @app.get("/api/photos/{photo_id}/versions/{number}/file")
     def download(photo_id: str, number: int) -> Response:
         photo = server.photos.get(photo_id)
-        data = file_bytes(photo, photo.version(number), QUALITY)
+        with _encoding(server.budget, photo, ENCODE_BYTES_PER_PIXEL, "the file"):
+            data = file_bytes(photo, photo.version(number), QUALITY)
         stem, suffix = Path(photo.name).stem, Path(photo.name).suffix
         disposition = _attachment(f"{stem}-restored{suffix}")
         headers = {"content-disposition": disposition, "cache-control": "no-store"}
@@ -228,7 +281,9 @@ def _add_routes(app: FastAPI, server: Server) -> None:
         photo = server.photos.get(photo_id)
         version = photo.version(number)
         target = server.outputs.target(photo.name)  # refused before encoding
-        path = server.outputs.save(target.name, file_bytes(photo, version, QUALITY))
+        with _encoding(server.budget, photo, ENCODE_BYTES_PER_PIXEL, "the file"):
+            data = file_bytes(photo, version, QUALITY)
+        path = server.outputs.save(target.name, data)
         following = None
         if photo.source is not None and server.inputs is not None:
             following = server.inputs.next_name(photo.name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from ganrestore.errors import GanrestoreError
 
 
@@ -24,6 +26,12 @@ class NotFound(RequestError):
     """No such photo, version, job or listed input."""
 
     status = 404
+
+
+class Unauthorized(RequestError):
+    """A request without the server's token (``--token``, needed off this machine)."""
+
+    status = 401
 
 
 class Forbidden(RequestError):
@@ -51,6 +59,38 @@ class Conflict(RequestError):
 
 
 class Busy(RequestError):
-    """Too many restorations waiting already."""
+    """Too many restorations waiting already, or the memory budget in use by other requests."""
 
     status = 429
+
+
+class StorageError(RequestError):
+    """The file system failed to take a file (no space, read-only, no permission...)."""
+
+    status = 500
+
+
+class OutOfRoom(StorageError):
+    """The disk (or the user's quota) is full."""
+
+    status = 507
+
+
+#: The longest name a message repeats whole; longer ones are shortened in the middle.
+SHOWN_NAME_LENGTH = 80
+
+
+def quoted(name: str) -> str:
+    """``name`` in quotes for a message: control characters escaped, a long one shortened.
+
+    A request may carry a name of megabytes; a message repeats at most
+    :data:`SHOWN_NAME_LENGTH` characters of it (its start and end) and says how long it was.
+    """
+    if len(name) <= SHOWN_NAME_LENGTH:
+        return f"'{_escaped(name)}'"
+    head, tail = name[: SHOWN_NAME_LENGTH - 20], name[-16:]
+    return f"'{_escaped(head)}…{_escaped(tail)}' ({len(name)} characters)"
+
+
+def _escaped(text: str) -> str:
+    return "".join(repr(c)[1:-1] if unicodedata.category(c).startswith("C") else c for c in text)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import unicodedata
 from pathlib import Path
@@ -17,7 +18,15 @@ from pathlib import Path
 from ganrestore.data.atomic import NAME_MAX_BYTES, OutputExistsError, write_atomically
 from ganrestore.data.io import IMAGE_SUFFIX_LIST, IMAGE_SUFFIXES, list_images
 from ganrestore.inference.masks import MaskFinder
-from ganrestore.web.errors import Conflict, Forbidden, NotFound, RequestError
+from ganrestore.web.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    OutOfRoom,
+    RequestError,
+    StorageError,
+    quoted,
+)
 
 #: The suffix written for each format when a name has no image suffix of its own.
 SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
@@ -34,9 +43,9 @@ def check_name(name: str) -> str:
     if not name or name in (".", ".."):
         raise Forbidden("an empty file name")
     if "/" in name or "\\" in name or Path(name).anchor:
-        raise Forbidden(f"'{name}' is a path; only a plain file name is accepted")
+        raise Forbidden(f"{quoted(name)} is a path; only a plain file name is accepted")
     if name.startswith(".") or any(unicodedata.category(c).startswith("C") for c in name):
-        raise Forbidden(f"'{name}' is a hidden file or holds control characters")
+        raise Forbidden(f"{quoted(name)} is a hidden file or holds control characters")
     if len(name) > MAX_NAME_LENGTH:
         raise Forbidden(f"a file name of {len(name)} characters (at most {MAX_NAME_LENGTH})")
     if len(name.encode()) > NAME_MAX_BYTES:
@@ -108,9 +117,11 @@ class InputFolder:
         check_name(name)
         path = self.root / name
         if not _inside(path, self._resolved):
-            raise Forbidden(f"'{name}' leads out of --in {self.root}")
+            raise Forbidden(f"{quoted(name)} leads out of --in {self.root}")
         if name not in self.names():
-            raise NotFound(f"'{name}' is not an image of --in {self.root}; pick one from the list")
+            raise NotFound(
+                f"{quoted(name)} is not an image of --in {self.root}; pick one from the list"
+            )
         return path
 
     def mask_file(self, path: Path) -> Path | None:
@@ -142,7 +153,7 @@ class OutputFolder:
         """
         check_name(name)
         if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-            raise RequestError(f"'{name}' has no image suffix ({IMAGE_SUFFIX_LIST})")
+            raise RequestError(f"{quoted(name)} has no image suffix ({IMAGE_SUFFIX_LIST})")
         path = self.root / name
         if path.is_symlink():
             raise Forbidden(f"{path} is a link; ganrestore does not write through links")
@@ -160,15 +171,36 @@ class OutputFolder:
         Raises:
             Conflict: the file exists (it is left as it was).
             Forbidden: see :meth:`target`.
-            OSError: the file system failed (nothing is left behind).
+            StorageError: the file system failed (no space, read-only, no permission...): the
+                message names the file; nothing is left behind.
         """
         path = self.target(name)
-        self.root.mkdir(parents=True, exist_ok=True)
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
             write_atomically(path, data, overwrite=False)
         except OutputExistsError:
             raise Conflict(
                 f"{path} exists and was not replaced: ganrestore never overwrites a file. Move "
                 "or rename it, then save again, or download the result instead"
             ) from None
+        except OSError as exc:
+            raise storage_error(path, exc) from None
         return path
+
+
+#: File-system errors that mean "no room left" (disk full, quota, a file-size limit).
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def storage_error(path: Path, exc: OSError) -> StorageError:
+    """What the page says when the file system refused ``path``: its reason and what to do."""
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in _NO_ROOM:
+        return OutOfRoom(
+            f"cannot save {path}: {reason}; make room on that disk (or restart with another "
+            "--out), or download the result instead"
+        )
+    return StorageError(
+        f"cannot save {path}: {reason}; check that --out {path.parent} is a folder you may "
+        "write into, or download the result instead"
+    )

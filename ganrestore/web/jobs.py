@@ -4,7 +4,9 @@ The HTTP handlers only queue a job and return; the single worker thread loads th
 :class:`~ganrestore.web.models.ModelCache`) and runs ``Restorer.restore`` (which tiles large
 photos and fills large holes coarse to fine, as ``ganrestore apply`` does), so the server keeps
 answering meanwhile and memory stays that of one restoration. Its tiles report progress through
-:func:`ganrestore.inference.tiling.reporting_tiles`.
+:func:`ganrestore.inference.tiling.reporting_tiles`. A job holds its share of the memory budget
+(:mod:`.budget`, reserved by the request that queued it) and keeps its photo open until it ends;
+a finished job keeps nothing of the photo. Messages name no path of this installation.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ganrestore.errors import GanrestoreError
+from ganrestore.web.budget import Reservation
 from ganrestore.web.errors import Busy, NotFound
-from ganrestore.web.models import ModelCache
+from ganrestore.web.models import ModelCache, without_install_paths
 from ganrestore.web.photos import Photo, Version, new_id
 
 if TYPE_CHECKING:
@@ -68,7 +71,7 @@ class Job:
     """
 
     id: str
-    photo: Photo
+    photo_id: str
     task: str
     base: int
     state: str = "queued"
@@ -82,7 +85,7 @@ class Job:
     def describe(self) -> dict[str, object]:
         return {
             "id": self.id,
-            "photo": self.photo.id,
+            "photo": self.photo_id,
             "task": self.task,
             "base": self.base,
             "state": self.state,
@@ -92,6 +95,18 @@ class Job:
             "version": self.version,
             "seconds": round(self.seconds, 2),
         }
+
+
+@dataclass
+class _Queued:
+    """A job waiting for the worker, with what it works on."""
+
+    job: Job
+    photo: Photo
+    base: Version
+    holes: np.ndarray | None
+    settings: JobSettings
+    reservation: Reservation | None
 
 
 class JobRunner:
@@ -108,8 +123,7 @@ class JobRunner:
         self.models = models
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[Job, Version, np.ndarray | None, JobSettings] | None]
-        self._queue = queue.Queue()
+        self._queue: queue.Queue[_Queued | None] = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="ganrestore-serve", daemon=True)
         self._worker.start()
 
@@ -120,12 +134,15 @@ class JobRunner:
         task: str,
         holes: np.ndarray | None = None,
         settings: JobSettings | None = None,
+        reservation: Reservation | None = None,
     ) -> Job:
         """Queue restoring ``base`` of ``photo`` with the model of ``task``.
 
         Args:
             holes: ``(H, W)`` float32 {0, 1}, 1 = hole, for inpainting.
             settings: grow, strength and noise level (None: the model's defaults).
+            reservation: the job's memory (and its photo kept open), released when it ends
+                (or here, when it is refused).
 
         Raises:
             Busy: :data:`MAX_WAITING` jobs wait already.
@@ -133,15 +150,17 @@ class JobRunner:
         with self._lock:
             waiting = sum(job.state in WAITING for job in self._jobs.values())
             if waiting > MAX_WAITING:
+                if reservation is not None:
+                    reservation.release()
                 raise Busy(f"{waiting} restorations are waiting already; try again when they end")
-            job = Job(new_id(), photo, task, base.number)
+            job = Job(new_id(), photo.id, task, base.number)
             self._jobs[job.id] = job
             while len(self._jobs) > KEPT_JOBS:
                 oldest = next(iter(self._jobs.values()))
                 if oldest.state not in ("done", "failed"):
                     break
                 self._jobs.popitem(last=False)
-        self._queue.put((job, base, holes, settings or JobSettings()))
+        self._queue.put(_Queued(job, photo, base, holes, settings or JobSettings(), reservation))
         return job
 
     def get(self, job_id: str) -> Job:
@@ -157,27 +176,32 @@ class JobRunner:
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
-            self._run(*item)
+            try:
+                self._run(item)
+            finally:
+                if item.reservation is not None:
+                    item.reservation.release()
+            del item  # the photo's pixels go with it
 
-    def _run(
-        self, job: Job, base: Version, holes: np.ndarray | None, settings: JobSettings
-    ) -> None:
-        start = time.perf_counter()
+    def _run(self, item: _Queued) -> None:
+        job, start = item.job, time.perf_counter()
         try:
             job.state = "running" if self.models.is_loaded(job.task) else "loading"
             restorer = self.models.get(job.task)
             job.state = "running"
-            pixels, alpha = restore(restorer, base, holes, settings, self._progress(job))
-            job.version = job.photo.add(pixels, alpha).number
+            progress = self._progress(job)
+            pixels, alpha = restore(restorer, item.base, item.holes, item.settings, progress)
+            job.version = item.photo.add(pixels, alpha).number
             job.state = "done"
         except GanrestoreError as exc:
-            job.message, job.state = str(exc), "failed"
+            job.message, job.state = without_install_paths(str(exc)), "failed"
         except MemoryError:
             job.message = "out of memory: close other programs, or restore a smaller photo"
             job.state = "failed"
         except Exception as exc:  # a bug: keep serving, tell the page, log the traceback
             logger.exception("restoration %s failed", job.id)
-            job.message, job.state = f"internal error: {type(exc).__name__}: {exc}", "failed"
+            reason = without_install_paths(f"{type(exc).__name__}: {exc}")
+            job.message, job.state = f"internal error: {reason}", "failed"
         finally:
             job.seconds = time.perf_counter() - start
 

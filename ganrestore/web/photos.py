@@ -5,7 +5,8 @@ earlier version, so versions are kept, as integers of the file's bit depth (``ui
 ``uint16``): exactly what a download of that version holds, at a quarter (or half) of the
 memory of floats. The original and the newest version are always kept; a photo keeps at most
 :data:`MAX_VERSIONS`, and the store at most :data:`MAX_PHOTOS` photos (the least recently used
-goes): a 12 MP 8-bit photo takes 36 MB a version.
+goes, and more go when the memory budget needs room: :mod:`.budget`): a 12 MP 8-bit photo takes
+36 MB a version. A photo a request or a restoration is working on is pinned: it stays open.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import io
 import secrets
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +93,13 @@ class Photo:
     def latest(self) -> Version:
         return self.versions[-1]
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of its versions and found mask."""
+        with self._lock:
+            arrays = [self.holes] + [a for v in self.versions for a in (v.pixels, v.alpha)]
+        return sum(a.nbytes for a in arrays if a is not None)
+
     def version(self, number: int) -> Version:
         """The version ``number``.
 
@@ -134,6 +142,7 @@ class Photo:
             "format": self.format,
             "bit_depth": self.bit_depth,
             "exif": self.metadata.exif is not None,
+            "icc": self.metadata.icc_profile is not None,
             "mask": self.holes is not None,
             "mask_source": self.mask_source,
             "version": self.latest.number,
@@ -142,28 +151,59 @@ class Photo:
 
 
 class PhotoStore:
-    """The open photos by id, the least recently used dropped beyond :data:`MAX_PHOTOS`."""
+    """The open photos by id, the least recently used closed beyond :data:`MAX_PHOTOS` or when
+    the memory budget needs room (:meth:`make_room`); pinned photos stay open."""
 
     def __init__(self, capacity: int = MAX_PHOTOS) -> None:
         self.capacity = capacity
         self._photos: OrderedDict[str, Photo] = OrderedDict()
+        self._pins: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def add(self, photo: Photo) -> Photo:
         with self._lock:
             self._photos[photo.id] = photo
-            while len(self._photos) > self.capacity:
-                self._photos.popitem(last=False)
+            unpinned = [key for key in self._photos if not self._pins[key] and key != photo.id]
+            for key in unpinned[: max(0, len(self._photos) - self.capacity)]:
+                del self._photos[key]
         return photo
 
     def get(self, photo_id: str) -> Photo:
-        """Raises NotFound for an unknown (or dropped) photo."""
+        """Raises NotFound for an unknown (or closed) photo."""
         with self._lock:
             photo = self._photos.get(photo_id)
             if photo is None:
                 raise NotFound("this photo is no longer open on the server; open it again")
             self._photos.move_to_end(photo_id)
             return photo
+
+    def held_bytes(self) -> int:
+        """Bytes the open photos hold (see :attr:`Photo.nbytes`)."""
+        with self._lock:
+            photos = list(self._photos.values())
+        return sum(photo.nbytes for photo in photos)
+
+    def make_room(self, nbytes: int) -> int:
+        """Close the least recently used unpinned photos until ``nbytes`` are freed (or none is
+        left to close); returns the bytes freed."""
+        freed = 0
+        with self._lock:
+            for key in [key for key in self._photos if not self._pins[key]]:
+                if freed >= nbytes:
+                    break
+                freed += self._photos.pop(key).nbytes
+        return freed
+
+    def pin(self, photo_id: str) -> None:
+        """Keep the photo open until as many :meth:`unpin` calls."""
+        with self._lock:
+            self._pins[photo_id] += 1
+
+    def unpin(self, photo_id: str) -> None:
+        with self._lock:
+            self._pins[photo_id] -= 1
+            if self._pins[photo_id] <= 0:
+                del self._pins[photo_id]
 
 
 def new_id() -> str:

@@ -9,11 +9,16 @@ from __future__ import annotations
 import errno
 import socket
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from ganrestore.errors import GanrestoreError
+from ganrestore.web.security import TOKEN_PARAMETER
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+#: Requests served at once; more wait in the socket's queue or get ``503``.
+MAX_CONNECTIONS = 64
 
 
 def open_socket(host: str, port: int) -> socket.socket:
@@ -40,16 +45,28 @@ def open_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def page_address(host: str, port: int) -> str:
-    """The address to open in a browser."""
+def page_address(host: str, port: int, token: str | None = None) -> str:
+    """The address to open in a browser (with ``?token=`` when the server asks for one)."""
     if host in ("0.0.0.0", "", "::"):
         host = "127.0.0.1"
-    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+    address = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+    return address if token is None else f"{address}?{urlencode({TOKEN_PARAMETER: token})}"
 
 
 def serve(app: FastAPI, sock: socket.socket) -> None:
-    """Serve ``app`` on ``sock`` until Ctrl+C (uvicorn's own log: warnings only)."""
+    """Serve ``app`` on ``sock`` until Ctrl+C (uvicorn's own log: warnings only).
+
+    HTTP is parsed by h11, which refuses a request line or headers above 16 KB, and at most
+    :data:`MAX_CONNECTIONS` requests are served at once (``503`` beyond): what a request holds
+    before it reaches the routes is bounded too.
+    """
     import uvicorn
 
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+        http="h11",
+        limit_concurrency=MAX_CONNECTIONS,
+    )
     uvicorn.Server(config).run(sockets=[sock])

@@ -1,9 +1,10 @@
-"""What the routes of ``ganrestore serve`` share: folders, open photos, models, jobs.
+"""What the routes of ``ganrestore serve`` share: folders, open photos, memory, models, jobs.
 
 Opening a photo, from ``--in`` or an upload, reads it as ``ganrestore apply`` does (header
-checked first) and finds the mask that comes with it: its sidecar ``NAME_mask.*`` or its
-transparent pixels (``docs/apply.md``, Masks). Uploads pass through a private temporary folder
-that is removed as soon as they are decoded.
+checked against ``--max-pixels`` and its memory reserved first) and finds the mask that comes
+with it: its sidecar ``NAME_mask.*`` (checked the same way) or its transparent pixels
+(``docs/apply.md``, Masks). Uploads pass through a private temporary folder that is removed as
+soon as they are decoded.
 """
 
 from __future__ import annotations
@@ -16,19 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ganrestore.data.io import DecodedImage, ImageReadError
-from ganrestore.inference.masks import load_mask_file, mask_from_alpha
+from ganrestore.data.io import DecodedImage
+from ganrestore.inference.masks import mask_from_alpha
+from ganrestore.web.budget import MemoryBudget
 from ganrestore.web.config import ServeConfig
-from ganrestore.web.errors import NotFound, RequestError
+from ganrestore.web.errors import NotFound, quoted
 from ganrestore.web.folders import InputFolder, OutputFolder, upload_name
 from ganrestore.web.jobs import JobRunner
 from ganrestore.web.models import ModelCache
 from ganrestore.web.photos import Photo, PhotoStore, new_id
-from ganrestore.web.uploads import read_photo
+from ganrestore.web.uploads import decoded_photo, read_sidecar
 
 
 class Server:
-    """What the routes share: folders, open photos, models and the job runner."""
+    """What the routes share: folders, open photos, the memory budget, models and jobs."""
 
     def __init__(self, config: ServeConfig, models: ModelCache) -> None:
         self.config = config
@@ -36,26 +38,27 @@ class Server:
         self.outputs = None if config.output_dir is None else OutputFolder(config.output_dir)
         self.models = models
         self.photos = PhotoStore()
+        self.budget = MemoryBudget(config.memory_budget_bytes, self.photos)
         self.jobs = JobRunner(models)
 
     def open_input(self, name: str) -> Photo:
         if self.inputs is None:
             raise NotFound("no --in folder was given: upload a photo instead")
         path = self.inputs.path(name)
-        decoded = read_photo(path, f"'{name}'", self.config.max_pixels)
-        holes, source = None, ""
-        mask_file = self.inputs.mask_file(path)
-        if mask_file is not None:
-            try:
-                holes = load_mask_file(mask_file, (decoded.height, decoded.width)).holes
+        limit = self.config.max_pixels
+        with decoded_photo(path, quoted(name), limit, self.budget) as decoded:
+            holes, source = None, ""
+            mask_file = self.inputs.mask_file(path)
+            if mask_file is not None:
+                size = (decoded.height, decoded.width)
+                holes = read_sidecar(mask_file, size, limit, self.budget).holes
                 source = f"its mask file {mask_file.name}"
-            except ImageReadError as exc:
-                raise RequestError(f"its mask file {mask_file.name}: {exc.reason}") from None
-        return self.photos.add(self._photo(decoded, name, path, holes, source))
+            return self.photos.add(self._photo(decoded, name, path, holes, source))
 
     def open_upload(self, path: Path, name: str) -> Photo:
-        decoded = read_photo(path, f"'{name}'", self.config.max_pixels)
-        return self.photos.add(self._photo(decoded, upload_name(name, decoded.format), None))
+        with decoded_photo(path, quoted(name), self.config.max_pixels, self.budget) as decoded:
+            safe_name = upload_name(name, decoded.format)
+            return self.photos.add(self._photo(decoded, safe_name, None))
 
     @staticmethod
     def _photo(

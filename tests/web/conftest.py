@@ -195,3 +195,13 @@ def serve() -> Iterator[Callable[..., RunningServer]]:
     yield start
     for server in servers:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def torchscript_denoiser(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled denoise model exported to TorchScript (``ganrestore export``)."""
+    from ganrestore.inference.export import export_model
+
+    out = tmp_path_factory.mktemp("exported") / "denoise.pt"
+    export_model("denoise", out, "torchscript")
+    return out

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import ganrestore
 from ganrestore.data.io import read_image
 from ganrestore.errors import GanrestoreError
 
-from .conftest import OBJECT, png_bytes, wait_for_job
+from .conftest import OBJECT, photo_with_object, png_bytes, wait_for_job
 
 
 def object_mask(shape: tuple[int, int], margin: int = 3) -> np.ndarray:
@@ -294,3 +295,71 @@ def test_a_denoising_strength_or_noise_level_out_of_range_or_for_a_baseline_is_r
     assert restore(client, photo, "denoise")["version"] == 1  # the baseline itself still works
     done = wait_for_job(client, client.post(jobs + "&strength=1").json())  # all: the default
     assert done["state"] == "done", done
+
+
+def test_a_file_system_error_on_save_is_a_message_naming_the_file_not_a_traceback(
+    make_client, fast_models, photos: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "fixed"
+    client = make_client(fast_models, input_dir=photos, output_dir=out)
+    photo = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
+    out.write_bytes(b"--out was replaced by a file after the server started")
+    answer = client.post(f"/api/photos/{photo['id']}/versions/0/save")
+    assert answer.status_code == 500, answer.text
+    detail = answer.json()["detail"]
+    assert f"cannot save {out / 'gray.png'}" in detail and "download the result" in detail
+    assert "Traceback" not in caplog.text
+    assert client.get("/api/config").status_code == 200  # still serving
+
+
+def test_a_failed_restoration_names_the_bundled_model_not_where_it_is_installed() -> None:
+    pytest.importorskip("fastapi", reason='the web extra is missing: pip install -e ".[web]"')
+    from ganrestore.modelfile.source import bundled_path
+    from ganrestore.web.models import without_install_paths
+
+    installed = Path(ganrestore.__file__).resolve().parent
+    raw = f"{bundled_path('denoise')} takes no mask; {installed / 'inference' / 'tiling.py'}"
+    shown = without_install_paths(raw)
+    assert shown == "the bundled denoise model takes no mask; ganrestore/inference/tiling.py"
+    assert str(Path(sys.prefix)) not in without_install_paths(f"in {sys.prefix}/lib/torch/nn.py")
+
+
+@pytest.mark.slow
+def test_a_failed_job_of_a_bundled_model_shows_no_install_path(
+    make_client, bundled_models, photos: Path
+) -> None:
+    client = make_client(bundled_models, input_dir=photos)
+    photo = client.post("/api/inputs/open", json={"name": "astronaut.png"}).json()
+    url = f"/api/photos/{photo['id']}/jobs?task=inpaint&version=0"
+    job = wait_for_job(client, client.post(url).json())  # no mask: it fails
+    assert job["state"] == "failed"
+    assert job["message"].startswith("the bundled inpaint model fills holes"), job["message"]
+    assert str(Path(ganrestore.__file__).parent) not in job["message"]
+    assert "/" not in job["message"]
+
+
+def test_the_photo_says_whether_it_has_a_colour_profile(make_client, fast_models) -> None:
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buffer = io.BytesIO()
+    Image.fromarray(photo_with_object()).save(buffer, format="JPEG", icc_profile=profile)
+    client = make_client(fast_models)
+    tagged = client.post("/api/uploads?name=tagged.jpg", content=buffer.getvalue()).json()
+    plain = client.post("/api/uploads?name=plain.png", content=png_bytes(photo_with_object()))
+    assert (tagged["icc"], tagged["exif"]) == (True, False)
+    assert plain.json()["icc"] is False
+
+
+@pytest.mark.slow
+def test_a_torchscript_model_runs_only_when_trusted(
+    make_client, photos: Path, torchscript_denoiser: Path
+) -> None:
+    from ganrestore.web.models import ModelCache
+
+    with pytest.raises(GanrestoreError, match="--trust-torchscript"):
+        ModelCache({"denoise": str(torchscript_denoiser)}, device="cpu").get("denoise")
+    trusted = ModelCache({"denoise": str(torchscript_denoiser)}, "cpu", trust_torchscript=True)
+    client = make_client(trusted, input_dir=photos)
+    photo = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
+    assert restore(client, photo, "denoise")["version"] == 1

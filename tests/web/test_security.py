@@ -224,9 +224,9 @@ def test_hostile_uploads_get_a_clear_4xx_and_the_server_goes_on(
             answer = client.post("/api/uploads?name=x.png", content=data)
         assert answer.status_code == status, label
         assert message in answer.json()["detail"], (label, answer.json())
-    # Pillow's own bomb limit (when the process keeps it) is a 413 too.
+    # Above Pillow's own bomb limit too (when the process keeps it), the limit named is ours.
     answer = client.post("/api/uploads?name=x.png", content=header_only_png(40_000, 40_000))
-    assert answer.status_code == 413 and "decompression bomb" in answer.json()["detail"]
+    assert answer.status_code == 413 and "--max-pixels" in answer.json()["detail"]
     # A body sent without Content-Length is cut off at the limit as well.
     chunks = (b"\0" * 10_000 for _ in range(10))
     answer = client.post("/api/uploads?name=x.png", content=chunks)
@@ -256,3 +256,49 @@ def test_hostile_masks_are_refused(make_client, fast_models) -> None:
         answer = client.post(f"/api/photos/{photo['id']}/jobs?{query}", content=small)
         assert answer.status_code in (400, 404) and isinstance(answer.json()["detail"], str)
     assert FAST_MODELS["inpaint"] in client.get("/api/config").json()["models"].values()
+
+
+# --- the token ---------------------------------------------------------------------------------
+
+TOKEN = "correct-horse-battery-staple"
+
+
+def test_with_a_token_every_request_needs_it_and_the_printed_address_sets_a_cookie(
+    make_client, fast_models, photos: Path
+) -> None:
+    client = make_client(fast_models, input_dir=photos, token=TOKEN)
+    for url in ("/", "/static/app.js", "/api/inputs", f"/api/inputs?token={TOKEN[:-1]}x"):
+        answer = client.get(url)
+        assert answer.status_code == 401, url
+    assert "needs its token" in client.get("/api/inputs").json()["detail"]
+    assert "wrong token" in client.get("/api/inputs?token=nope").json()["detail"]
+    refused = client.post("/api/inputs/open", json={"name": "cat.png"})
+    assert refused.status_code == 401
+
+    opened = client.get(f"/?token={TOKEN}", follow_redirects=False)  # the printed address
+    assert opened.status_code == 303 and opened.headers["location"] == "/"
+    cookie = opened.headers["set-cookie"]
+    assert cookie.startswith(f"ganrestore-token-8080={TOKEN};")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    page = client.get("/")  # the browser comes back with the cookie
+    assert page.status_code == 200 and "<canvas" in page.text
+    assert client.post("/api/inputs/open", json={"name": "cat.png"}).status_code == 200
+
+    client.cookies.clear()  # a script without the browser's cookie
+    assert client.get("/api/inputs").status_code == 401
+    assert client.get("/api/inputs", headers={"authorization": f"token {TOKEN}"}).is_success
+    assert client.get(f"/api/inputs?token={TOKEN}").is_success
+    assert client.get("/api/inputs", headers={"host": "evil.example:8080"}).status_code == 403
+
+
+def test_a_server_open_to_the_network_needs_a_token_and_a_strong_one(photos: Path) -> None:
+    pytest.importorskip("fastapi", reason='the web extra is missing: pip install -e ".[web]"')
+    from ganrestore.errors import GanrestoreError
+    from ganrestore.web.app import create_app
+    from ganrestore.web.config import ServeConfig
+
+    with pytest.raises(GanrestoreError, match=r"--host 0\.0\.0\.0 opens the page to the network"):
+        create_app(ServeConfig(input_dir=photos, host="0.0.0.0"))
+    for token in ("short", "has spaces in it, sixteen+", "ü" * 20):
+        with pytest.raises(GanrestoreError, match="--token must be 16 to 256"):
+            create_app(ServeConfig(input_dir=photos, host="0.0.0.0", token=token))

@@ -26,6 +26,7 @@ const els = {
   inputsTitle: $('inputs-title'),
   mask: $('mask'),
   message: $('message'),
+  next: $('next'),
   noiseSigma: $('noise-sigma'),
   outputInfo: $('output-info'),
   photoInfo: $('photo-info'),
@@ -118,7 +119,8 @@ function describe(photo) {
   const parts = [`${photo.name}: ${size}, ${photo.format} ${photo.bit_depth}-bit`];
   if (photo.channels === 1) parts.push('gray');
   if (photo.alpha) parts.push('with alpha');
-  if (photo.exif) parts.push('EXIF kept');
+  const kept = [photo.exif && 'EXIF', photo.icc && 'ICC colour profile'].filter(Boolean);
+  if (kept.length) parts.push(`${kept.join(' and ')} kept`);
   if (photo.mask) parts.push(`mask from ${photo.mask_source}`);
   return parts.join(', ');
 }
@@ -147,23 +149,21 @@ async function show(photo) {
   els.compare.value = 0;
   updateCompare();
   els.photoInfo.textContent = describe(photo);
+  offerNext(null);
   for (const button of els.inputs.querySelectorAll('button')) {
     button.classList.toggle('current', photo.listed && button.dataset.name === photo.name);
   }
   updateControls();
 }
 
-async function opening(what, open, note = null) {
+async function opening(what, open) {
   if (state.busy) return;
   setBusy(true);
   say(`Opening ${what}…`);
   try {
     const photo = await open();
     await show(photo);
-    const opened = photo.mask
-      ? `Opened ${photo.name}; its mask is painted already.`
-      : `Opened ${photo.name}.`;
-    say(note ?? opened, note ? 'ok' : '');
+    say(photo.mask ? `Opened ${photo.name}; its mask is painted already.` : `Opened ${photo.name}.`);
   } catch (error) {
     fail(error);
   } finally {
@@ -171,8 +171,8 @@ async function opening(what, open, note = null) {
   }
 }
 
-function openInput(name, note = null) {
-  return opening(name, () => api.openInput(name), note);
+function openInput(name) {
+  return opening(name, () => api.openInput(name));
 }
 
 function openFile(file) {
@@ -197,8 +197,8 @@ async function setVersion(version, before) {
 function showProgress(job, label) {
   els.progressBox.hidden = false;
   let text = `${label}…`;
-  if (job.state === 'queued') text = 'Waiting for the restoration before it…';
-  if (job.state === 'loading') text = 'Loading the model (once; this takes a few seconds)…';
+  if (job.state === 'queued') text = `${label}: waiting for its turn…`;
+  if (job.state === 'loading') text = `${label}: loading the model (once: a few seconds)…`;
   if (job.state === 'running' && job.total > 0) {
     els.progress.value = job.done / job.total;
     text = `${label}… ${Math.round((100 * job.done) / job.total)} %`;
@@ -226,7 +226,7 @@ async function run(task) {
     if (els.noiseSigma.value.trim() !== '') settings.noise_sigma = Number(els.noiseSigma.value);
   }
   const label = task === 'inpaint' ? 'Filling' : 'Denoising';
-  say(`${label}…`);
+  say(''); // the progress line says what runs, once
   setBusy(true);
   try {
     let job = await api.startJob(photo, from, task, mask, settings);
@@ -294,11 +294,20 @@ async function saveResult() {
     const answer = await api.save(photo, state.version);
     if (photo.listed) markSaved(photo.name);
     const note = `Saved ${answer.saved}.`;
-    if (answer.next) await openInput(answer.next, `${note} Next photo: ${answer.next}.`);
-    else say(photo.listed ? `${note} That was the last photo of the folder.` : note, 'ok');
+    const last = photo.listed && !answer.next ? ' That was the last photo of the folder.' : '';
+    say(`${note}${last}`, 'ok');
+    // The photo stays open (it may need more work): the next one is offered, not opened.
+    if (state.photo === photo) offerNext(answer.next);
   } catch (error) {
     fail(error);
   }
+}
+
+// Shows the button that opens the photo after this one in --in (null: hides it).
+function offerNext(name) {
+  els.next.hidden = !name;
+  els.next.dataset.name = name ?? '';
+  els.next.textContent = name ? `Next photo: ${name}` : 'Next photo';
 }
 
 function markSaved(name) {
@@ -340,6 +349,7 @@ function wireControls() {
   els.denoise.addEventListener('click', () => run('denoise'));
   els.compare.addEventListener('input', updateCompare);
   els.save.addEventListener('click', saveResult);
+  els.next.addEventListener('click', () => openInput(els.next.dataset.name));
   els.fit.addEventListener('click', () => view.fit());
   els.actual.addEventListener('click', () => view.zoomTo(1));
   window.addEventListener('resize', () => view.fit());
