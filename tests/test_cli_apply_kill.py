@@ -125,3 +125,25 @@ def test_a_run_still_going_keeps_its_temporary_while_another_writes_to_the_same_
     assert "failed" not in said.replace("failed 0", "")  # its write went through, or was
     assert not temporaries(out)  # skipped because the second run wrote that output first
     assert len(list(out.iterdir())) == PHOTOS
+
+
+def test_ctrl_c_stops_apply_with_130_and_every_written_output_is_whole(
+    photos: Path, model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    log = tmp_path / "run.log"
+    process = start(apply_command(photos, out, model), log)
+    deadline = time.monotonic() + 240
+    while not (out.is_dir() and any(p.suffix == ".tiff" for p in out.iterdir())):
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "no output was written"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    assert process.wait(timeout=60) == 130, log.read_text()
+    said = log.read_text()
+    assert "Interrupted: every output written so far is complete." in said
+    assert "Traceback" not in said
+    written = sorted(out.glob("*.tiff"))
+    assert 0 < len(written) < PHOTOS and temporaries(out) == []
+    for path in written:  # each one whole: it decodes to the full size
+        assert read_image(path).pixels.shape[:2] == (192, 256)

@@ -216,3 +216,21 @@ def test_usage_errors_are_one_line_and_exit_2(clean, args, message, tmp_path, mo
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_grid_and_save_outputs_that_cannot_be_written_are_refused_before_scoring(
+    clean, tmp_path
+) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_text("mine")
+    args = ["--task", "denoise", "--data", clean, "--model", "baseline:tv", "--sigma", "15"]
+    for option, path, message in (
+        ("--grid", a_file / "grid.png", "is a file, not a folder"),
+        ("--save-outputs", a_file, "is a file, not a folder"),
+        ("--grid", tmp_path, "is a folder"),
+    ):
+        result = invoke(*args, option, path)
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2 and f"{option} {path}" in said and message in said, said
+        assert "Traceback" not in result.output and "[1/" not in said  # nothing scored
+    assert a_file.read_text() == "mine"

@@ -204,9 +204,14 @@ def eval_command(
     )
     with user_errors():
         from ganrestore.data.io import ImageTooLargeError
-        from ganrestore.evaluation.report import checked_output_paths, write_outputs
+        from ganrestore.evaluation.report import (
+            check_writable_outputs,
+            checked_output_paths,
+            write_outputs,
+        )
 
         json_file, csv_file = checked_output_paths(json_file, csv_file)
+        check_writable_outputs(grid, save_outputs)
         try:
             if restored is not None or reference is not None:
                 report = _score_mode(request, log)
@@ -216,6 +221,11 @@ def eval_command(
             raise GanrestoreError(
                 f"{exc}; raise the limit with --max-pixels (0: no limit) if this machine has "
                 "the memory (about 40 bytes per pixel)"
+            ) from None
+        except OSError as exc:  # a disk filled up, or a folder changed, while evaluating
+            raise GanrestoreError(
+                f"{exc.filename or 'a file'}: {exc.strerror or exc}; check the path, its "
+                "permissions and the free space (--grid, --save-outputs)"
             ) from None
         _print_table(report)
         write_outputs(report, json_file, csv_file, log)

@@ -131,8 +131,14 @@ class Trainer:
     def fit(self) -> TrainSummary:
         config, context, limit = self.config, self.context, self.time_limit
         if context.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+            except OSError as exc:
+                raise GanrestoreError(
+                    f"--out {self.run_dir}: cannot write the run there "
+                    f"({exc.strerror or exc}); pass --out on a writable disk"
+                ) from None
         batches = self._batches()
         nonfinite_streak, last_saved, step, out_of_time = 0, None, self.start_step, False
         started = time.perf_counter()
@@ -280,15 +286,25 @@ class Trainer:
         if not all_true(not broken, context):
             held = f"the {' and '.join(broken)} weights hold" if broken else "weights hold"
             raise self._diverged(step, f"{held} NaN or infinite values, so they were not saved")
-        saved = None
+        saved, failure = None, None
         if context.is_main:
-            saved = ckpt.save_checkpoint(
-                self.run_dir,
-                step,
-                networks,
-                self._training_state(step),
-                model_record(self.config, self.parts, self.validation),
-                keep=self.config.keep_checkpoints,
+            try:
+                saved = ckpt.save_checkpoint(
+                    self.run_dir,
+                    step,
+                    networks,
+                    self._training_state(step),
+                    model_record(self.config, self.parts, self.validation),
+                    keep=self.config.keep_checkpoints,
+                )
+            except OSError as exc:  # a full or read-only disk: every process stops together
+                failure = exc.strerror or str(exc)
+        if not all_true(failure is None, context):
+            raise GanrestoreError(
+                f"the checkpoint of step {step} could not be written in "
+                f"{self.run_dir / 'checkpoints'} ({failure or 'on the main process'}); nothing "
+                "half-written was left: free space or fix the folder, then continue from the "
+                "last checkpoint with --resume"
             )
         barrier(context)
         return saved

@@ -208,6 +208,28 @@ def checked_output_paths(
     return json_file, csv_file
 
 
+def check_writable_outputs(grid: Path | None, save_outputs: Path | None) -> None:
+    """``--grid`` (a file) and ``--save-outputs`` (a folder), checked before any scoring.
+
+    Raises:
+        GanrestoreError: one cannot be written; nothing has been scored yet.
+    """
+    if grid is not None:
+        problem = _unwritable(grid)
+        if problem:
+            raise GanrestoreError(f"--grid {grid}: {problem}; pass another path")
+    if save_outputs is not None:
+        if save_outputs.exists() and not save_outputs.is_dir():
+            raise GanrestoreError(
+                f"--save-outputs {save_outputs}: is a file, not a folder; pass a folder"
+            )
+        # An existing folder is checked as the folder of a file to come in it.
+        target = save_outputs / "probe" if save_outputs.is_dir() else save_outputs
+        problem = _unwritable(target)
+        if problem:
+            raise GanrestoreError(f"--save-outputs {save_outputs}: {problem}; pass another folder")
+
+
 def _unwritable(path: Path) -> str | None:
     """Why ``path`` cannot be written (created with its folders), or None when it can."""
     if path.is_dir():

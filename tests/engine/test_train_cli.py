@@ -182,3 +182,40 @@ def test_train_with_the_default_steps_on_a_cpu_shows_the_plan_and_the_hint(
     assert "plan: steps 6->40000 at " in said and "s/step on cpu: about " in said
     assert "hint: 40000 steps is the ready config's full schedule" in said
     assert "interrupted: saved step" in said and modelfile.latest_checkpoint(run) is not None
+
+
+def test_an_out_that_cannot_be_created_is_one_line_not_a_traceback(
+    photo_folder: Path, tmp_path: Path
+) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_text("mine")
+    result = train_cli("denoise", "--data", photo_folder, "--out", a_file / "run", *TINY_NETWORKS,
+                       "--steps", "2")  # fmt: skip
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"--out {a_file / 'run'}: cannot write the run" in said
+    assert "Traceback" not in result.output and a_file.read_text() == "mine"
+
+
+def _no_file_over_64_kb() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))  # as a full disk fails a write
+
+
+@pytest.mark.slow  # a real process: the start-up imports torch
+def test_a_disk_that_refuses_a_checkpoint_stops_the_run_with_a_message(
+    photo_folder: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "ganrestore", "train", "denoise", "--data", str(photo_folder),
+         "--out", str(run), *TINY_NETWORKS, "--steps", "4",
+         "--set", "checkpoint_every=2", "--set", "validate_every=2"],
+        capture_output=True, text=True, timeout=300, preexec_fn=_no_file_over_64_kb,
+    )  # fmt: skip
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 2, result.stderr
+    assert "the checkpoint of step 2 could not be written" in said and "--resume" in said
+    assert "Traceback" not in result.stderr
+    left = [p.name for p in (run / "checkpoints").rglob("*") if p.name.endswith(".tmp")]
+    assert left == []  # nothing half-written
