@@ -28,14 +28,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from ganrestore.cli.apply import (
-    FAILED_EXIT_CODE,
-    ApplyRequest,
-    PreparedApply,
-    prepare,
-    print_start,
-    print_summary,
-)
+from ganrestore.cli.apply import FAILED_EXIT_CODE, ApplyRequest, PreparedApply, prepare
+from ganrestore.cli.apply_report import print_start, print_summary
 from ganrestore.cli.errors import USER_ERROR_EXIT_CODE
 
 if TYPE_CHECKING:

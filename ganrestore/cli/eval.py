@@ -9,20 +9,24 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, TRUST_TORCHSCRIPT_HELP, DeviceChoice
 from ganrestore.cli.errors import user_errors
+from ganrestore.cli.eval_conditions import (
+    DEFAULT_MASK_KINDS,
+    DEFAULT_SIGMAS,
+    eval_conditions,
+    evaluation_kind,
+    numbers,
+)
+from ganrestore.cli.eval_table import print_table
 from ganrestore.errors import GanrestoreError
 
 if TYPE_CHECKING:
     from ganrestore.evaluation import EvalReport
-    from ganrestore.evaluation.degrade import Condition
 
 app = typer.Typer(help="Score models and classical baselines on your images.")
 
-DEFAULT_SIGMAS = "15,25,50"
-DEFAULT_MASK_KINDS = "box,free"
 COMMAND_HELP = "\n\n".join(
     [
         "Compare models with each other and with classical baselines on a folder of clean "
@@ -42,16 +46,6 @@ COMMAND_HELP = "\n\n".join(
         "(and the CSV beside it), a side-by-side picture to --grid. See docs/evaluation.md.",
     ]
 )
-
-
-def _numbers(text: str, option: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise GanrestoreError(f"{option} {text}: expected numbers separated by commas") from None
-    if not values:
-        raise GanrestoreError(f"{option}: give at least one value")
-    return values
 
 
 @app.command("eval", help=COMMAND_HELP, no_args_is_help=True)
@@ -227,7 +221,7 @@ def eval_command(
                 f"{exc.filename or 'a file'}: {exc.strerror or exc}; check the path, its "
                 "permissions and the free space (--grid, --save-outputs)"
             ) from None
-        _print_table(report)
+        print_table(report)
         write_outputs(report, json_file, csv_file, log)
 
 
@@ -335,8 +329,8 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         task_name = checked_task_name(request.task)
     else:
         task_name = model_task(request.models[0], request.device, request.trust_torchscript)
-    conditions = _conditions(request, task_name)
-    low_high = _numbers(request.hole_ratio, "--hole-ratio")
+    conditions = eval_conditions(request, task_name)
+    low_high = numbers(request.hole_ratio, "--hole-ratio")
     if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1] <= 1:
         raise GanrestoreError(
             f"--hole-ratio {request.hole_ratio}: expected LOW,HIGH with 0<=LOW<=HIGH<=1"
@@ -362,132 +356,9 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         grid=request.grid,
         lpips=request.lpips,
         max_pixels=request.max_pixels,
-        extra={"hole_ratio": low_high} if _evaluation(task_name) == "holes" else {},
+        extra={"hole_ratio": low_high} if evaluation_kind(task_name) == "holes" else {},
     )
     labels = ", ".join(m.label for m in resolved.models)
     names = ", ".join(c.name for c in settings.conditions)
     log(f"{task_name}: {request.data} under {names} with {labels}")
     return evaluate(settings, resolved.models, log)
-
-
-def _conditions(request: EvalRequest, task_name: str) -> list[Condition]:
-    """The degradations asked for: noise levels (and JPEG, shot noise), mask kinds or a mask
-    folder, or the task's own degradation, as the task says (``Task.evaluation``)."""
-    from ganrestore.evaluation import mask_condition, noise_condition, task_condition
-    from ganrestore.evaluation.degrade import Condition
-
-    evaluation = _evaluation(task_name)
-    if evaluation == "own":
-        given = [
-            option
-            for option, value in (
-                ("--sigma", request.sigma),
-                ("--peak", request.peak),
-                ("--jpeg", request.jpeg),
-                ("--mask-kind", request.mask_kind),
-                ("--masks", request.masks),
-            )
-            if value is not None
-        ]
-        if given:
-            raise GanrestoreError(
-                f"{', '.join(given)}: the {task_name} task degrades images its own way; "
-                "drop these options"
-            )
-        return [task_condition(task_name)]
-    if evaluation == "noise":
-        if request.masks is not None or request.mask_kind is not None:
-            raise GanrestoreError(
-                f"--masks/--mask-kind make holes, but the {task_name} task removes noise; "
-                "use --sigma"
-            )
-        sigmas = _numbers(request.sigma or DEFAULT_SIGMAS, "--sigma")
-        peaks = _optional_numbers(request.peak, "--peak")
-        qualities = _optional_numbers(request.jpeg, "--jpeg")
-        if any(quality is not None and quality != int(quality) for quality in qualities):
-            raise GanrestoreError(f"--jpeg {request.jpeg}: JPEG qualities are whole numbers")
-        conditions = [
-            noise_condition(sigma, peak, None if quality is None else int(quality))
-            for peak in peaks
-            for quality in qualities
-            for sigma in sigmas
-        ]
-    else:
-        for option, value in (
-            ("--sigma", request.sigma),
-            ("--peak", request.peak),
-            ("--jpeg", request.jpeg),
-        ):
-            if value is not None:
-                raise GanrestoreError(
-                    f"{option} adds noise, but the {task_name} task fills holes; use --mask-kind "
-                    "or --masks"
-                )
-        if request.masks is not None and request.mask_kind is not None:
-            raise GanrestoreError("pass --masks DIR or --mask-kind, not both")
-        if request.masks is not None:
-            return [Condition(name="masks", masks_dir=request.masks)]
-        kinds = (kind.strip() for kind in (request.mask_kind or DEFAULT_MASK_KINDS).split(","))
-        conditions = [mask_condition(kind) for kind in kinds if kind]
-    return list(dict.fromkeys(conditions))
-
-
-def _evaluation(task_name: str) -> str:
-    """How ``eval`` degrades images for the task ``task_name``: noise, holes or its own way."""
-    from ganrestore.tasks import build_task
-
-    return build_task(task_name).evaluation
-
-
-def _optional_numbers(text: str | None, option: str) -> list[float | None]:
-    """``"none,90,75"`` -> ``[None, 90.0, 75.0]``; no option -> ``[None]``."""
-    if text is None:
-        return [None]
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    values: list[float | None] = []
-    for part in parts:
-        values.append(None if part.lower() == "none" else _numbers(part, option)[0])
-    if not values:
-        raise GanrestoreError(f"{option} {text!r}: expected comma-separated numbers or none")
-    return list(dict.fromkeys(values))
-
-
-def _fmt(value: float | None, digits: int) -> str:
-    if value is None:
-        return "-"
-    return "inf" if value == float("inf") else f"{value:.{digits}f}"
-
-
-def _print_table(report: EvalReport) -> None:
-    from ganrestore.evaluation.report import DETAIL_FIELDS, short_labels
-
-    holes = report.has_holes
-    what = report.task or "saved outputs"
-    table = Table(title=f"ganrestore eval: {what} against {report.source}")
-    columns = ["model", "condition", "images", "PSNR dB", "SSIM"]
-    columns += ["PSNR holes dB", "detail 0/1/2"] if holes else []
-    columns += ["LPIPS", "s/image"]
-    for column in columns:
-        table.add_column(
-            column,
-            justify="left" if column in ("model", "condition") else "right",
-            overflow="fold",  # wrap long model paths instead of cutting them
-        )
-    rows = report.summary()
-    shown = short_labels([row.model for row in rows])
-    for row in rows:
-        cells = [
-            shown[row.model],
-            row.condition,
-            str(row.images),
-            _fmt(row.psnr, 2),
-            _fmt(row.ssim, 4),
-        ]
-        details = "/".join(_fmt(getattr(row, field), 2) for field in DETAIL_FIELDS)
-        cells += [_fmt(row.psnr_hole, 2), details] if holes else []
-        cells += [_fmt(row.lpips, 4), _fmt(row.seconds_per_image, 3)]
-        table.add_row(*cells)
-    console = Console(width=max(Console().width, 100))
-    console.print(table)
-    if report.lpips_reason:
-        typer.echo(f"LPIPS unavailable: {report.lpips_reason}")

@@ -131,7 +131,7 @@ def guess_route(
         if MaskFinder(input_dir, None, images).sidecar_files:
             return "masked"
     for path in images:
-        if path.suffix.lower() in ALPHA_SUFFIXES and _header_has_alpha(path):
+        if path.suffix.lower() in ALPHA_SUFFIXES and header_has_alpha(path):
             try:
                 if mask_from_alpha(read_image(path, max_pixels).alpha) is not None:
                     return "masked"
@@ -140,7 +140,7 @@ def guess_route(
     return "unmasked"
 
 
-def _header_has_alpha(path: Path) -> bool:
+def header_has_alpha(path: Path) -> bool:
     """Whether the file says it has alpha, from its header (no pixel is decoded)."""
     try:
         with opening_unchecked():  # nothing is decoded: Pillow's pixel limit has no say here
