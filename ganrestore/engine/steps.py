@@ -198,7 +198,7 @@ class GanStep:
             inputs = LossInputs(
                 output=restored,
                 target=batch["clean"],
-                mask=batch["mask"] if self.task.uses_mask else None,
+                mask=self.task.holes(batch),
                 fake_features=features[0] if features else None,
                 real_features=features[1] if features else None,
             )

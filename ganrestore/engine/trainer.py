@@ -254,9 +254,10 @@ class Trainer:
                 restored = task.restore(raw.float(), batch)
                 scores["psnr"] += psnr(restored, batch["clean"]).tolist()
                 scores["ssim"] += ssim(restored, batch["clean"]).tolist()
-                scores["input_psnr"] += psnr(batch["degraded"], batch["clean"]).tolist()
+                shown = task.shown_input(batch)
+                scores["input_psnr"] += psnr(shown, batch["clean"]).tolist()
                 if len(grid_rows) < 4:
-                    grid_rows += _grid_rows(batch, restored, task.uses_mask)[: 4 - len(grid_rows)]
+                    grid_rows += _grid_rows(shown, restored, batch["clean"])[: 4 - len(grid_rows)]
             generator.train(was_training)
             self.validation = {key: float(np.mean(values)) for key, values in scores.items()}
             reporter.write({"step": step, "kind": "val", **self.validation})
@@ -423,8 +424,8 @@ class Trainer:
         reporter.summary(rows)
 
 
-def _grid_rows(batch: dict[str, torch.Tensor], restored: torch.Tensor, masked: bool) -> list:
-    """One ``input | output | target`` strip per image, (H, 3W, 3) float arrays."""
-    shown_input = batch["degraded"] * (1 - batch["mask"]) if masked else batch["degraded"]
-    strips = torch.cat([shown_input, restored, batch["clean"]], dim=3)
+def _grid_rows(shown: torch.Tensor, restored: torch.Tensor, clean: torch.Tensor) -> list:
+    """One ``input | output | target`` strip per image, (H, 3W, 3) float arrays; the three are
+    ``(B, 3, H, W)`` (the input as its task shows it)."""
+    strips = torch.cat([shown, restored, clean], dim=3)
     return [strip.permute(1, 2, 0).float().cpu().numpy() for strip in strips]

@@ -165,6 +165,18 @@ class Task:
         [0, 1] (for a masked task, known pixels of ``batch["degraded"]`` kept)."""
         return from_network_range(raw)
 
+    def shown_input(self, batch: Batch) -> torch.Tensor:
+        """The degraded input as it is shown beside the output and scored against the target:
+        ``(B, 3, sH, sW)`` in [0, 1], the output's size (for the input's PSNR in validation and
+        the sample grids). By default ``batch["degraded"]``; a task whose output is larger, or
+        whose input hides pixels, says how it looks."""
+        return batch["degraded"]
+
+    def holes(self, batch: Batch) -> torch.Tensor | None:
+        """``(B, 1, H, W)``, 1 = hole: what hole-weighted losses weigh; None (the default) for
+        a task without holes."""
+        return batch["mask"] if self.uses_mask else None
+
     def condition(self, batch: Batch) -> torch.Tensor:
         """What a conditional discriminator sees beside the image, ``[-1, 1]``."""
         return self.network_input(batch)

@@ -95,6 +95,10 @@ class InpaintTask(Task):
         mask = batch["mask"]
         return from_network_range(raw) * mask + batch["degraded"] * (1 - mask)
 
+    def shown_input(self, batch: Batch) -> torch.Tensor:
+        """The photo with its holes black, as the network is told they are unknown."""
+        return batch["degraded"] * (1 - batch["mask"])
+
 
 def inpaint() -> InpaintTask:
     """Inpainting: RGB with holes + mask (1 = hole) -> RGB, known pixels kept exactly."""

@@ -52,6 +52,23 @@ def test_items_have_the_keys_shapes_and_ranges_every_batch_shares(name: str) -> 
     assert task.network_input({k: v[None] for k, v in item.items()}).shape[1] == task.in_channels
 
 
+@pytest.mark.parametrize("name", task_names())
+def test_every_installed_task_shows_its_input_at_the_output_size_and_names_its_holes(
+    name: str,
+) -> None:
+    """What validation scores and the sample grids show: the input at the target's size."""
+    task = build_task(name)
+    item = task.validation_item(crop(), None, 0, np.random.default_rng(0), task.options())
+    batch = {key: value[None] for key, value in item.items()}
+    shown = task.shown_input(batch)
+    assert shown.shape == batch["clean"].shape and 0 <= shown.min() <= shown.max() <= 1
+    holes = task.holes(batch)
+    assert (holes is None) == (not task.uses_mask)
+    if holes is not None:
+        assert holes.shape == (1, 1, *batch["clean"].shape[-2:])
+        assert float(shown[holes.expand_as(shown) > 0.5].abs().max()) == 0.0  # shown unknown
+
+
 def test_inpaint_validation_follows_its_config_table() -> None:
     task = build_task("inpaint")
     small = task.options({"mask_kind": "box", "hole_ratio": (0.05, 0.1)})
@@ -88,6 +105,18 @@ class UpscaleTask(Task):
 
     def network_input(self, batch):
         return to_network_range(batch["degraded"])
+
+    def shown_input(self, batch):
+        return torch.repeat_interleave(torch.repeat_interleave(batch["degraded"], 2, 2), 2, 3)
+
+
+def test_a_task_that_changes_the_size_shows_its_input_at_the_target_size() -> None:
+    task = UpscaleTask()
+    item = task.training_item(crop(), None, np.random.default_rng(0), NoOptions())
+    batch = {key: value[None] for key, value in item.items()}
+    assert batch["degraded"].shape[-2:] == (24, 24)
+    assert task.shown_input(batch).shape == batch["clean"].shape == (1, 3, 48, 48)
+    assert task.holes(batch) is None
 
 
 def nearest_upscaler() -> nn.Module:
