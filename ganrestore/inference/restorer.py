@@ -322,15 +322,16 @@ class NetworkRestorer(Restorer):
                 weights=weights,
             )
         else:
+            task = self.task_spec
             restored = tiled_forward(
-                rgb if masks is None else torch.cat([rgb, masks.float()], dim=1),
+                task.tile_input(rgb, masks),
                 forward,
-                out_channels=self.task_spec.out_channels,
+                out_channels=task.out_channels,
                 settings=self.tiling,
                 device=self.device,
                 multiple=self.multiple,
-                passthrough=_has_no_hole if self.uses_mask else None,
-                scale=self.task_spec.scale,
+                passthrough=task.skips_tile if task.scale == 1 else None,
+                scale=task.scale,
             )
             if weights is not None:
                 restored = torch.lerp(rgb, restored, weights)
@@ -354,12 +355,11 @@ class NetworkRestorer(Restorer):
         return symmetric_mean(self._forward, tiles)
 
     def _forward(self, tiles: Tensor) -> Tensor:
-        """``(N, 3 or 4, h, w)`` [0, 1] image (+ mask) on the device -> ``(N, 3, h, w)``."""
-        batch = {"degraded": tiles[:, :3]}
-        if self.uses_mask:
-            batch["mask"] = tiles[:, 3:4]
-        network_input = self.task_spec.network_input(batch)
-        network_input = network_input.contiguous(memory_format=torch.channels_last)
+        """``(N, C, h, w)`` tiles of the task's :meth:`~ganrestore.tasks.Task.tile_input` on
+        the device -> ``(N, out_channels, scale * h, scale * w)`` in [0, 1]."""
+        task = self.task_spec
+        batch = task.tile_batch(tiles)
+        network_input = task.network_input(batch).contiguous(memory_format=torch.channels_last)
         autocast = (
             torch.autocast("cuda", dtype=torch.float16)
             if self.device.type == "cuda"
@@ -367,9 +367,7 @@ class NetworkRestorer(Restorer):
         )
         with autocast:
             raw = self.generator(network_input)
-        if self.uses_mask:  # the network's output at every pixel: the caller composites it
-            batch["mask"] = torch.ones_like(batch["mask"])
-        return self.task_spec.restore(raw.float(), batch)
+        return task.tile_output(raw.float(), batch)
 
 
 def _check_finite_output(restored: Tensor, description: str, device: torch.device) -> None:
@@ -380,10 +378,6 @@ def _check_finite_output(restored: Tensor, description: str, device: torch.devic
             f"{description} produced NaN or infinity for this image{hint}: its output would "
             "be black; check the model file, or use an earlier checkpoint"
         )
-
-
-def _has_no_hole(tile: Tensor) -> bool:
-    return not bool((tile[3] > 0.5).any())
 
 
 def _check_batch(images: Tensor, masks: Tensor | None, uses_mask: bool, description: str) -> None:

@@ -165,6 +165,28 @@ class Task:
         [0, 1] (for a masked task, known pixels of ``batch["degraded"]`` kept)."""
         return from_network_range(raw)
 
+    def tile_input(self, images: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
+        """What a restorer cuts into tiles: ``(B, C, H, W)`` in [0, 1], the images (``(B, 3,
+        H, W)``) with the task's other inputs stacked as channels (a mask task: its holes,
+        ``(B, 1, H, W)``, as a fourth channel). :meth:`tile_batch` takes a tile apart again."""
+        return images
+
+    def tile_batch(self, tiles: torch.Tensor) -> Batch:
+        """The batch of a stack of tiles cut from :meth:`tile_input`, as
+        :meth:`network_input` reads it."""
+        return {"degraded": tiles[:, :3]}
+
+    def skips_tile(self, tile: torch.Tensor) -> bool:
+        """Whether a tile ``(C, h, w)`` of :meth:`tile_input` is left as it is, without the
+        network (a mask task: a tile without a hole). Never for a task that changes the size."""
+        return False
+
+    def tile_output(self, raw: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """The network's output on tiles made an image, ``(N, out_channels, sh, sw)`` in [0,
+        1]; by default :meth:`restore`. A mask task returns the network's output at every
+        pixel: the restorer puts the known pixels back itself, on the whole image."""
+        return self.restore(raw, batch)
+
     def shown_input(self, batch: Batch) -> torch.Tensor:
         """The degraded input as it is shown beside the output and scored against the target:
         ``(B, 3, sH, sW)`` in [0, 1], the output's size (for the input's PSNR in validation and

@@ -95,6 +95,20 @@ class InpaintTask(Task):
         mask = batch["mask"]
         return from_network_range(raw) * mask + batch["degraded"] * (1 - mask)
 
+    def tile_input(self, images: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
+        if masks is None:
+            raise ValueError("inpainting needs masks (B, 1, H, W), 1 = hole")
+        return torch.cat([images, masks.float()], dim=1)
+
+    def tile_batch(self, tiles: torch.Tensor) -> Batch:
+        return {"degraded": tiles[:, :3], "mask": tiles[:, 3:4]}
+
+    def skips_tile(self, tile: torch.Tensor) -> bool:
+        return not bool((tile[3] > 0.5).any())
+
+    def tile_output(self, raw: torch.Tensor, batch: Batch) -> torch.Tensor:
+        return from_network_range(raw)
+
     def shown_input(self, batch: Batch) -> torch.Tensor:
         """The photo with its holes black, as the network is told they are unknown."""
         return batch["degraded"] * (1 - batch["mask"])
