@@ -113,15 +113,18 @@ def build_objective(config: TrainConfig, device: torch.device) -> GeneratorObjec
         return GeneratorObjective(config.loss.terms, config.loss.params).to(device)
 
 
-def build_components(config: TrainConfig, context: ProcessContext) -> Components:
+def build_components(
+    config: TrainConfig, context: ProcessContext, task: Task | None = None
+) -> Components:
     """Networks on the device (DDP-wrapped when distributed), optimisers, schedulers, step.
 
+    ``task``: the run's task, built once by the trainer (None: built from ``config.task``).
     On a CPU this also tunes the process's memory allocator to reuse what a step frees
     (:func:`~ganrestore.cpu_memory.keep_freed_memory`).
     """
     device = context.device
     keep_freed_memory_on_cpu(device)
-    task = build_task(config.task)
+    task = task if task is not None else build_task(config.task)
     memory_format = torch.channels_last if config.channels_last else torch.preserve_format
     generator = build_generator(
         config.generator.name, task.in_channels, task.out_channels, **config.generator.params

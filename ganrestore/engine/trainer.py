@@ -105,9 +105,10 @@ class Trainer:
         check_outside_data(run_dir, data_dir)
         if not resume:  # every process checks: none writes before all have built their DDP
             refuse_occupied(run_dir)
+        task = build_task(config.task)  # once: the data layout and the networks share it
         self.layout: DataLayout = discover(
             data_dir,
-            build_task(config.task),
+            task,
             val_fraction=config.data.val_fraction,
             max_bad_fraction=config.data.max_bad_fraction,
             pair_dir=config.data.pair_dir,
@@ -116,7 +117,7 @@ class Trainer:
             max_pixels=config.data.max_pixels,
         )
         torch.manual_seed(config.seed + context.rank)
-        self.parts: Components = build_components(config, context)
+        self.parts: Components = build_components(config, context, task)
         self.start_step = 0
         self.validation: dict[str, float] = {}
         self._stop_requested = False
