@@ -263,14 +263,20 @@ def _settings_applied(restorer: Restorer, settings: JobSettings) -> Iterator[Non
     """
     from ganrestore.inference import NetworkRestorer
 
-    wanted = {"strength": settings.strength not in (None, 1), "noise level": settings.noise_sigma}
-    given = [name for name, value in wanted.items() if value not in (None, False)]
-    network = isinstance(restorer, NetworkRestorer)
-    if given and not (network and not restorer.uses_mask):
-        raise GanrestoreError(f"{restorer.description} takes no {' or '.join(given)}")
-    if not network:
+    if not isinstance(restorer, NetworkRestorer):  # a baseline: nothing of it to set
+        given = [
+            name
+            for name, asked in (
+                ("strength", settings.strength not in (None, 1)),
+                ("noise level", settings.noise_sigma is not None),
+            )
+            if asked
+        ]
+        if given:
+            raise GanrestoreError(f"{restorer.description} takes no {' or '.join(given)}")
         yield
         return
+    # A network refuses by its own checks what its task does not take (set_strength, ...).
     previous = (restorer.grow, restorer.grow_where, restorer.strength, restorer.noise_sigma)
     try:
         if settings.grow is not None and restorer.uses_mask:

@@ -292,6 +292,8 @@ def test_a_denoising_strength_or_noise_level_out_of_range_or_for_a_baseline_is_r
         assert answer.status_code == 400 and message in answer.json()["detail"], answer.text
     failed = wait_for_job(client, client.post(jobs + "&noise_sigma=5").json())
     assert failed["state"] == "failed" and "takes no noise level" in failed["message"]
+    zero = wait_for_job(client, client.post(jobs + "&noise_sigma=0").json())  # 0 is a level too
+    assert zero["state"] == "failed" and "takes no noise level" in zero["message"]
     assert restore(client, photo, "denoise")["version"] == 1  # the baseline itself still works
     done = wait_for_job(client, client.post(jobs + "&strength=1").json())  # all: the default
     assert done["state"] == "done", done
