@@ -27,7 +27,7 @@ from PIL import Image
 from ganrestore.data.masks import make_mask
 from ganrestore.evaluation.metrics import psnr
 from ganrestore.inference import load_restorer
-from ganrestore.inference.mask_edges import halo_holes
+from ganrestore.tasks.inpaint.edges import halo_holes
 
 KINDS = ("box", "free")
 

@@ -51,9 +51,9 @@ import numpy as np  # noqa: E402
 import skimage.data  # noqa: E402
 import torch  # noqa: E402
 
+from ganrestore.export.exported import open_exported  # noqa: E402
+from ganrestore.export.exporter import export_model  # noqa: E402
 from ganrestore.inference import TileSettings, load_restorer  # noqa: E402
-from ganrestore.inference.export import export_model  # noqa: E402
-from ganrestore.inference.exported import open_exported  # noqa: E402
 
 
 def noisy_photo(height: int, width: int, sigma: float = 25.0) -> torch.Tensor:

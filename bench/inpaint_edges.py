@@ -38,7 +38,7 @@ import torch
 from PIL import Image
 
 from ganrestore.inference import load_restorer
-from ganrestore.inference.mask_edges import distance_to_holes, halo_holes, hole_depth
+from ganrestore.tasks.inpaint.edges import distance_to_holes, halo_holes, hole_depth
 
 
 def stamp_files(root: Path) -> list[Path]:

@@ -145,7 +145,7 @@ def inference_speed(config, device: torch.device, args) -> dict:
     shape = (args.infer_batch, 3, args.infer_size, args.infer_size)
     images = torch.rand(shape, generator=generator)
     masks = (torch.rand(args.infer_batch, 1, *shape[2:], generator=generator) > 0.7).float()
-    masks = masks if task.uses_mask else None
+    masks = masks if "mask" in task.controls else None
 
     def forward() -> None:
         restorer.restore_batch(images, masks)

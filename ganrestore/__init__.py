@@ -66,6 +66,7 @@ def load_restorer(
     self_ensemble: bool = False,
     tiling: TileSettings | None = None,
     trust_torchscript: bool = False,
+    task: str | None = None,
 ) -> Restorer:
     """A restorer for ``model`` (run dir, checkpoint, model or exported file, or bundled name).
 
@@ -75,7 +76,8 @@ def load_restorer(
     Args:
         model: a run directory, checkpoint folder, ``.safetensors`` file, a file of
             ``ganrestore export`` (``.onnx``; ``.pt`` / ``.ts`` with ``trust_torchscript``),
-            ``"denoise"``, ``"inpaint"`` or ``"baseline:NAME"``.
+            a bundled name (``"denoise"``, ``"inpaint"``, ``"upscale-x2"``, ``"upscale-x4"``)
+            or ``"baseline:NAME"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda[:N]"`` or ``"mps"``.
         tile: largest tile side (default 1024, 0 never tiles), as ``apply --tile``.
         overlap: pixels shared by neighbouring tiles (default 32), as ``apply --overlap``.
@@ -85,6 +87,8 @@ def load_restorer(
         trust_torchscript: open a TorchScript file (``.pt``, ``.ts``), which runs code it holds
             when opened: only for files you trust. Without it one is refused (a
             ``GanrestoreError`` saying so); use the ``.onnx`` or ``.safetensors`` file instead.
+        task: the task the model must restore; a baseline is built for it
+            (``load_restorer("baseline:bicubic", task="upscale-x4")``). None: the model's own.
     """
     from ganrestore.inference import load_restorer as load
 
@@ -97,6 +101,7 @@ def load_restorer(
         overlap=overlap,
         batch_size=batch_size,
         trust_torchscript=trust_torchscript,
+        task=task,
     )
 
 

@@ -102,6 +102,8 @@ class TrainConfig:
 
     ``task_options`` is the task's own table (an instance of its ``options_type``), written as
     the table named after the task (``[denoise]``) in TOML and in :meth:`to_dict`.
+    ``task_spec`` is the task itself (:class:`ganrestore.tasks.Task`), built once when the
+    config is read (the name is parsed there and nowhere else); not part of :meth:`to_dict`.
     """
 
     task: str
@@ -123,11 +125,13 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     task_options: Any = None
+    task_spec: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (tuples as lists), ready for JSON or TOML."""
         plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         options = plain.pop("task_options")
+        plain.pop("task_spec")
         plain = _plain(
             {
                 k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
@@ -211,7 +215,7 @@ def load_config(
     table = _task_table(data, task_plugin, origin)
     config = from_dict(TrainConfig, data, origin=origin)
     options = from_dict(task_plugin.options_type, table, origin=origin, prefix=task)
-    config = dataclasses.replace(config, task_options=options)
+    config = dataclasses.replace(config, task_options=options, task_spec=task_plugin)
     check_values(config, origin)
     return config
 

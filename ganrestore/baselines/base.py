@@ -1,10 +1,15 @@
-"""What every classical baseline shares: a :class:`Restorer` that works on one numpy image.
+"""What every classical baseline shares: a :class:`Restorer` built for a task, one numpy image at
+a time.
 
-A baseline is a plain algorithm (BM3D, non-local means, OpenCV inpainting, ...) behind the same
-``restore_batch`` / ``restore`` calls as a trained network, so ``ganrestore eval`` and
-``ganrestore apply`` treat both alike. Subclasses implement :meth:`Baseline.restore_array` on
-``(H, W, C)`` float64 in [0, 1] with ``C`` = 1 (gray) or 3 (RGB); the base class loops over the
-batch, clips, and copies the known pixels of an inpainting input back bit for bit.
+A baseline is a plain algorithm (BM3D, non-local means, OpenCV inpainting, bicubic
+interpolation, ...) behind the same ``restore_batch`` / ``restore`` calls as a trained network,
+so ``ganrestore eval`` and ``ganrestore apply`` treat both alike. It is built for a task (the
+task lists it in :attr:`~ganrestore.tasks.Task.baselines`) and learns from that task what a
+network of it would: its name, whether it fills holes, and the output's scale, so one bicubic
+baseline serves ``upscale-x2`` and ``upscale-x4``. Subclasses implement
+:meth:`Baseline.restore_array` on ``(H, W, C)`` float64 in [0, 1] with ``C`` = 1 (gray) or 3
+(RGB); the base class loops over the batch, checks the output's size, clips, and copies the
+known pixels of an input with holes back bit for bit.
 
 Optional packages (``bm3d``) are imported only when a baseline runs; a missing one is a
 :class:`BaselineDependencyError` raised when the baseline is built, naming the package and the
@@ -23,6 +28,7 @@ from torch import Tensor
 
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.restorer import MaskRequiredError, RestoreInputError, Restorer
+from ganrestore.tasks import Task
 
 #: What a user runs to get every baseline's optional dependencies.
 EXTRA_INSTALL = 'pip install "ganrestore[baselines]"'
@@ -44,19 +50,29 @@ class SigmaAware(Protocol):
 
 
 class Baseline(Restorer):
-    """A classical restorer run on the CPU, one image at a time.
+    """A classical restorer built for a task, run on the CPU one image at a time.
+
+    Args:
+        task: the task it restores for (:func:`ganrestore.inference.bundled.build_baseline`
+            checks that the task lists it).
 
     Class attributes:
         name: the registered name (``--model baseline:NAME``).
-        task: ``"denoise"`` or ``"inpaint"``.
-        uses_mask: whether it needs a mask (1 = hole).
         requires: ``(module, pip package)`` pairs that must be importable.
+
+    Attributes:
+        task_spec: the task; ``task`` its name, ``scale`` its output-to-input size ratio and
+            ``takes_masks`` whether it fills holes the user marks (the task's ``"mask"``
+            control; the :class:`Restorer` contract).
     """
 
     name: ClassVar[str]
     requires: ClassVar[tuple[tuple[str, str], ...]] = ()
 
-    def __init__(self) -> None:
+    def __init__(self, task: Task) -> None:
+        self.task_spec = task
+        self.task, self.scale = task.name, task.scale
+        self.takes_masks = "mask" in task.controls  # what Restorer.restore and apply read
         self.description = f"baseline:{self.name}"
         for module, package in self.requires:
             if importlib.util.find_spec(module) is None:
@@ -71,14 +87,15 @@ class Baseline(Restorer):
 
         Args:
             pixels: ``(H, W, C)`` float64 in [0, 1], ``C`` = 1 or 3.
-            holes: ``(H, W)`` bool, True = hole, for inpainting; None for denoising.
+            holes: ``(H, W)`` bool, True = hole, for a task that fills holes; else None.
 
         Returns:
-            ``(H, W, C)`` float in about [0, 1] (the caller clips).
+            ``(scale·H, scale·W, C)`` float in about [0, 1] (the caller clips).
         """
 
     def restore_batch(self, images: Tensor, masks: Tensor | None = None) -> Tensor:
-        """``(B, C, H, W)`` [0, 1] (+ ``(B, 1, H, W)`` masks, 1 = hole) -> ``(B, C, H, W)``."""
+        """``(B, C, H, W)`` [0, 1] (+ ``(B, 1, H, W)`` masks, 1 = hole) -> ``(B, C, sH, sW)``
+        in [0, 1], ``s`` = :attr:`scale`; pixels outside the holes are the input's."""
         _check_batch(images, masks, self)
         restored = []
         for index in range(images.shape[0]):
@@ -87,10 +104,7 @@ class Baseline(Restorer):
             if holes is not None and not holes.any():
                 restored.append(images[index].float().cpu())
                 continue
-            output = np.asarray(self.restore_array(pixels, holes), dtype=np.float64)
-            output = output.reshape(pixels.shape)
-            if not np.isfinite(output).all():
-                raise GanrestoreError(f"{self.description} produced NaN or infinity")
+            output = self._checked_output(self.restore_array(pixels, holes), pixels.shape)
             channels = np.clip(output, 0, 1).astype(np.float32).transpose(2, 0, 1)
             restored.append(torch.from_numpy(np.ascontiguousarray(channels)))
         batch = torch.stack(restored)
@@ -98,15 +112,28 @@ class Baseline(Restorer):
             batch = torch.where(masks.cpu() > 0.5, batch, images.float().cpu())
         return batch
 
+    def _checked_output(self, output: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """``output`` as ``(scale·H, scale·W, C)`` float64 (a gray ``(H, W)`` result gets its
+        channel back), or an error naming the baseline."""
+        height, width, channels = shape
+        expected = (height * self.scale, width * self.scale, channels)
+        output = np.asarray(output, dtype=np.float64)
+        if output.size != np.prod(expected):
+            raise GanrestoreError(
+                f"{self.description} returned an image of shape {output.shape} for an input "
+                f"of {shape}; expected {expected}"
+            )
+        output = output.reshape(expected)
+        if not np.isfinite(output).all():
+            raise GanrestoreError(f"{self.description} produced NaN or infinity")
+        return output
+
 
 class DenoiseBaseline(Baseline):
     """A denoising baseline; holds an optional σ hint (0–255 scale) set by :meth:`set_sigma`."""
 
-    task = "denoise"
-    uses_mask = False
-
-    def __init__(self, sigma: float | None = None) -> None:
-        super().__init__()
+    def __init__(self, task: Task, sigma: float | None = None) -> None:
+        super().__init__(task)
         self.sigma: float | None = None
         self.set_sigma(sigma)
 
@@ -119,9 +146,6 @@ class DenoiseBaseline(Baseline):
 
 class InpaintBaseline(Baseline):
     """An inpainting baseline: fills the pixels where the mask is 1; keeps the others exactly."""
-
-    task = "inpaint"
-    uses_mask = True
 
 
 def estimated_sigma(pixels: np.ndarray) -> float:
@@ -136,13 +160,19 @@ def estimated_sigma(pixels: np.ndarray) -> float:
 
 
 def _check_batch(images: Tensor, masks: Tensor | None, baseline: Baseline) -> None:
+    """Images ``(B, 1 or 3, H, W)``, and masks exactly when the baseline's task fills holes."""
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise RestoreInputError(f"expected images (B, 1 or 3, H, W), got {tuple(images.shape)}")
-    if baseline.uses_mask and masks is None:
-        raise MaskRequiredError(f"{baseline.description} is an inpainting baseline and needs masks")
+    fills_holes = baseline.takes_masks
+    if fills_holes and masks is None:
+        raise MaskRequiredError(
+            f"{baseline.description} fills holes for {baseline.task} and needs masks"
+        )
     if masks is not None:
-        if not baseline.uses_mask:
-            raise RestoreInputError(f"{baseline.description} is a denoising baseline: no masks")
+        if not fills_holes:
+            raise RestoreInputError(
+                f"{baseline.description} restores for {baseline.task}, which takes no masks"
+            )
         expected = (images.shape[0], 1, *images.shape[2:])
         if tuple(masks.shape) != expected:
             raise RestoreInputError(f"expected masks {expected}, got {tuple(masks.shape)}")

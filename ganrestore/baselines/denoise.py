@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ganrestore.baselines.base import DenoiseBaseline, estimated_sigma
+from ganrestore.tasks import Task
 
 BM3D_PROFILES = ("np", "refilter", "vn", "high", "deb")
 
@@ -31,10 +32,10 @@ class BM3D(DenoiseBaseline):
     name = "bm3d"
     requires = (("bm3d", "bm3d"),)
 
-    def __init__(self, sigma: float | None = None, profile: str = "np") -> None:
+    def __init__(self, task: Task, sigma: float | None = None, profile: str = "np") -> None:
         if profile not in BM3D_PROFILES:
             raise ValueError(f"profile must be one of {', '.join(BM3D_PROFILES)}, got {profile!r}")
-        super().__init__(sigma)
+        super().__init__(task, sigma)
         self.profile = profile
 
     def restore_array(self, pixels: np.ndarray, holes: np.ndarray | None) -> np.ndarray:
@@ -63,10 +64,12 @@ class NonLocalMeans(DenoiseBaseline):
 
     name = "nlm"
 
-    def __init__(self, strength: float = 0.8, patch_size: int = 5, patch_distance: int = 6):
+    def __init__(
+        self, task: Task, strength: float = 0.8, patch_size: int = 5, patch_distance: int = 6
+    ) -> None:
         if strength <= 0 or patch_size < 1 or patch_distance < 1:
             raise ValueError("strength must be > 0, patch_size and patch_distance >= 1")
-        super().__init__()
+        super().__init__(task)
         self.strength, self.patch_size, self.patch_distance = strength, patch_size, patch_distance
 
     def restore_array(self, pixels: np.ndarray, holes: np.ndarray | None) -> np.ndarray:
@@ -99,10 +102,10 @@ class TotalVariation(DenoiseBaseline):
 
     name = "tv"
 
-    def __init__(self, strength: float = 1.0) -> None:
+    def __init__(self, task: Task, strength: float = 1.0) -> None:
         if strength <= 0:
             raise ValueError(f"strength must be > 0, got {strength}")
-        super().__init__()
+        super().__init__(task)
         self.strength = strength
 
     def restore_array(self, pixels: np.ndarray, holes: np.ndarray | None) -> np.ndarray:

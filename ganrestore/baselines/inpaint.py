@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ganrestore.baselines.base import BaselineDependencyError, InpaintBaseline
+from ganrestore.tasks import Task
 
 
 class _OpenCVInpaint(InpaintBaseline):
@@ -20,10 +21,10 @@ class _OpenCVInpaint(InpaintBaseline):
 
     flag_name: str
 
-    def __init__(self, radius: int = 3) -> None:
+    def __init__(self, task: Task, radius: int = 3) -> None:
         if radius < 1:
             raise ValueError(f"radius must be >= 1, got {radius}")
-        super().__init__()
+        super().__init__(task)
         self.radius = radius
 
     def restore_array(self, pixels: np.ndarray, holes: np.ndarray | None) -> np.ndarray:
@@ -82,8 +83,8 @@ class _XPhotoInpaint(InpaintBaseline):
 
     algorithm_name: str
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, task: Task) -> None:
+        super().__init__(task)
         import cv2
 
         if not hasattr(cv2, "xphoto"):

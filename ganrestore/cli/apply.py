@@ -45,7 +45,7 @@ def parse_grow_mask(text: str | None) -> int | None:
     Raises:
         typer.BadParameter: anything else, with what is accepted.
     """
-    from ganrestore.inference.mask_edges import MAX_GROW
+    from ganrestore.tasks.inpaint.edges import MAX_GROW
 
     if text is None or text.strip().lower() == "auto":
         return None
@@ -194,7 +194,8 @@ def apply_command(
         typer.Option(
             "--max-pixels",
             help="Images with more pixels (width x height, read from the file header before "
-            "decoding) fail; the others go on. 0: no limit.",
+            "decoding) fail; the others go on. For an upscaling model the limit holds for the "
+            "result. 0: no limit.",
             min=0,
         ),
     ] = 100_000_000,
@@ -263,7 +264,7 @@ def apply_command(
         from ganrestore.inference import plan_folder
 
         prepared = prepare(request, request.device)
-        plan = plan_folder(prepared.options, prepared.restorer.uses_mask)
+        plan = plan_folder(prepared.options, prepared.restorer.takes_masks)
         console = Console(stderr=True)
         print_start(console, prepared, plan)
         try:
@@ -360,7 +361,7 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
         trust_torchscript=request.trust_torchscript,
     )
     keep_freed_memory_on_cpu(resolve_device(device))  # each tile reuses the last one's memory
-    if request.masks is not None and not restorer.uses_mask:
+    if request.masks is not None and not restorer.takes_masks:
         raise GanrestoreError(
             f"--masks given, but {restorer.description} is {task_model(restorer.task)}; "
             "drop --masks or pass an inpaint model with --model"
@@ -370,7 +371,7 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
         ("--grow-mask", request.grow_mask is not None),
         ("--feather", request.feather is not None),
     ):
-        if given and not restorer.uses_mask:
+        if given and not restorer.takes_masks:
             raise GanrestoreError(
                 f"{flag} given, but {restorer.description} is "
                 f"{task_model(restorer.task)}, which takes no mask; drop {flag}"

@@ -193,7 +193,7 @@ def _shares_from_main(
     if context.is_main:
         options = prepared.options
         try:
-            plan = plan_folder(options, prepared.restorer.uses_mask)
+            plan = plan_folder(options, prepared.restorer.takes_masks)
             print_start(console, prepared, plan, context.world_size)
             remove_stale_outputs(options, log)  # before the others have their shares
             with pillow_pixel_limit(None):

@@ -12,13 +12,7 @@ from rich.console import Console
 
 from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, TRUST_TORCHSCRIPT_HELP, DeviceChoice
 from ganrestore.cli.errors import user_errors
-from ganrestore.cli.eval_conditions import (
-    DEFAULT_MASK_KINDS,
-    DEFAULT_SIGMAS,
-    eval_conditions,
-    evaluation_kind,
-    numbers,
-)
+from ganrestore.cli.eval_conditions import eval_conditions, numbers
 from ganrestore.cli.eval_table import print_table
 from ganrestore.errors import GanrestoreError
 
@@ -31,15 +25,19 @@ COMMAND_HELP = "\n\n".join(
     [
         "Compare models with each other and with classical baselines on a folder of clean "
         "images, or score outputs you already have.",
-        "With --data: every image is degraded deterministically (Gaussian noise of each "
-        "--sigma, or holes from --mask-kind / --masks; the same files and --seed give the "
-        "same inputs on any machine), restored by every --model and scored: PSNR (all pixels; "
-        "data range 255 for 8-bit), SSIM (scikit-image), PSNR over the holes and the detail ratio "
-        "(inpainting: the fill's fine detail over the photo's, 1.0 = as much, at three scales) "
-        "and LPIPS when its weights are installed. The row 'input' scores the degraded input.",
+        "With --data: every image is degraded deterministically as the task says (Gaussian "
+        "noise of each --sigma, holes from --mask-kind / --masks, or the task's own "
+        "degradation: an upscaling task's bicubic downscale; the same files and --seed give "
+        "the same inputs on any machine), restored by every --model and scored: PSNR (all "
+        "pixels; data range 255 for 8-bit), SSIM (scikit-image), PSNR over the holes and the "
+        "detail ratio (the output's fine detail over the photo's, 1.0 = as much: over the holes "
+        "at three scales, or for upscaling over the whole image) and LPIPS when its weights are "
+        "installed; upscaling cuts a border of the scale first. The row 'input' scores the "
+        "degraded input at the output's size.",
         "--model (repeatable): a run directory, checkpoint or bundled name; baseline:NAME "
-        "(denoise: bm3d, nlm, tv, wavelet; inpaint: telea, ns, biharmonic, fsr_fast, shiftmap); "
-        "or 'baselines' for every baseline of the task.",
+        "(denoise: bm3d, nlm, tv, wavelet; inpaint: telea, ns, biharmonic, fsr_fast, shiftmap; "
+        "upscale-x2, upscale-x4: bicubic, lanczos); or 'baselines' for every baseline of the "
+        "task.",
         "With --restored DIR --reference DIR: score existing outputs against references matched "
         "by file stem (add --masks DIR for the PSNR over holes).",
         "Writes a table to the terminal, per-image scores to --csv, means to --json "
@@ -65,13 +63,14 @@ def eval_command(
     task: Annotated[
         str | None,
         typer.Option(
-            help="denoise, inpaint or a plugin's task. Default: the task of the first --model.",
+            help="An installed task: denoise, inpaint, upscale-x2, upscale-x4 or a plugin's. "
+            "Default: the task of the first --model.",
             show_default=False,
         ),
     ] = None,
     sigma: Annotated[
         str | None,
-        typer.Option(help=f"Denoise: noise levels on the 0-255 scale (default: {DEFAULT_SIGMAS})."),
+        typer.Option(help="Denoise: noise levels on the 0-255 scale (default: 15,25,50)."),
     ] = None,
     peak: Annotated[
         str | None,
@@ -91,9 +90,7 @@ def eval_command(
     ] = None,
     mask_kind: Annotated[
         str | None,
-        typer.Option(
-            help=f"Inpaint: generated masks, box / free / mixed (default: {DEFAULT_MASK_KINDS})."
-        ),
+        typer.Option(help="Inpaint: generated masks, box / free / mixed (default: box,free)."),
     ] = None,
     masks: Annotated[
         Path | None,
@@ -136,7 +133,10 @@ def eval_command(
     ] = None,
     grid: Annotated[
         Path | None,
-        typer.Option(help="Write a PNG: degraded | each model | reference.", show_default=False),
+        typer.Option(
+            help="Write a PNG: degraded input (at the output's size) | each model | reference.",
+            show_default=False,
+        ),
     ] = None,
     device: Annotated[
         DeviceChoice, typer.Option(help="Where networks run: auto (CUDA, MPS, CPU), cpu, ...")
@@ -163,7 +163,8 @@ def eval_command(
         typer.Option(
             "--max-pixels",
             help="Images and masks with more pixels (width x height, read from the file header "
-            "before decoding) are not scored, and named; 0: no limit.",
+            "before decoding) are not scored, and named; the clean images are the outputs' "
+            "size, so an upscaling task's outputs stay within it; 0: no limit.",
             min=0,
         ),
     ] = 100_000_000,
@@ -233,7 +234,7 @@ class EvalRequest:
         data: folder of clean images to degrade and restore (evaluation mode).
         models: the --model values in order: run dirs, checkpoints, bundled names,
             ``baseline:NAME`` or ``baselines``.
-        task: ``denoise`` / ``inpaint``, or None for the task of the first model.
+        task: the name of an installed task, or None for the task of the first model.
         sigma: comma-separated noise levels (0-255 scale), or None for the default.
         peak: comma-separated photon counts of shot noise (``none`` = Gaussian only), or None.
         jpeg: comma-separated JPEG qualities of the noisy inputs (``none`` = PNG), or None.
@@ -323,13 +324,13 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         raise GanrestoreError("pass --data DIR (clean images), or --restored DIR --reference DIR")
     if not request.models:
         raise GanrestoreError("pass --model (repeatable): a run dir, baseline:NAME or baselines")
-    from ganrestore.tasks import checked_task_name
+    from ganrestore.tasks import build_task, checked_task_name
 
     if request.task is not None:
         task_name = checked_task_name(request.task)
     else:
         task_name = model_task(request.models[0], request.device, request.trust_torchscript)
-    conditions = eval_conditions(request, task_name)
+    conditions = eval_conditions(request, build_task(task_name))
     low_high = numbers(request.hole_ratio, "--hole-ratio")
     if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1] <= 1:
         raise GanrestoreError(
@@ -356,7 +357,7 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         grid=request.grid,
         lpips=request.lpips,
         max_pixels=request.max_pixels,
-        extra={"hole_ratio": low_high} if evaluation_kind(task_name) == "holes" else {},
+        extra={"hole_ratio": low_high} if any(c.makes_holes for c in conditions) else {},
     )
     labels = ", ".join(m.label for m in resolved.models)
     names = ", ".join(c.name for c in settings.conditions)

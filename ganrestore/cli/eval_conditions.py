@@ -1,12 +1,15 @@
-"""What ``ganrestore eval`` degrades images with, from its options and the task's kind.
+"""What ``ganrestore eval`` degrades images with, from its options and what the task takes.
 
-Noise levels (``--sigma``, ``--peak``, ``--jpeg``) for a task that removes noise, holes
-(``--mask-kind``, ``--masks``) for one that fills them, or the task's own degradation
-(``Task.evaluation``); options that mean nothing for the task are refused by name.
+A task says which of the degradation options it takes and their defaults
+(:attr:`~ganrestore.tasks.Task.eval_options`): noise levels (``--sigma``, ``--peak``,
+``--jpeg``), holes (``--mask-kind``, ``--masks``), or none, and then its own degradation (that
+of its validation items). An option the task does not take is refused by name, saying what it
+does and what the task takes instead.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganrestore.errors import GanrestoreError
@@ -14,9 +17,16 @@ from ganrestore.errors import GanrestoreError
 if TYPE_CHECKING:
     from ganrestore.cli.eval import EvalRequest
     from ganrestore.evaluation.degrade import Condition
+    from ganrestore.tasks import Task
 
-DEFAULT_SIGMAS = "15,25,50"
-DEFAULT_MASK_KINDS = "box,free"
+#: What each degradation option does, as the message that refuses it for a task says it.
+OPTION_EFFECTS = {
+    "--sigma": "--sigma adds noise",
+    "--peak": "--peak adds noise",
+    "--jpeg": "--jpeg adds noise",
+    "--mask-kind": "--masks/--mask-kind make holes",
+    "--masks": "--masks/--mask-kind make holes",
+}
 
 
 def numbers(text: str, option: str) -> list[float]:
@@ -29,73 +39,81 @@ def numbers(text: str, option: str) -> list[float]:
     return values
 
 
-def eval_conditions(request: EvalRequest, task_name: str) -> list[Condition]:
-    """The degradations asked for: noise levels (and JPEG, shot noise), mask kinds or a mask
-    folder, or the task's own degradation, as the task says (``Task.evaluation``)."""
-    from ganrestore.evaluation import mask_condition, noise_condition, task_condition
+def given_options(request: EvalRequest) -> dict[str, str | Path]:
+    """The degradation options given on the command line, by option name, in a fixed order."""
+    values = {
+        "--sigma": request.sigma,
+        "--peak": request.peak,
+        "--jpeg": request.jpeg,
+        "--mask-kind": request.mask_kind,
+        "--masks": request.masks,
+    }
+    return {option: value for option, value in values.items() if value is not None}
+
+
+def eval_conditions(request: EvalRequest, task: Task) -> list[Condition]:
+    """The degradations asked for, within those ``task`` takes (its ``eval_options``, their
+    defaults filling in the options not given): noise levels (and JPEG, shot noise), mask kinds
+    or a mask folder, or the task's own degradation when it takes none of these options.
+
+    Raises:
+        GanrestoreError: an option the task does not take, or a bad value; named.
+    """
+    from ganrestore.evaluation import mask_condition, task_condition
     from ganrestore.evaluation.degrade import Condition
 
-    evaluation = evaluation_kind(task_name)
-    if evaluation == "own":
-        given = [
-            option
-            for option, value in (
-                ("--sigma", request.sigma),
-                ("--peak", request.peak),
-                ("--jpeg", request.jpeg),
-                ("--mask-kind", request.mask_kind),
-                ("--masks", request.masks),
-            )
-            if value is not None
-        ]
-        if given:
-            raise GanrestoreError(
-                f"{', '.join(given)}: the {task_name} task degrades images its own way; "
-                "drop these options"
-            )
-        return [task_condition(task_name)]
-    if evaluation == "noise":
-        if request.masks is not None or request.mask_kind is not None:
-            raise GanrestoreError(
-                f"--masks/--mask-kind make holes, but the {task_name} task removes noise; "
-                "use --sigma"
-            )
-        sigmas = numbers(request.sigma or DEFAULT_SIGMAS, "--sigma")
-        peaks = _optional_numbers(request.peak, "--peak")
-        qualities = _optional_numbers(request.jpeg, "--jpeg")
-        if any(quality is not None and quality != int(quality) for quality in qualities):
-            raise GanrestoreError(f"--jpeg {request.jpeg}: JPEG qualities are whole numbers")
-        conditions = [
-            noise_condition(sigma, peak, None if quality is None else int(quality))
-            for peak in peaks
-            for quality in qualities
-            for sigma in sigmas
-        ]
-    else:
-        for option, value in (
-            ("--sigma", request.sigma),
-            ("--peak", request.peak),
-            ("--jpeg", request.jpeg),
-        ):
-            if value is not None:
-                raise GanrestoreError(
-                    f"{option} adds noise, but the {task_name} task fills holes; use --mask-kind "
-                    "or --masks"
-                )
-        if request.masks is not None and request.mask_kind is not None:
-            raise GanrestoreError("pass --masks DIR or --mask-kind, not both")
-        if request.masks is not None:
-            return [Condition(name="masks", masks_dir=request.masks)]
-        kinds = (kind.strip() for kind in (request.mask_kind or DEFAULT_MASK_KINDS).split(","))
-        conditions = [mask_condition(kind) for kind in kinds if kind]
+    given = given_options(request)
+    refused = [option for option in given if option not in task.eval_options]
+    if refused:
+        raise GanrestoreError(_refusal(refused, task))
+    if not task.eval_options:
+        return [task_condition(task.name)]
+    defaults = {option: value for option, value in task.eval_options.items() if value is not None}
+    values = {**defaults, **given}
+    if "--masks" in given and "--mask-kind" in given:
+        raise GanrestoreError("pass --masks DIR or --mask-kind, not both")
+    conditions: list[Condition] = []
+    if "--sigma" in values:
+        conditions += _noise_conditions(values)
+    if "--masks" in given:
+        conditions.append(Condition(name="masks", masks_dir=Path(values["--masks"])))
+    elif "--mask-kind" in values:
+        kinds = (kind.strip() for kind in str(values["--mask-kind"]).split(","))
+        conditions += [mask_condition(kind) for kind in kinds if kind]
     return list(dict.fromkeys(conditions))
 
 
-def evaluation_kind(task_name: str) -> str:
-    """How ``eval`` degrades images for the task ``task_name``: noise, holes or its own way."""
-    from ganrestore.tasks import build_task
+def _refusal(refused: list[str], task: Task) -> str:
+    """Why the options ``refused`` mean nothing for ``task``, and what it takes instead."""
+    if not task.eval_options:
+        return (
+            f"{', '.join(refused)}: the {task.name} task degrades images its own way; "
+            "drop these options"
+        )
+    taken = list(task.eval_options)
+    instead = taken[0] if len(taken) == 1 else f"{', '.join(taken[:-1])} or {taken[-1]}"
+    return f"{OPTION_EFFECTS[refused[0]]}, but the {task.name} task {task.purpose}; use {instead}"
 
-    return build_task(task_name).evaluation
+
+def _noise_conditions(values: dict[str, str | Path]) -> list[Condition]:
+    """Every ``--sigma`` × ``--peak`` × ``--jpeg`` noise condition, peaks and qualities outer."""
+    from ganrestore.evaluation import noise_condition
+
+    sigmas = numbers(str(values["--sigma"]), "--sigma")
+    peaks = _optional_numbers(_text(values.get("--peak")), "--peak")
+    qualities = _optional_numbers(_text(values.get("--jpeg")), "--jpeg")
+    if any(quality is not None and quality != int(quality) for quality in qualities):
+        raise GanrestoreError(f"--jpeg {values['--jpeg']}: JPEG qualities are whole numbers")
+    return [
+        noise_condition(sigma, peak, None if quality is None else int(quality))
+        for peak in peaks
+        for quality in qualities
+        for sigma in sigmas
+    ]
+
+
+def _text(value: str | Path | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _optional_numbers(text: str | None, option: str) -> list[float | None]:

@@ -19,13 +19,16 @@ def _fmt(value: float | None, digits: int) -> str:
 
 
 def print_table(report: EvalReport) -> None:
-    from ganrestore.evaluation.report import DETAIL_FIELDS, short_labels
+    from ganrestore.evaluation.report import short_labels
 
     holes = report.has_holes
+    details = report.detail_fields
     what = report.task or "saved outputs"
     table = Table(title=f"ganrestore eval: {what} against {report.source}")
     columns = ["model", "condition", "images", "PSNR dB", "SSIM"]
-    columns += ["PSNR holes dB", "detail 0/1/2"] if holes else []
+    columns += ["PSNR holes dB"] if holes else []
+    if details:  # "detail" alone: the whole image's finest level; "detail 0/1/2": the holes'
+        columns += ["detail " + "/".join(f[-1] for f in details) if len(details) > 1 else "detail"]
     columns += ["LPIPS", "s/image"]
     for column in columns:
         table.add_column(
@@ -43,8 +46,8 @@ def print_table(report: EvalReport) -> None:
             _fmt(row.psnr, 2),
             _fmt(row.ssim, 4),
         ]
-        details = "/".join(_fmt(getattr(row, field), 2) for field in DETAIL_FIELDS)
-        cells += [_fmt(row.psnr_hole, 2), details] if holes else []
+        cells += [_fmt(row.psnr_hole, 2)] if holes else []
+        cells += ["/".join(_fmt(getattr(row, field), 2) for field in details)] if details else []
         cells += [_fmt(row.lpips, 4), _fmt(row.seconds_per_image, 3)]
         table.add_row(*cells)
     console = Console(width=max(Console().width, 100))

@@ -70,7 +70,7 @@ def export_command(
 ) -> None:
     """Export MODEL to --out (see docs/export.md)."""
     with user_errors():
-        from ganrestore.inference.export import FORMATS, export_model
+        from ganrestore.export.exporter import FORMATS, export_model
 
         fmt = output_format.value if output_format else None
         report = export_model(

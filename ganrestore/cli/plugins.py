@@ -17,7 +17,7 @@ app = typer.Typer(help="List installed plugins and show their parameters.", no_a
 
 #: How many leading positional arguments each kind's factory receives from the task
 #: (e.g. a generator gets in_channels and out_channels), so `show` lists only the plugin's own.
-CONTRACT_ARGS = {"generators": 2, "discriminators": 1}
+CONTRACT_ARGS = {"generators": 2, "discriminators": 1, "baselines": 1}
 
 STATUS_STYLE = {"ok": "green", "not loaded": "yellow", "broken": "bold red", "conflict": "bold red"}
 

@@ -55,7 +55,7 @@ def serve_command(
         typer.Option(
             help="The model for its task (usually inpaint): a run directory from `ganrestore "
             "train`, a checkpoint folder, a generator.safetensors file, a bundled name or "
-            "baseline:NAME. Default: the bundled inpaint and denoise models.",
+            "baseline:NAME. Default: the bundled model of every installed task.",
             show_default=False,
         ),
     ] = None,

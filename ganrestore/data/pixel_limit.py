@@ -28,16 +28,21 @@ DEFAULT_MAX_PIXELS = 100_000_000
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
 
-def over_limit(height: int, width: int, max_pixels: int | None) -> str | None:
+def over_limit(height: int, width: int, max_pixels: int | None, scale: int = 1) -> str | None:
     """Why an image of ``height x width`` is not decoded, or None when it is within the limit.
 
     ``max_pixels``: the limit in pixels; 0 or None: no limit. The reason reads
-    ``"20000x10000 is 200.0 megapixels, above the limit of 100 megapixels"``.
+    ``"20000x10000 is 200.0 megapixels, above the limit of 100 megapixels"``. With ``scale`` > 1
+    (a model whose result is ``scale`` times larger) the limit holds for the result:
+    ``"its x4 result, 8000x6000, is 48.0 megapixels, above the limit of 10 megapixels"``.
     """
-    if not max_pixels or height * width <= max_pixels:
+    out_height, out_width = height * scale, width * scale
+    if not max_pixels or out_height * out_width <= max_pixels:
         return None
+    size = f"{out_width}x{out_height}"
+    what = size if scale == 1 else f"its x{scale} result, {size},"
     return (
-        f"{width}x{height} is {height * width / 1e6:.1f} megapixels, above the limit of "
+        f"{what} is {out_height * out_width / 1e6:.1f} megapixels, above the limit of "
         f"{max_pixels / 1e6:g} megapixels"
     )
 

@@ -105,7 +105,8 @@ class Trainer:
         check_outside_data(run_dir, data_dir)
         if not resume:  # every process checks: none writes before all have built their DDP
             refuse_occupied(run_dir)
-        task = build_task(config.task)  # once: the data layout and the networks share it
+        # The task as the config built it (once): the data layout and the networks share it.
+        task = config.task_spec if config.task_spec is not None else build_task(config.task)
         self.layout: DataLayout = discover(
             data_dir,
             task,

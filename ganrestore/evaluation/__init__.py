@@ -1,7 +1,10 @@
 """Evaluation: trained models and classical baselines scored on the same degraded images.
 
-* :func:`evaluate` degrades a folder of clean images deterministically (noise levels or hole
-  masks), restores them with every model and scores PSNR, SSIM, PSNR over holes and LPIPS;
+* :func:`evaluate` degrades a folder of clean images deterministically as the task says (noise
+  levels, hole masks, or the task's own degradation: an upscaling task's bicubic downscale),
+  restores them with every model and scores them as the task says (PSNR, SSIM, LPIPS; over
+  the holes PSNR and the detail ratio; for upscaling inside a border of the scale, with the
+  detail ratio over the whole image);
 * :func:`score_folders` scores outputs already on disk against references matched by stem;
 * :mod:`ganrestore.evaluation.metrics` holds the metrics on integer images.
 
@@ -19,7 +22,8 @@ from ganrestore.evaluation.degrade import (
 from ganrestore.evaluation.metrics import Lpips, psnr, ssim
 from ganrestore.evaluation.models import ALL_BASELINES, EvalModel, model_task, resolve_models
 from ganrestore.evaluation.report import EvalReport, ImageScore, SummaryRow, write_csv, write_json
-from ganrestore.evaluation.runner import EvalSettings, evaluate, score_folders
+from ganrestore.evaluation.runner import EvalSettings, evaluate
+from ganrestore.evaluation.scoring import score_folders
 
 __all__ = [
     "ALL_BASELINES",

@@ -12,8 +12,10 @@ Degraded images are quantized to 8 bits, as a saved noisy photo would be.
 * Inpainting: a hole mask from :func:`ganrestore.data.masks.make_mask` (or a file from
   ``--masks DIR``, matched by stem); holes are set to mid-gray (the value our networks see
   there) so that no clean pixel leaks into the input.
-* Any other task (a plugin's): the task's own validation degradation
-  (``Task.validation_item`` with its default options), driven by the same per-file generator.
+* A task that takes none of these options (``Task.eval_options``), an upscaling task or a
+  plugin's: the task's own validation degradation (``Task.validation_item`` with its default
+  options), driven by the same per-file generator. Its item's clean image is the truth the
+  outputs are scored against (an upscaling task cuts the photo to a multiple of its scale).
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ class Condition:
     task: str | None = None
 
     @property
-    def uses_mask(self) -> bool:
+    def makes_holes(self) -> bool:
+        """Whether the inputs get holes (generated masks or ``--masks``)."""
         return self.mask_kind is not None or self.masks_dir is not None
 
     @property
@@ -178,12 +181,16 @@ class Degraded:
     """One degraded input.
 
     Attributes:
-        pixels: ``(H, W, C)`` uint8, what the models restore.
-        holes: ``(H, W)`` bool (True = hole) for inpainting, else None.
+        pixels: ``(h, w, C)`` uint8, what the models restore.
+        holes: ``(h, w)`` bool (True = hole) for inpainting, else None.
+        target: ``(H, W, C)`` float32 in [0, 1], the clean image the outputs are scored
+            against where the degradation made it (a task's own: an upscaling task cuts the
+            photo to a multiple of its scale, and its outputs are that large); None: the photo.
     """
 
     pixels: np.ndarray
     holes: np.ndarray | None
+    target: np.ndarray | None = None
 
 
 def degrade(
@@ -220,7 +227,8 @@ def degrade(
 
 
 def _task_degraded(clean: np.ndarray, task_name: str, rng: np.random.Generator) -> Degraded:
-    """``clean`` degraded as the task ``task_name`` makes its validation items."""
+    """``clean`` degraded as the task ``task_name`` makes its validation items; the item's
+    clean image is the target."""
     from ganrestore.tasks import build_task
 
     task = build_task(task_name)
@@ -228,7 +236,8 @@ def _task_degraded(clean: np.ndarray, task_name: str, rng: np.random.Generator) 
     item = task.validation_item(rgb.astype(np.float32), None, 0, rng, task.options())
     pixels = item["degraded"].permute(1, 2, 0).numpy()
     pixels = np.rint(np.clip(pixels, 0, 1) * 255.0).astype(np.uint8)
+    target = item["clean"].permute(1, 2, 0).numpy()
     if clean.shape[2] == 1:  # a gray item is made gray and repeated to RGB: keep one channel
-        pixels = pixels[..., :1]
-    holes = item["mask"][0].numpy() > 0.5 if task.uses_mask else None
-    return Degraded(pixels, holes)
+        pixels, target = pixels[..., :1], target[..., :1]
+    holes = task.holes({key: value[None] for key, value in item.items()})
+    return Degraded(pixels, None if holes is None else holes[0, 0].numpy() > 0.5, target)

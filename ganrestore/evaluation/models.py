@@ -1,8 +1,9 @@
 """What ``--model`` names in ``ganrestore eval``: trained runs, bundled models and baselines.
 
-* ``baseline:NAME``: the registered baseline ``NAME`` (``ganrestore.baselines``);
-* ``baselines``: every baseline of the task whose dependencies are installed (the others are
-  reported and skipped);
+* ``baseline:NAME``: the registered baseline ``NAME`` (``ganrestore.baselines``), built for the
+  task;
+* ``baselines``: every baseline the task lists (:attr:`ganrestore.tasks.Task.baselines`) whose
+  dependencies are installed (the others are reported and skipped);
 * anything else: :func:`ganrestore.inference.resolve_model` (run directory, checkpoint folder,
   ``.safetensors`` file or bundled name), checked against the task. With ``self_ensemble`` these
   average over the 8 rotated / mirrored views and their labels end in ``+x8``.
@@ -17,14 +18,15 @@ from pathlib import Path
 from ganrestore.baselines import (
     BASELINE_PREFIX,
     BaselineDependencyError,
-    baseline_task,
+    baseline_tasks,
     is_baseline,
     load_baseline,
 )
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference import NetworkRestorer, Restorer, resolve_model
-from ganrestore.registry import BASELINES, PluginError
-from ganrestore.tasks import task_model
+from ganrestore.inference.bundled import set_hole_edges
+from ganrestore.registry import PluginError
+from ganrestore.tasks import build_task, task_model, task_names
 
 #: ``--model baselines`` expands to every baseline of the task.
 ALL_BASELINES = "baselines"
@@ -63,12 +65,17 @@ def model_task(spec: str, device: str = "cpu", trust_torchscript: bool = False) 
     is opened only with ``trust_torchscript`` (see :func:`ganrestore.inference.resolve_model`).
 
     Raises:
-        GanrestoreError: ``baselines`` (it has no task of its own), or an unloadable model.
+        GanrestoreError: ``baselines`` (it has no task of its own), a baseline that serves
+            several tasks (``bicubic``), or an unloadable model.
     """
     if spec == ALL_BASELINES:
-        raise GanrestoreError("--model baselines needs --task denoise or --task inpaint")
+        raise GanrestoreError(f"--model baselines needs --task, one of: {', '.join(task_names())}")
     if is_baseline(spec):
-        return baseline_task(spec.removeprefix(BASELINE_PREFIX))
+        name = spec.removeprefix(BASELINE_PREFIX)
+        serving = baseline_tasks(name)
+        if len(serving) != 1:
+            load_baseline(name)  # an unknown name, or no single task: its own error says so
+        return serving[0]
     return resolve_model(spec, device=device, trust_torchscript=trust_torchscript).task
 
 
@@ -83,8 +90,9 @@ def resolve_models(
 ) -> ResolvedModels:
     """Load every ``--model`` value for ``task``, in order, duplicates removed.
 
-    ``self_ensemble`` and ``texture`` (False: inpainting networks without the copied detail,
-    labels ending in ``+smooth``) apply to networks only; baselines are run as they are.
+    ``self_ensemble`` and ``texture`` (False: networks that fill holes without the copied
+    detail, labels ending in ``+smooth``) apply to networks only; baselines are run as they are.
+    Networks that fill holes fill exactly the evaluation's masks, never grown (said in a note).
     ``trust_torchscript`` opens TorchScript files (which run code they hold when opened).
 
     Raises:
@@ -103,14 +111,7 @@ def resolve_models(
                 continue
             seen.add(expanded)
             restorer = _load(expanded, task, device, self_ensemble, trust_torchscript)
-            smooth = False
-            if isinstance(restorer, NetworkRestorer) and restorer.uses_mask:
-                if not texture:
-                    restorer.texture, smooth = None, True
-                if restorer.grow:
-                    restorer.grow = 0  # the evaluation's masks mark exactly the missing pixels
-                    if EXACT_MASKS_NOTE not in resolved.notes:
-                        resolved.notes.append(EXACT_MASKS_NOTE)
+            smooth = _exact_holes(restorer, texture, resolved.notes)
             label = _label(expanded, self_ensemble, resolved.models, smooth)
             resolved.models.append(EvalModel(label, expanded, restorer))
     if not resolved.models:
@@ -118,15 +119,27 @@ def resolve_models(
     return resolved
 
 
+def _exact_holes(restorer: Restorer, texture: bool, notes: list[str]) -> bool:
+    """Make a network that fills holes fill exactly the evaluation's masks (the masks mark
+    exactly the missing pixels), without the photo's copied detail when not ``texture``; the
+    hole edges are the inference's to set (:func:`set_hole_edges` leaves other restorers as
+    they are). Returns whether the fills are the network's alone (a ``+smooth`` label)."""
+    network = restorer if isinstance(restorer, NetworkRestorer) else None
+    grew = network is not None and network.grow > 0
+    said = set_hole_edges(restorer, 0, None, texture)
+    if grew and network is not None and network.grow == 0 and EXACT_MASKS_NOTE not in notes:
+        notes.append(EXACT_MASKS_NOTE)
+    return not texture and bool(said)
+
+
 def _expand(spec: str, task: str, notes: list[str]) -> list[str]:
+    """``spec``, or for ``baselines`` every baseline ``task`` lists that can be built."""
     if spec != ALL_BASELINES:
         return [spec]
     chosen = []
-    for name in BASELINES.names():
+    for name in build_task(task).baselines:
         try:
-            if baseline_task(name) != task:
-                continue
-            load_baseline(name)
+            load_baseline(name, task=task)
         except (PluginError, BaselineDependencyError) as exc:
             notes.append(f"skipped baseline:{name}: {exc}")
             continue
@@ -138,7 +151,7 @@ def _load(
     spec: str, task: str, device: str, self_ensemble: bool, trust_torchscript: bool = False
 ) -> Restorer:
     if is_baseline(spec):
-        restorer = load_baseline(spec, device=device)
+        restorer = load_baseline(spec, device=device, task=task)
     else:
         restorer = resolve_model(
             spec,

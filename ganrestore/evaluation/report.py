@@ -1,7 +1,9 @@
 """Evaluation results and how they are written: per-image CSV, JSON of the means, a picture grid.
 
 Identical images have an infinite PSNR: the CSV says ``inf`` and the JSON ``null`` (JSON has
-no infinity); a PSNR over holes of an image without holes is empty / ``null`` likewise.
+no infinity); a PSNR over holes of an image without holes is empty / ``null`` likewise. The
+JSON leaves out the metrics no image of the report has (the PSNR over holes without holes, the
+detail ratio where the task scores none).
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ class ImageScore:
     Attributes:
         psnr: dB over every pixel; ssim: mean SSIM; psnr_hole: dB over the holes (inpainting);
         detail_0, detail_1, detail_2: detail ratio over the holes at pyramid levels 0, 1, 2
-            (``metrics.detail_ratio``; 1.0 = the truth's detail; None without holes, nan where
-            the truth is flat); lpips: LPIPS distance or None when unavailable; seconds:
-            restore time; megapixels: image size.
+            (``metrics.detail_ratio``; 1.0 = the truth's detail; nan where the truth is flat);
+            without holes ``detail_0`` over the whole image where the task scores it
+            (``Task.eval_scoring``: upscaling), else None; lpips: LPIPS distance or None when
+            unavailable; seconds: restore time; megapixels: the output's size. Every metric is
+            taken inside the task's border (``Scoring.border``).
     """
 
     model: str
@@ -96,6 +100,14 @@ class EvalReport:
         """Whether the PSNR over holes is part of this report (inpainting, or masks given)."""
         return any(s.psnr_hole is not None for s in self.scores)
 
+    @property
+    def detail_fields(self) -> tuple[str, ...]:
+        """The detail-ratio fields some score of this report has: the three levels over holes,
+        ``detail_0`` alone for a task scored on the whole image's detail, or none."""
+        return tuple(
+            f for f in DETAIL_FIELDS if any(getattr(s, f) is not None for s in self.scores)
+        )
+
     def summary(self) -> list[SummaryRow]:
         """One row per (model, condition), conditions in order, models in order within each."""
         rows = []
@@ -111,11 +123,13 @@ class EvalReport:
     def to_json(self) -> dict[str, Any]:
         """The means, settings and models, ready for ``json.dumps`` (no NaN/inf)."""
         results = []
+        absent = [key for key in DETAIL_FIELDS if key not in self.detail_fields]
+        if not self.has_holes:
+            absent.append("psnr_hole")
         for row in self.summary():
             entry = {key: _finite(value) for key, value in asdict(row).items()}
-            if not self.has_holes:
-                for key in ("psnr_hole", *DETAIL_FIELDS):
-                    entry.pop(key)
+            for key in absent:
+                entry.pop(key)
             if self.lpips_reason is not None:
                 entry["lpips_unavailable"] = self.lpips_reason
             results.append(entry)
@@ -296,7 +310,7 @@ def short_labels(labels: list[str]) -> dict[str, str]:
 def folder_name(label: str) -> str:
     """A model label made safe as one folder name (``runs/x`` -> ``runs_x``)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "model"
-    return f"{name}-model" if name in ("degraded", "masks") else name
+    return f"{name}-model" if name in ("degraded", "masks", "input") else name
 
 
 # ----------------------------------------------------------------------------------- the grid

@@ -3,13 +3,18 @@
 Every model restores the very same degraded inputs (built once per image and condition, see
 :mod:`ganrestore.evaluation.degrade`). Outputs are quantized to the reference's bit depth before
 scoring, exactly as if they had been saved, so ``--save-outputs`` files scored later with
-``--restored`` give the same numbers. The row ``input`` scores the degraded input itself.
+``--restored`` (:mod:`ganrestore.evaluation.scoring`) give the same numbers. The row ``input``
+scores the degraded input as the task shows it at the outputs' size
+(:meth:`~ganrestore.tasks.Task.scored_input`: an upscaling task's bicubic upscale). How outputs
+are scored is the task's too (:meth:`~ganrestore.tasks.Task.eval_scoring`: a border cut from
+each side, the detail ratio over the whole image); an input with holes adds the PSNR and the
+detail ratio over them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +22,7 @@ import numpy as np
 import torch
 
 from ganrestore.baselines import SigmaAware
-from ganrestore.data.io import DEFAULT_MAX_PIXELS, list_images, read_image, read_mask, write_image
+from ganrestore.data.io import DEFAULT_MAX_PIXELS, read_mask, write_image
 from ganrestore.errors import GanrestoreError
 from ganrestore.evaluation import metrics
 from ganrestore.evaluation.degrade import (
@@ -28,7 +33,15 @@ from ganrestore.evaluation.degrade import (
     degrade,
 )
 from ganrestore.evaluation.models import EvalModel
-from ganrestore.evaluation.report import EvalReport, GridBuilder, ImageScore, folder_name
+from ganrestore.evaluation.report import EvalReport, GridBuilder, folder_name
+from ganrestore.evaluation.scoring import (
+    Reference,
+    images_by_stem,
+    quantize,
+    read_reference,
+    score_output,
+)
+from ganrestore.tasks import Task, build_task
 
 #: Label of the row that scores the degraded input itself.
 INPUT_LABEL = "input"
@@ -37,43 +50,22 @@ Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class Reference:
-    """A clean reference image.
-
-    Attributes:
-        name: path relative to its folder, POSIX (part of the degradation seed).
-        pixels: ``(H, W, C)`` float32 in [0, 1].
-        integer: the same as uint8 / uint16 (its file's bit depth), what outputs are scored on.
-    """
-
-    name: str
-    pixels: np.ndarray
-    integer: np.ndarray
-
-    @property
-    def stem(self) -> str:
-        return Path(self.name).stem
-
-    @property
-    def bit_depth(self) -> int:
-        return 16 if self.integer.dtype == np.uint16 else 8
-
-
-@dataclass(frozen=True)
 class EvalSettings:
     """What ``ganrestore eval --data`` does.
 
     Attributes:
-        task: ``"denoise"`` or ``"inpaint"``.
+        task: the name of an installed task (``"denoise"``, ``"upscale-x4"``, ...).
         data: folder of clean images (not searched recursively).
-        conditions: noise levels or mask kinds (or one ``--masks DIR`` condition).
+        conditions: noise levels or mask kinds (or one ``--masks DIR`` condition), or the
+            task's own degradation.
         seed: seed of every degradation.
         hole_ratio: share of hole pixels of generated masks.
         save_outputs: folder for degraded inputs, masks and every model's outputs, or None.
         grid: PNG file for the side-by-side picture, or None.
         lpips: compute LPIPS when its weights are available.
         max_pixels: references and mask files with more pixels (from their headers) are not
-            decoded: the run stops with an error naming the file (0: no limit).
+            decoded: the run stops with an error naming the file (0: no limit). References are
+            the outputs' size, so for a task that enlarges images this bounds the outputs.
     """
 
     task: str
@@ -86,39 +78,6 @@ class EvalSettings:
     lpips: bool = True
     extra: dict = field(default_factory=dict)
     max_pixels: int = DEFAULT_MAX_PIXELS
-
-
-def quantize(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
-    """``(H, W, C)`` float [0, 1] -> uint8 / uint16, rounded to the nearest level."""
-    top, dtype = (65535, np.uint16) if bit_depth == 16 else (255, np.uint8)
-    return np.rint(np.clip(pixels, 0.0, 1.0) * top).astype(dtype)
-
-
-def read_reference(path: Path, folder: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Reference:
-    """A clean image file as a :class:`Reference` (alpha dropped).
-
-    Raises:
-        ImageTooLargeError: above ``max_pixels`` (0: no limit), nothing decoded.
-    """
-    decoded = read_image(path, max_pixels)
-    integer = quantize(decoded.pixels, decoded.bit_depth)
-    pixels = integer.astype(np.float32) / metrics.data_range(integer)
-    return Reference(path.relative_to(folder).as_posix(), pixels, integer)
-
-
-def images_by_stem(folder: Path, option: str) -> dict[str, Path]:
-    """Image files of ``folder`` keyed by file stem; two files with one stem are an error."""
-    if not folder.is_dir():
-        raise GanrestoreError(f"{option} {folder}: not a folder")
-    found: dict[str, Path] = {}
-    for path in list_images(folder):
-        if path.stem in found:
-            raise GanrestoreError(
-                f"{option} {folder}: {found[path.stem].name} and {path.name} share the stem "
-                f"'{path.stem}'; keep one of them"
-            )
-        found[path.stem] = path
-    return found
 
 
 def _reference_files(folder: Path, option: str) -> list[Path]:
@@ -139,6 +98,8 @@ def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = pri
     """
     files = _reference_files(settings.data, "--data")
     masks = _mask_files(settings)
+    task = build_task(settings.task)
+    scoring = task.eval_scoring()
     lpips = metrics.Lpips.load(settings.lpips)
     report = EvalReport(
         task=settings.task,
@@ -169,22 +130,29 @@ def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = pri
                 settings.hole_ratio,
                 holes,
             )
+            truth = reference.integer
+            if degraded.target is not None:
+                truth = quantize(degraded.target, reference.bit_depth)
             if index == 1 and condition == settings.conditions[0]:
                 for model in models:  # first calls pay for imports and allocations: untimed
                     _restore(model, degraded, condition)
-            outputs = _outputs(models, degraded, condition)
+            outputs = _outputs(models, degraded, condition, task)
             for label, (restored, seconds) in outputs.items():
                 integer = quantize(restored, reference.bit_depth)
-                score = _score(label, condition.name, reference, integer, degraded.holes, lpips)
+                holes = degraded.holes
+                score = score_output(
+                    label, condition.name, reference.name, truth, integer, holes, lpips, scoring
+                )
                 report.scores.append(replace(score, seconds=seconds))
                 if settings.save_outputs is not None:
-                    _save(settings.save_outputs, label, condition.name, reference, integer)
-            if settings.save_outputs is not None and degraded.holes is not None:
-                folder = settings.save_outputs / "masks" / condition.name
-                write_image(folder / f"{reference.stem}.png", degraded.holes.astype(np.float32))
+                    _save_output(
+                        settings.save_outputs, label, condition.name, reference, integer, degraded
+                    )
+            if settings.save_outputs is not None:
+                _save_input(settings.save_outputs, condition.name, reference, degraded)
             if grid is not None:
                 thumbnails = {label: quantize(out, 8) for label, (out, _) in outputs.items()}
-                grid.add_row(f"{reference.stem} {condition.name}", reference.integer, thumbnails)
+                grid.add_row(f"{reference.stem} {condition.name}", truth, thumbnails)
     if grid is not None and settings.grid is not None:
         grid.write(settings.grid)
         log(f"picture: {settings.grid}")
@@ -192,15 +160,29 @@ def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = pri
 
 
 def _outputs(
-    models: Sequence[EvalModel], degraded: Degraded, condition: Condition
+    models: Sequence[EvalModel], degraded: Degraded, condition: Condition, task: Task
 ) -> dict[str, tuple[np.ndarray, float | None]]:
-    """The degraded input (untimed) and every model's output with its seconds, by label."""
-    outputs: dict[str, tuple[np.ndarray, float | None]] = {
-        INPUT_LABEL: (degraded.pixels.astype(np.float32) / 255.0, None)
+    """The degraded input as the task scores it (untimed) and every model's output with its
+    seconds, by label; each ``(H, W, C)`` float in [0, 1], the outputs' size."""
+    images, masks = _tensors(degraded)
+    batch = {
+        "degraded": images,
+        "mask": torch.zeros_like(images[:, :1]) if masks is None else masks,
     }
+    shown = task.scored_input(batch)[0].permute(1, 2, 0).numpy()
+    outputs: dict[str, tuple[np.ndarray, float | None]] = {INPUT_LABEL: (shown, None)}
     for model in models:
         outputs[model.label] = _restore(model, degraded, condition)
     return outputs
+
+
+def _tensors(degraded: Degraded) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(1, C, h, w)`` images in [0, 1] and ``(1, 1, h, w)`` holes (1 = hole) or None."""
+    images = torch.from_numpy(degraded.pixels.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+    masks = None
+    if degraded.holes is not None:
+        masks = torch.from_numpy(degraded.holes.astype(np.float32))[None, None]
+    return images.contiguous(), masks
 
 
 def _mask_files(settings: EvalSettings) -> dict[str, Path]:
@@ -229,17 +211,14 @@ def _restore(
     model: EvalModel, degraded: Degraded, condition: Condition
 ) -> tuple[np.ndarray, float]:
     """``(H, W, C)`` float output of ``model`` and the seconds it took."""
-    images = torch.from_numpy(degraded.pixels.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
-    masks = None
-    if degraded.holes is not None:
-        masks = torch.from_numpy(degraded.holes.astype(np.float32))[None, None]
+    images, masks = _tensors(degraded)
     restorer = model.restorer
     hinted = isinstance(restorer, SigmaAware)
     if hinted:
         restorer.set_sigma(condition.sigma_hint)
     try:
         start = time.perf_counter()
-        restored = restorer.restore_batch(images.contiguous(), masks)
+        restored = restorer.restore_batch(images, masks)
         seconds = time.perf_counter() - start
     finally:
         if hinted:
@@ -247,112 +226,37 @@ def _restore(
     return restored[0].detach().cpu().float().permute(1, 2, 0).numpy(), seconds
 
 
-def _score(
+def _save_output(
+    folder: Path,
     label: str,
     condition: str,
     reference: Reference,
-    restored: np.ndarray,
-    holes: np.ndarray | None,
-    lpips: metrics.Lpips,
-) -> ImageScore:
-    """Every metric of one output; ``seconds`` is left None (the caller fills it in)."""
-    height, width = reference.integer.shape[:2]
-    details: list[float | None] = [None] * metrics.DETAIL_LEVELS
-    if holes is not None:
-        details = list(metrics.detail_ratio(restored, reference.integer, holes))
-    return ImageScore(
-        model=label,
-        condition=condition,
-        image=reference.name,
-        psnr=metrics.psnr(restored, reference.integer),
-        ssim=metrics.ssim(restored, reference.integer),
-        psnr_hole=None if holes is None else metrics.psnr(restored, reference.integer, holes),
-        lpips=lpips.score(restored, reference.integer),
-        seconds=None,
-        megapixels=height * width / 1e6,
-        detail_0=details[0],
-        detail_1=details[1],
-        detail_2=details[2],
-    )
-
-
-def _save(
-    folder: Path, label: str, condition: str, reference: Reference, image: np.ndarray
+    image: np.ndarray,
+    degraded: Degraded,
 ) -> None:
-    name = "degraded" if label == INPUT_LABEL else folder_name(label)
-    path = folder / name / condition / f"{reference.stem}.png"
+    """``FOLDER/MODEL/CONDITION/NAME.png``. The row ``input`` is saved only where it is not the
+    models' input itself (:func:`_save_input` writes that): at the outputs' larger size, an
+    upscaling task's bicubic upscale, under ``input/``."""
+    if label != INPUT_LABEL:
+        _write(folder / folder_name(label) / condition, reference, image)
+    elif image.shape[:2] != degraded.pixels.shape[:2]:
+        _write(folder / INPUT_LABEL / condition, reference, image)
+
+
+def _save_input(folder: Path, condition: str, reference: Reference, degraded: Degraded) -> None:
+    """The models' input under ``degraded/``, at the reference's bit depth, and its holes
+    (white = hole) under ``masks/``."""
+    given = quantize(degraded.pixels.astype(np.float32) / 255.0, reference.bit_depth)
+    _write(folder / "degraded" / condition, reference, given)
+    if degraded.holes is not None:
+        write_image(
+            folder / "masks" / condition / f"{reference.stem}.png",
+            degraded.holes.astype(np.float32),
+        )
+
+
+def _write(folder: Path, reference: Reference, image: np.ndarray) -> None:
+    """``image`` (integer) as ``FOLDER/NAME.png`` at the reference's bit depth."""
     scale = metrics.data_range(image)
+    path = folder / f"{reference.stem}.png"
     write_image(path, image.astype(np.float32) / scale, bit_depth=reference.bit_depth)
-
-
-def score_folders(
-    restored_dir: Path,
-    reference_dir: Path,
-    masks_dir: Path | None = None,
-    lpips: bool = True,
-    log: Log = print,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> EvalReport:
-    """Score existing outputs against references matched by file stem.
-
-    Restored images are compared at the reference's bit depth; with ``masks_dir`` (white =
-    hole, matched by stem) the PSNR over the holes is added. Files above ``max_pixels`` (0: no
-    limit) are not decoded: an error names them.
-
-    Raises:
-        GanrestoreError: no pair matches, a size or channel mismatch, a missing mask.
-    """
-    references = images_by_stem(reference_dir, "--reference")
-    restored = images_by_stem(restored_dir, "--restored")
-    masks = images_by_stem(masks_dir, "--masks") if masks_dir is not None else {}
-    common = sorted(set(references) & set(restored))
-    if not common:
-        raise GanrestoreError(
-            f"--restored {restored_dir} and --reference {reference_dir} share no file stem; "
-            "outputs are matched to references by name without suffix (a.png <-> a.jpg)"
-        )
-    for note in _unmatched(restored, references, "restored", "reference"):
-        log(note)
-    scorer = metrics.Lpips.load(lpips)
-    label = restored_dir.as_posix()
-    report = EvalReport(
-        task=None,
-        source=str(reference_dir),
-        seed=None,
-        conditions=["restored"],
-        models=[{"label": label, "spec": str(restored_dir), "description": "saved outputs"}],
-        lpips_reason=scorer.reason,
-    )
-    for stem in common:
-        reference = read_reference(references[stem], reference_dir, max_pixels)
-        output = read_image(restored[stem], max_pixels).pixels
-        _check_pair(output, reference, restored[stem])
-        holes = None
-        if masks_dir is not None:
-            if stem not in masks:
-                raise GanrestoreError(f"--masks {masks_dir}: no mask named {stem}.*")
-            holes = read_mask(masks[stem], reference.integer.shape[:2], max_pixels) > 0.5
-        integer = quantize(output, reference.bit_depth)
-        report.scores.append(_score(label, "restored", reference, integer, holes, scorer))
-    return report
-
-
-def _check_pair(output: np.ndarray, reference: Reference, path: Path) -> None:
-    if output.shape != reference.integer.shape:
-        raise GanrestoreError(
-            f"{path} is {output.shape[1]}x{output.shape[0]} with {output.shape[2]} channel(s) "
-            f"but its reference {reference.name} is {reference.integer.shape[1]}x"
-            f"{reference.integer.shape[0]} with {reference.integer.shape[2]}"
-        )
-
-
-def _unmatched(
-    restored: dict[str, Path], references: dict[str, Path], first: str, second: str
-) -> Iterator[str]:
-    for stems, kind, other in (
-        (sorted(set(restored) - set(references)), first, second),
-        (sorted(set(references) - set(restored)), second, first),
-    ):
-        if stems:
-            shown = ", ".join(stems[:5]) + (" ..." if len(stems) > 5 else "")
-            yield f"{len(stems)} {kind} image(s) without a {other}, not scored: {shown}"

@@ -47,6 +47,7 @@ def load_restorer(
     overlap: int | None = None,
     batch_size: int | None = None,
     trust_torchscript: bool = False,
+    task: str | None = None,
 ) -> Restorer:
     """The restorer for ``model``: a run directory, checkpoint folder, ``.safetensors`` file
     saved by ``ganrestore train``, a bundled name (``denoise``, ``inpaint``),
@@ -73,6 +74,9 @@ def load_restorer(
             it holds, which can read or overwrite your files: pass True only for files you
             trust. Without it such a file is refused; ``.onnx`` and ``.safetensors`` files hold
             data only and need no such trust.
+        task: the task the model must restore (e.g. ``"upscale-x4"``): a trained model of
+            another task is refused, and a baseline is built for it (``baseline:bicubic``
+            serves ``upscale-x2`` and ``upscale-x4``); None: the model's own task.
 
     Raises:
         GanrestoreError: unknown or damaged model, bad tile settings, ``model`` of another
@@ -93,6 +97,7 @@ def load_restorer(
             raise GanrestoreError(f"load_restorer: {exc}") from None
     return resolve_model(
         model,
+        task=task,
         device=device,
         tiling=tiling,
         self_ensemble=self_ensemble,

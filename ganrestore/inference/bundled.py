@@ -5,8 +5,9 @@ parsed from) into a :class:`Restorer`: a trained network from its model file, th
 ``ganrestore/weights/NAME.safetensors`` (``denoise``, ``inpaint``; until they are installed,
 asking for one says how to train a model instead), both bundled models at once
 (:class:`BundledPair`), or a classical baseline ``baseline:NAME``. Baselines are plugins, built
-through :data:`ganrestore.registry.BASELINES`: inference never imports
-:mod:`ganrestore.baselines` (which builds on inference's :class:`Restorer`).
+through :data:`ganrestore.registry.BASELINES` for a task that lists them
+(:attr:`ganrestore.tasks.Task.baselines`): inference never imports :mod:`ganrestore.baselines`
+(which builds on inference's :class:`Restorer`).
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ from ganrestore.modelfile.source import (
     installed_bundled_models,
     parse_model_source,
 )
-from ganrestore.registry import BASELINES
-from ganrestore.tasks import build_task, routed_task, task_model
+from ganrestore.registry import BASELINES, TASKS
+from ganrestore.tasks import Task, build_task, routed_task, task_model
 
 __all__ = [
     "BUNDLED_MODELS",
+    "BaselineTaskError",
     "BundledPair",
     "ModelNotFoundError",
+    "baseline_tasks",
     "build_baseline",
     "bundled_path",
     "installed_bundled_models",
@@ -85,7 +88,7 @@ def resolve_model(
         )
     source = bundled_source(_task_bundle(task)) if model is None else parse_model_source(model)
     if source.kind is SourceKind.BASELINE:
-        restorer = build_baseline(source.name or "")
+        restorer = build_baseline(source.name or "", task)
     else:
         restorer = _network(source, device, tiling, self_ensemble, trust_torchscript)
     if task is not None and restorer.task != task:
@@ -111,23 +114,86 @@ def _task_bundle(task: str | None) -> str:
     return bundled
 
 
-def build_baseline(name: str, **params: Any) -> Restorer:
-    """The classical baseline ``name`` (``"bm3d"`` or ``"baseline:bm3d"``) with its ``params``.
+class BaselineTaskError(GanrestoreError):
+    """A baseline asked for a task it is not made for, or without a task when several (or no)
+    installed tasks list it."""
+
+
+def baseline_tasks(name: str) -> list[str]:
+    """The installed tasks, by name, that list the baseline ``name`` (without ``baseline:``)
+    among their :attr:`~ganrestore.tasks.Task.baselines`; a task that fails to build is left out
+    (``ganrestore plugins list`` reports it)."""
+    found = []
+    for task_name in TASKS.names():
+        try:
+            task = build_task(task_name)
+        except Exception:  # a broken third-party task
+            continue
+        if name in task.baselines:
+            found.append(task_name)
+    return found
+
+
+def build_baseline(name: str, task: Task | str | None = None, **params: Any) -> Restorer:
+    """The classical baseline ``name`` (``"bm3d"`` or ``"baseline:bm3d"``) built for ``task``.
+
+    The task says which baselines are made for it (:attr:`~ganrestore.tasks.Task.baselines`),
+    and the baseline learns from it what it restores (holes or not, the output's scale). A
+    baseline that no installed task lists (a third party's) is built for the task it is given.
+
+    Args:
+        name: a registered baseline, with or without the ``baseline:`` prefix.
+        task: a task or its name; None: the one installed task that lists the baseline.
+        params: the baseline's own parameters (``ganrestore plugins show NAME``).
 
     Raises:
         UnknownPluginError: no such baseline (the message lists them).
+        BaselineTaskError: the task does not list it while others do, or no task is given and
+            not exactly one installed task lists it.
         BaselineDependencyError: its package is missing (the message says what to install).
         PluginParamsError: a parameter it does not accept.
         GanrestoreError: the plugin built something that is not a :class:`Restorer`.
     """
     short = name.removeprefix(BASELINE_PREFIX)
-    restorer = BASELINES.build(short, **params)
+    BASELINES.get(short)  # an unknown name: the registry's error, listing the known ones
+    restorer = BASELINES.build(short, _task_of_baseline(short, task), **params)
     if not isinstance(restorer, Restorer):
         raise GanrestoreError(
             f"baseline '{short}' ({BASELINES.source(short).describe()}) returned a "
             f"{type(restorer).__name__}, not a ganrestore Restorer"
         )
     return restorer
+
+
+def _task_of_baseline(short: str, task: Task | str | None) -> Task:
+    """The task to build the baseline ``short`` for: ``task`` if it may be, else the only
+    installed task that lists the baseline.
+
+    Raises:
+        BaselineTaskError: as :func:`build_baseline` says.
+    """
+    serving = baseline_tasks(short)
+    made_for = " and ".join(serving)
+    if task is None:
+        if len(serving) == 1:
+            return build_task(serving[0])
+        if serving:
+            raise BaselineTaskError(
+                f"baseline:{short} is made for {made_for}: pass --task (task= in Python) to "
+                "say which"
+            )
+        raise BaselineTaskError(
+            f"baseline:{short} is listed by no installed task: pass --task (task= in Python) "
+            "to say which task to build it for"
+        )
+    spec = build_task(task) if isinstance(task, str) else task
+    if serving and short not in spec.baselines:
+        own = ", ".join(spec.baselines) or "none"
+        raise BaselineTaskError(
+            f"baseline:{short} is made for {made_for}, but --task is {spec.name}; the "
+            f"baselines of {spec.name}: {own}"
+        )
+    return spec
 
 
 def _network(
@@ -138,7 +204,7 @@ def _network(
     trust_torchscript: bool = False,
 ) -> NetworkRestorer:
     if source.kind is SourceKind.EXPORTED:  # a file of `ganrestore export`
-        from ganrestore.inference.exported import exported_restorer
+        from ganrestore.export.exported import exported_restorer
 
         return exported_restorer(
             source.given, device, tiling, self_ensemble, trust_torchscript=trust_torchscript
@@ -156,7 +222,7 @@ class BundledPair(Restorer):
     """
 
     task = "auto"
-    uses_mask = True
+    takes_masks = True
     mask_optional = True
 
     def __init__(self, unmasked: Restorer, masked: Restorer) -> None:
@@ -194,7 +260,7 @@ def set_hole_edges(
         ``restorer`` fills holes, or it fills them exactly as masked.
     """
     member = restorer.masked if isinstance(restorer, BundledPair) else restorer
-    if not (isinstance(member, NetworkRestorer) and member.uses_mask):
+    if not (isinstance(member, NetworkRestorer) and member.takes_masks):
         return ""
     if grow is not None:
         member.set_grow(grow)
@@ -239,7 +305,7 @@ def set_strength(restorer: Restorer, strength: float | None, noise_sigma: float 
         return ""
     member = restorer.unmasked if isinstance(restorer, BundledPair) else restorer
     given = "--strength" if strength is not None else "--noise-sigma"
-    if member.uses_mask:
+    if member.takes_masks:
         raise GanrestoreError(
             f"{given} given, but {member.description} is {task_model(member.task)}: it fills "
             f"holes, which takes no {given}; drop it (it is for denoise models)"

@@ -114,7 +114,8 @@ class ApplyOptions:
         quality: JPEG / WebP quality.
         max_pixels: images and mask files with more pixels (height x width, read from the
             header before decoding, when the folder is scanned and again when each file is
-            decoded) fail; 0: no limit.
+            decoded) fail; 0: no limit. For a model whose result is larger (upscaling), the
+            limit holds for the result: an image fails when its result would be above it.
         invert_mask: mask files are black = hole (``--invert-mask``); alpha is not inverted.
     """
 
@@ -165,7 +166,7 @@ def run_folder(
     Returns:
         The counts; ``exit_code`` is 1 when any file failed.
     """
-    plan = plan_folder(options, restorer.uses_mask)
+    plan = plan_folder(options, restorer.takes_masks)
     return run_plan(restorer, plan, options, log, progress, tiles)
 
 
@@ -270,7 +271,8 @@ class _Runner:
     def _groups(self, jobs: list[Job]) -> list[tuple[tuple[int, int], list[Job]]]:
         """Jobs with the same header size, in batches of the restorer's limit."""
         sized = []
-        sizes = self.pool.map(lambda job: _header_size(job, self.options.max_pixels), jobs)
+        limit, scale = self.options.max_pixels, self.restorer.scale
+        sizes = self.pool.map(lambda job: _header_size(job, limit, scale), jobs)
         for job, size in zip(jobs, sizes, strict=True):
             if isinstance(size, str):
                 self._finish(job, "failed", size)
@@ -287,11 +289,11 @@ class _Runner:
     def _decode(self, job: Job) -> _Ready | tuple[Job, str, str]:
         limit = self.options.max_pixels
         try:  # the header is checked again: the file may have been replaced since the scan
-            image = read_image(job.source, max_pixels=limit)
+            image = read_image(job.source, max_pixels=limit // self.restorer.scale**2)
         except ImageReadError as exc:
             return job, "failed", _reason(exc)
         alpha, loaded, warnings = image.alpha, None, []
-        if self.restorer.uses_mask:
+        if self.restorer.takes_masks:
             if job.mask_file is not None:
                 size, invert = (image.height, image.width), self.options.invert_mask
                 try:
@@ -414,13 +416,14 @@ class _Runner:
         self.progress(1)
 
 
-def _header_size(job: Job, max_pixels: int) -> tuple[int, int] | str:
-    """``(H, W)`` from the header, or why the file fails (unreadable, or over ``max_pixels``)."""
+def _header_size(job: Job, max_pixels: int, scale: int) -> tuple[int, int] | str:
+    """``(H, W)`` from the header, or why the file fails (unreadable, or its result, ``scale``
+    times larger, over ``max_pixels``)."""
     try:
         height, width = image_size(job.source)
     except ImageReadError as exc:
         return exc.reason
-    too_large = over_limit(height, width, max_pixels)
+    too_large = over_limit(height, width, max_pixels, scale)
     return (height, width) if too_large is None else too_large + RAISE_THE_LIMIT
 
 

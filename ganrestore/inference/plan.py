@@ -112,7 +112,7 @@ def check_folders(options: ApplyOptions) -> None:
         raise UnsafeFoldersError(f"--out {options.output_dir} exists and is not a folder")
 
 
-def plan_folder(options: ApplyOptions, uses_mask: bool) -> FolderPlan:
+def plan_folder(options: ApplyOptions, takes_masks: bool) -> FolderPlan:
     """Find the inputs, their outputs and masks, applying the safety rules.
 
     Raises:
@@ -125,7 +125,7 @@ def plan_folder(options: ApplyOptions, uses_mask: bool) -> FolderPlan:
         masks_root = options.masks_dir.resolve()
         images = [p for p in images if masks_root not in p.resolve().parents]
     finder = None
-    if uses_mask:  # a single file's sidecar is beside it, among its folder's images
+    if takes_masks:  # a single file's sidecar is beside it, among its folder's images
         neighbours = list_images(root) if single_file else images
         finder = MaskFinder(root, options.masks_dir, neighbours)
     plan, owners = FolderPlan(), {}

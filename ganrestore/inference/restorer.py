@@ -19,19 +19,18 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganrestore.cpu_memory import give_back_freed_memory
 from ganrestore.devices import resolve_device
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.ensemble import symmetric_mean
 from ganrestore.inference.image_batch import ImageLike, RestoreInputError, from_batch, to_batch
-from ganrestore.inference.inpaint_scales import ScaleSettings, checked_strategy, fill_holes
-from ganrestore.inference.mask_edges import feather_weights, grow_holes
 from ganrestore.inference.masks import ALPHA_HOLE_BELOW, mask_batch
 from ganrestore.inference.model_file import load_generator
-from ganrestore.inference.texture_transfer import TextureSettings, transfer_texture
-from ganrestore.inference.tiling import TileSettings, size_multiple, tiled_forward
+from ganrestore.inference.tiling import TileSettings, size_multiple
 from ganrestore.modelfile import ModelRecord, generator_file
-from ganrestore.tasks import Task, task_model
+from ganrestore.tasks import NetworkRun, Task, task_model
+from ganrestore.tasks.inpaint.fill import HoleSettings
+from ganrestore.tasks.inpaint.scales import ScaleSettings
+from ganrestore.tasks.inpaint.texture import TextureSettings
 
 
 class MaskRequiredError(RestoreInputError):
@@ -42,17 +41,20 @@ class Restorer(ABC):
     """A model that restores images; subclasses implement :meth:`restore_batch`.
 
     Attributes:
-        task: ``"denoise"`` or ``"inpaint"`` (what the model was trained for).
-        uses_mask: whether :meth:`restore` takes a mask (1 = hole).
+        task: the name of the task the model restores (``"denoise"``, ``"upscale-x4"``...).
+        takes_masks: whether :meth:`restore` takes a mask (1 = hole): its task asks the user
+            for one (the ``"mask"`` control of :attr:`ganrestore.tasks.Task.controls`).
         mask_optional: whether an image without a mask is still restored (a restorer that
             routes masked images to inpainting and the others to denoising).
         description: where the model came from, for messages.
+        scale: output side / input side (1, or e.g. 4 for an upscaling model).
     """
 
     task: str
-    uses_mask: bool
+    takes_masks: bool
     description: str
     mask_optional: bool = False
+    scale: int = 1
 
     @abstractmethod
     def restore_batch(self, images: Tensor, masks: Tensor | None = None) -> Tensor:
@@ -60,12 +62,13 @@ class Restorer(ABC):
 
         Args:
             images: ``(B, C, H, W)`` float32 on the CPU in [0, 1]; ``C`` is 1 (gray) or 3.
-            masks: ``(B, 1, H, W)`` float32 in {0, 1}, 1 = hole; required when ``uses_mask``.
+            masks: ``(B, 1, H, W)`` float32 in {0, 1}, 1 = hole; required when ``takes_masks``.
 
         Returns:
-            ``(B, C, H, W)`` float32 on the CPU in [0, 1]; pixels where the mask is 0 are the
-            input's, bit for bit, except within ``grow`` (+ ``feather``) pixels of a hole for a
-            :class:`NetworkRestorer` that grows its holes (2 pixels by default).
+            ``(B, C, sH, sW)`` float32 on the CPU in [0, 1], ``s`` = :attr:`scale`; pixels
+            where the mask is 0 are the input's, bit for bit, except within ``grow`` (+
+            ``feather``) pixels of a hole for a :class:`NetworkRestorer` that grows its holes
+            (2 pixels by default).
         """
 
     def batch_limit(self, height: int, width: int) -> int:
@@ -105,7 +108,7 @@ class Restorer(ABC):
         batch = to_batch(image)
         masks = None
         if mask is not None:
-            if not self.uses_mask:
+            if not self.takes_masks:
                 raise RestoreInputError(
                     f"{self.description} is {task_model(self.task)} and takes no mask; drop mask="
                 )
@@ -115,7 +118,7 @@ class Restorer(ABC):
                 raise RestoreInputError(str(exc)) from None
         alpha = batch.alpha
         has_alpha_holes = alpha is not None and bool((alpha < ALPHA_HOLE_BELOW).any())
-        if self.uses_mask and masks is None and (has_alpha_holes or not self.mask_optional):
+        if self.takes_masks and masks is None and (has_alpha_holes or not self.mask_optional):
             if not has_alpha_holes:
                 raise MaskRequiredError(
                     f"{self.description} is an inpainting model: pass mask= (white / 1 = hole) "
@@ -125,12 +128,6 @@ class Restorer(ABC):
             alpha = torch.where(masks > 0, torch.ones_like(alpha), alpha)
         restored = self.restore_batch(batch.pixels, masks)
         return from_batch(batch, restored, alpha)
-
-
-#: Above this many pixels the memory the network's pass freed is given back before the texture
-#: step allocates its own (a 12 MP fill under ``apply``: 3.2-3.4 GB at its peak without, 2.9 GB
-#: with).
-TRIM_BEFORE_TEXTURE_PIXELS = 4_000_000
 
 
 class NetworkRestorer(Restorer):
@@ -154,25 +151,27 @@ class NetworkRestorer(Restorer):
     Attributes:
         inpaint_strategy: how an inpainting model meets large images and holes: ``"scales"``
             (default: the network runs only around the holes, and holes deeper than its reach
-            are filled coarse to fine, :mod:`ganrestore.inference.inpaint_scales`) or
+            are filled coarse to fine, :mod:`ganrestore.tasks.inpaint.scales`) or
             ``"tiles"`` (every tile with a hole in it, at full resolution only, as before).
         scale_settings: depths, cells and margins of the ``"scales"`` strategy.
         grow: pixels a hole is widened by before it is filled (default 2), so that the
             soft outline of a removed object goes too and leaves no halo
-            (:func:`~ganrestore.inference.mask_edges.grow_holes`); 0 fills exactly the mask.
+            (:func:`~ganrestore.tasks.inpaint.edges.grow_holes`); 0 fills exactly the mask.
         grow_where: which holes grow: ``"halos"`` (default) only those whose outline shows an
-            object's soft edge (:func:`~ganrestore.inference.mask_edges.halo_holes`), so that
+            object's soft edge (:func:`~ganrestore.tasks.inpaint.edges.halo_holes`), so that
             a mask that marks exactly the missing pixels keeps all its context; ``"all"``
             every hole.
         feather: known pixels this close to a (grown) hole take part of the fill, fading out
             (default 0: every pixel outside the grown holes is the input's, bit for bit).
         texture: the photo's own fine detail is copied into the fill where its colours match
-            (:mod:`~ganrestore.inference.texture_transfer`; default on for inpainting), so
+            (:mod:`~ganrestore.tasks.inpaint.texture`; default on for inpainting), so
             that a smooth fill gets the grain of its surroundings; None: the network's fill
             alone.
         strength: how much of the restoration is applied, 0 to 1 (default 1), for tasks
-            without masks: ``input + strength * (restored - input)``; 0 returns the input
-            exactly, without running the network. Set it with :meth:`set_strength`.
+            without masks: ``input + strength * (restored - input)``, where the input is as
+            the task shows it at the output's size (an upscaling task: its bicubic upscale);
+            0 returns that input, without running the network (exactly the input for a task
+            that keeps the size). Set it with :meth:`set_strength`.
     """
 
     inpaint_strategy: str = "scales"
@@ -196,7 +195,8 @@ class NetworkRestorer(Restorer):
         self.device = resolve_device(device)
         self.task_spec = task
         self.task = task.name
-        self.uses_mask = task.uses_mask
+        self.takes_masks = "mask" in task.controls
+        self.scale = task.scale
         self.tiling = tiling or TileSettings()
         self.description = description
         self.record = record
@@ -261,11 +261,11 @@ class NetworkRestorer(Restorer):
         """
         if not 0.0 <= strength <= 1.0:  # also refuses NaN
             raise GanrestoreError(f"strength must be from 0 to 1, got {strength}")
-        if self.uses_mask and strength != 1.0:
+        if "strength" not in self.task_spec.controls and strength != 1.0:
             raise GanrestoreError(
-                f"{self.description} is {task_model(self.task)}: it fills holes, which "
-                "takes no strength; drop strength (it is for models that restore whole images, "
-                "such as denoise)"
+                f"{self.description} is {task_model(self.task)}: it {self.task_spec.purpose}, "
+                "which takes no strength; drop strength (it is for models that restore whole "
+                "images, such as denoise)"
             )
         self.strength = float(strength)
 
@@ -299,56 +299,37 @@ class NetworkRestorer(Restorer):
 
     @torch.inference_mode()
     def restore_batch(self, images: Tensor, masks: Tensor | None = None) -> Tensor:
-        _check_batch(images, masks, self.uses_mask, self.description)
-        if self.strength == 0.0:
-            return images.float().clone()  # the input, exactly: nothing to run
+        _check_batch(images, masks, self.takes_masks, self.description)
         images = images.float()
-        rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+        if self.strength == 0.0:  # the input as the task shows it (exactly, at scale 1)
+            return self._unrestored(images)
         forward = self._symmetric_forward if self.self_ensemble else self._forward
-        weights = None  # the fill's share of each pixel (1 in the holes)
-        if masks is not None:
-            judged = rgb if self.grow_where == "halos" else None
-            masks = grow_holes(masks.float(), self.grow, judged)
-            weights = feather_weights(masks, self.feather)
-        if masks is not None and checked_strategy(self.inpaint_strategy) == "scales":
-            restored = fill_holes(
-                rgb,
-                masks,
-                forward,
-                settings=self.scale_settings,
-                tiling=self.tiling,
-                device=self.device,
-                multiple=self.multiple,
-                weights=weights,
-            )
-        else:
-            task = self.task_spec
-            restored = tiled_forward(
-                task.tile_input(rgb, masks),
-                forward,
-                out_channels=task.out_channels,
-                settings=self.tiling,
-                device=self.device,
-                multiple=self.multiple,
-                passthrough=task.skips_tile if task.scale == 1 else None,
-                scale=task.scale,
-            )
-            if weights is not None:
-                restored = torch.lerp(rgb, restored, weights)
+        run = NetworkRun(forward, self.tiling, self.device, self.multiple, self._hole_settings())
+        restored = self.task_spec.restore_images(images, masks, run)
         _check_finite_output(restored, self.description, self.device)
-        if masks is not None and self.texture is not None:
-            if restored.shape[-2] * restored.shape[-1] > TRIM_BEFORE_TEXTURE_PIXELS:
-                give_back_freed_memory()  # the network's kept buffers, before the texture's
-            for image, mask in zip(restored, masks, strict=True):  # in place: no second batch
-                image.copy_(transfer_texture(image, mask[0] > 0.5, self.texture))
-        restored = restored.clamp_(0, 1)
-        if images.shape[1] == 1 and restored.shape[1] == 3:
-            restored = restored.mean(dim=1, keepdim=True)
-        if weights is not None:  # known pixels beyond the feather: the input's, bit for bit
-            restored = torch.where(weights > 0, restored, images)
         if self.strength < 1.0:
-            restored = torch.lerp(images, restored, self.strength)
+            restored = torch.lerp(self._unrestored(images), restored, self.strength)
         return restored
+
+    def _hole_settings(self) -> HoleSettings | None:
+        """How a task with masks fills holes: this restorer's own settings."""
+        if not self.takes_masks:
+            return None
+        return HoleSettings(
+            grow=self.grow,
+            grow_where=self.grow_where,
+            feather=self.feather,
+            texture=self.texture,
+            strategy=self.inpaint_strategy,
+            scales=self.scale_settings,
+        )
+
+    def _unrestored(self, images: Tensor) -> Tensor:
+        """What strength 0 gives: ``images`` ``(B, C, H, W)`` as the task shows its input at
+        the output's size (a copy of them for a task that keeps the size)."""
+        if self.scale == 1:
+            return images.clone()
+        return self.task_spec.shown_input({"degraded": images})
 
     def _symmetric_forward(self, tiles: Tensor) -> Tensor:
         """:meth:`_forward` averaged over the 8 rotated / mirrored views of the tiles."""
@@ -380,10 +361,10 @@ def _check_finite_output(restored: Tensor, description: str, device: torch.devic
         )
 
 
-def _check_batch(images: Tensor, masks: Tensor | None, uses_mask: bool, description: str) -> None:
+def _check_batch(images: Tensor, masks: Tensor | None, takes_masks: bool, description: str) -> None:
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise RestoreInputError(f"expected images (B, 1 or 3, H, W), got {tuple(images.shape)}")
-    if uses_mask and masks is None:
+    if takes_masks and masks is None:
         raise MaskRequiredError(f"{description} is an inpainting model and needs masks")
     if masks is not None:
         expected = (images.shape[0], 1, *images.shape[2:])

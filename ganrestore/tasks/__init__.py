@@ -9,7 +9,11 @@ A task is the only owner of what is task-specific, and the rest of ganrestore as
   (:attr:`Task.options_type`, the ``[denoise]`` / ``[inpaint]`` table of a config);
 * how the network input is packed and its output composed (:meth:`Task.network_input`,
   :meth:`Task.restore`), its channel counts and the output-to-input size ratio;
-* its ready config, its bundled model, and which images ``apply`` routes to it in auto mode.
+* its ready config, its bundled model, which images ``apply`` routes to it in auto mode, and
+  what a user is asked for before a restoration (:attr:`Task.controls`);
+* its classical baselines (:attr:`Task.baselines`) and how ``ganrestore eval`` degrades images
+  for it and scores the outputs (:attr:`Task.eval_options`, :meth:`Task.scored_input`,
+  :meth:`Task.eval_scoring`).
 
 Tasks are plugins like networks (registry ``TASKS``, entry-point group ``ganrestore.tasks``):
 the built-ins ``denoise`` and ``inpaint`` are declared in ganrestore's own ``pyproject.toml``
@@ -18,7 +22,9 @@ exactly as another distribution declares its own. A task factory returns a :clas
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -37,10 +43,54 @@ Item = dict[str, torch.Tensor]
 #: How ``apply`` without ``--model`` routes an image: to the task of masked images, of images
 #: without a mask, or never (the task is only used when asked for by name).
 Route = Literal["masked", "unmasked", "never"]
-#: What ``ganrestore eval`` degrades clean images with for a task: synthetic noise (``--sigma``,
-#: ``--jpeg``, ``--peak``), holes (``--mask-kind``, ``--masks``), or the task's own
-#: validation degradation.
-Evaluation = Literal["noise", "holes", "own"]
+#: What a task asks the user for before a restoration (``ganrestore serve``'s page shows these
+#: controls for it): ``"mask"`` the holes to fill, drawn by the user and required (a task with
+#: ``uses_mask``); ``"grow"`` pixels every drawn hole is widened by before it is filled;
+#: ``"strength"`` the share of the restoration applied, 0 to 1 (0: the input as
+#: :meth:`Task.shown_input` shows it). The noise level a network is told is the network's own
+#: (``takes_noise_sigma``), not the task's.
+Control = Literal["mask", "grow", "strength"]
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How ``ganrestore eval`` scores a task's outputs against the clean image.
+
+    Every task gets PSNR and SSIM over every pixel and channel, and LPIPS; an input with holes
+    adds the PSNR and the detail ratio over its holes.
+
+    Attributes:
+        border: pixels cut from each side of the output and the truth before every metric (the
+            super-resolution protocol cuts the scale: no method can know what lies past the
+            image's edge).
+        detail: also score the detail ratio (the output's finest detail over the truth's, 1.0 =
+            as much) over the whole scored image, at the finest pyramid level.
+    """
+
+    border: int = 0
+    detail: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkRun:
+    """How a restorer runs its network, as :meth:`Task.restore_images` is given it.
+
+    Attributes:
+        forward: tiles ``(N, C, h, w)`` of :meth:`Task.tile_input` on ``device`` -> the
+            network's output on them as an image, ``(N, out_channels, scale·h, scale·w)`` in
+            [0, 1] (:meth:`Task.tile_output`); ``h`` and ``w`` multiples of ``multiple``.
+        tiling: the restorer's :class:`~ganrestore.inference.tiling.TileSettings`.
+        device: where the network runs.
+        multiple: the network's size multiple.
+        settings: the restorer's settings of the task's own strategy (an inpainting task: how
+            holes are grown, feathered, filled coarse to fine and given texture), or None.
+    """
+
+    forward: Callable[[torch.Tensor], torch.Tensor]
+    tiling: Any
+    device: torch.device
+    multiple: int
+    settings: Any = None
 
 
 def to_network_range(images: torch.Tensor) -> torch.Tensor:
@@ -108,7 +158,15 @@ class Task:
         ready_config: the ready config shipped with ganrestore (``configs/NAME.toml``), or None.
         bundled_model: the bundled weights (``ganrestore/weights/NAME.safetensors``), or None.
         route: which images ``apply`` without ``--model`` sends to its bundled model.
-        evaluation: what ``ganrestore eval`` degrades clean images with for it.
+        baselines: the registered classical baselines (``ganrestore.baselines``) made for it,
+            in the order ``ganrestore eval --model baselines`` runs them.
+        purpose: what it does, as it ends the sentence "the NAME task ...": ``"removes noise"``.
+        eval_options: the ``ganrestore eval`` options that choose how clean images are degraded
+            for it (``--sigma``, ``--peak``, ``--jpeg``: noise; ``--mask-kind``, ``--masks``:
+            holes), each with the value used when it is not given (None: left out). Without
+            any, ``eval`` degrades images as :meth:`validation_item` does and refuses those
+            options.
+        controls: what the user is asked for before a restoration (:data:`Control`).
     """
 
     name: ClassVar[str]
@@ -122,7 +180,10 @@ class Task:
     ready_config: ClassVar[str | None] = None
     bundled_model: ClassVar[str | None] = None
     route: ClassVar[Route] = "never"
-    evaluation: ClassVar[Evaluation] = "own"
+    baselines: ClassVar[tuple[str, ...]] = ()
+    purpose: ClassVar[str] = "restores images"
+    eval_options: ClassVar[Mapping[str, str | None]] = MappingProxyType({})
+    controls: ClassVar[tuple[Control, ...]] = ()
 
     def training_item(
         self,
@@ -187,12 +248,66 @@ class Task:
         pixel: the restorer puts the known pixels back itself, on the whole image."""
         return self.restore(raw, batch)
 
+    def restore_images(
+        self, images: torch.Tensor, masks: torch.Tensor | None, run: NetworkRun
+    ) -> torch.Tensor:
+        """Whole images restored by the network, the task's own inference strategy.
+
+        By default the images (with the task's other inputs, :meth:`tile_input`) are cut into
+        blended tiles (:func:`~ganrestore.inference.tiling.tiled_forward`; tiles
+        :meth:`skips_tile` says need no network are left as they are), and a gray image is
+        restored as RGB and made gray again. A task overrides it for a strategy of its own
+        (inpainting: holes grown, filled coarse to fine, given texture).
+
+        Args:
+            images: ``(B, C, H, W)`` float32 on the CPU in [0, 1], ``C`` 1 (gray) or 3.
+            masks: ``(B, 1, H, W)`` in {0, 1} (1 = hole) for a task with the ``"mask"``
+                control, else None.
+            run: how to run the network.
+
+        Returns:
+            ``(B, C, scale·H, scale·W)`` float32 on the CPU in [0, 1].
+        """
+        from ganrestore.inference.tiling import tiled_forward  # inference builds on tasks
+
+        rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+        restored = tiled_forward(
+            self.tile_input(rgb, masks),
+            run.forward,
+            out_channels=self.out_channels,
+            settings=run.tiling,
+            device=run.device,
+            multiple=run.multiple,
+            passthrough=self.skips_tile if self.scale == 1 else None,
+            scale=self.scale,
+        ).clamp_(0, 1)
+        if images.shape[1] == 1 and restored.shape[1] == 3:
+            restored = restored.mean(dim=1, keepdim=True)
+        return restored
+
     def shown_input(self, batch: Batch) -> torch.Tensor:
         """The degraded input as it is shown beside the output and scored against the target:
         ``(B, 3, sH, sW)`` in [0, 1], the output's size (for the input's PSNR in validation and
         the sample grids). By default ``batch["degraded"]``; a task whose output is larger, or
         whose input hides pixels, says how it looks."""
         return batch["degraded"]
+
+    def example_batch(self, images: torch.Tensor) -> Batch:
+        """A batch of ``images`` ``(B, 3, H, W)`` in [0, 1] with whatever else the task takes
+        made up (a mask task: a box hole in the middle): what an exported network is checked
+        on. By default the images alone, with no holes."""
+        batch, _, height, width = images.shape
+        return {"degraded": images, "mask": torch.zeros(batch, 1, height, width)}
+
+    def scored_input(self, batch: Batch) -> torch.Tensor:
+        """The degraded input as ``ganrestore eval`` scores it (its row ``input``) and shows it
+        beside the outputs: ``(B, C, sH, sW)`` in [0, 1], the output's size. By default
+        :meth:`shown_input`."""
+        return self.shown_input(batch)
+
+    def eval_scoring(self) -> Scoring:
+        """How ``ganrestore eval`` scores the outputs; by default every pixel, nothing cut."""
+        return Scoring()
 
     def holes(self, batch: Batch) -> torch.Tensor | None:
         """``(B, 1, H, W)``, 1 = hole: what hole-weighted losses weigh; None (the default) for

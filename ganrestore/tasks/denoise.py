@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -120,7 +121,10 @@ class DenoiseTask(Task):
     ready_config = "denoise"
     bundled_model = "denoise"
     route = "unmasked"
-    evaluation = "noise"
+    baselines = ("bm3d", "nlm", "tv", "wavelet")
+    purpose = "removes noise"
+    eval_options = MappingProxyType({"--sigma": "15,25,50", "--peak": None, "--jpeg": None})
+    controls = ("strength",)
 
     def training_item(
         self,

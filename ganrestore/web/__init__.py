@@ -16,7 +16,9 @@ Modules, one job each:
 * :mod:`.uploads` files to decoded images, size, pixel count and memory checked first;
 * :mod:`.photos` the photos being edited, each as a list of versions, and their encodings;
 * :mod:`.jobs` restorations, one at a time on a worker thread, with progress;
-* :mod:`.models` each restorer loaded once, and messages without the install paths;
+* :mod:`.models` each restorer loaded once, every installed task as the page shows it, and
+  messages without the install paths;
+* :mod:`.controls` what a task and its model ask the user for, and a job's settings;
 * :mod:`.session` what the routes share; :mod:`.app` the HTTP routes; :mod:`.errors` their
   refusals, each with its HTTP status;
 * :mod:`.server` the listening socket and uvicorn.

@@ -8,14 +8,16 @@ shows the message. Every route that decodes or encodes pixels reserves its memor
 Routes (all JSON unless said):
 
 * ``GET /`` the page, ``GET /static/...`` its scripts and styles;
-* ``GET /api/config`` folders, models and limits;
+* ``GET /api/config`` folders and limits;
+* ``GET /api/tasks`` every installed task: its model and what the page asks for it
+  (:meth:`.models.ModelCache.report`; the models are loaded on the first call);
 * ``GET /api/inputs`` the images of ``--in``; ``POST /api/inputs/open`` ``{"name": ...}`` opens one;
 * ``POST /api/uploads?name=NAME`` the file itself as the body: opens an upload;
 * ``GET /api/photos/{id}/versions/{n}/preview.png`` an 8-bit PNG to show;
   ``GET /api/photos/{id}/mask.png`` the mask found with the photo (white = hole);
-* ``POST /api/photos/{id}/jobs?task=inpaint|denoise&version=N&grow=G`` (a PNG mask as the body
-  for a model that fills holes; denoising also takes ``strength=0..1`` and
-  ``noise_sigma=0..255``) queues a restoration; ``GET /api/jobs/{job}`` its progress;
+* ``POST /api/photos/{id}/jobs?task=NAME&version=N`` queues a restoration, with what its task
+  asks for (:mod:`.controls`): a PNG mask as the body (``mask``), ``grow=G`` pixels,
+  ``strength=0..1``, ``noise_sigma=0..255``; ``GET /api/jobs/{job}`` its progress;
 * ``GET /api/photos/{id}/versions/{n}/file`` the download, in the photo's format;
   ``POST /api/photos/{id}/versions/{n}/save`` writes it into ``--out``.
 """
@@ -39,8 +41,9 @@ from starlette.requests import ClientDisconnect
 
 from ganrestore.data.atomic import remove_stale_temporaries
 from ganrestore.data.io import IMAGE_SUFFIXES
+from ganrestore.data.pixel_limit import over_limit
 from ganrestore.errors import GanrestoreError
-from ganrestore.inference.mask_edges import MAX_GROW
+from ganrestore.tasks.inpaint.edges import MAX_GROW
 from ganrestore.web.bodies import BoundedBodies
 from ganrestore.web.budget import (
     ENCODE_BYTES_PER_PIXEL,
@@ -51,8 +54,8 @@ from ganrestore.web.budget import (
     job_cost,
 )
 from ganrestore.web.config import QUALITY, ServeConfig, check_config
-from ganrestore.web.errors import NotFound, RequestError, quoted
-from ganrestore.web.jobs import JobSettings
+from ganrestore.web.controls import JobSettings
+from ganrestore.web.errors import NotFound, RequestError, TooLarge, quoted
 from ganrestore.web.models import ModelCache
 from ganrestore.web.photos import Photo, file_bytes, mask_png, preview_png
 from ganrestore.web.security import HostPolicy, LocalOnly
@@ -105,10 +108,13 @@ async def _received(request: Request, server: Server, name: str, handle: Callabl
         return await run_in_threadpool(handle, path)
 
 
-def _encoding(budget: MemoryBudget, photo: Photo, bytes_per_pixel: int, what: str) -> Reservation:
-    """The reservation of encoding ``photo`` (its latest size) at ``bytes_per_pixel``; the photo
-    stays open until it is released."""
-    height, width = photo.latest.pixels.shape[:2]
+def _encoding(
+    budget: MemoryBudget, photo: Photo, size: tuple[int, ...], bytes_per_pixel: int, what: str
+) -> Reservation:
+    """The reservation of encoding an image of ``photo`` of ``size`` ``(H, W, ...)`` (its
+    versions may differ in size) at ``bytes_per_pixel``; the photo stays open until it is
+    released."""
+    height, width = size[:2]
     cost = bytes_per_pixel * height * width
     return budget.reserve(cost, f"{what} of {quoted(photo.name)} ({width}x{height})", photo.id)
 
@@ -177,11 +183,14 @@ def _add_routes(app: FastAPI, server: Server) -> None:
         return {
             "input": None if config.input_dir is None else str(config.input_dir),
             "output": None if config.output_dir is None else str(config.output_dir),
-            "models": dict(server.models.models),
             "max_upload_bytes": config.max_upload_bytes,
             "max_pixels": config.max_pixels,
             "memory_budget_bytes": config.memory_budget_bytes,
         }
+
+    @app.get("/api/tasks")
+    def tasks() -> dict[str, object]:  # a thread of its own: the first call loads the models
+        return {"tasks": server.models.report()}
 
     @app.get("/api/inputs")
     def inputs() -> dict[str, object]:
@@ -208,8 +217,11 @@ def _add_routes(app: FastAPI, server: Server) -> None:
     @app.get("/api/photos/{photo_id}/versions/{number}/preview.png")
     def preview(photo_id: str, number: int) -> Response:
         photo = server.photos.get(photo_id)
-        with _encoding(server.budget, photo, PREVIEW_BYTES_PER_PIXEL, "a preview"):
-            data = preview_png(photo.version(number))
+        version = photo.version(number)
+        with _encoding(
+            server.budget, photo, version.pixels.shape, PREVIEW_BYTES_PER_PIXEL, "a preview"
+        ):
+            data = preview_png(version)
         return Response(data, media_type="image/png", headers=_IMMUTABLE)
 
     @app.get("/api/photos/{photo_id}/mask.png")
@@ -217,7 +229,9 @@ def _add_routes(app: FastAPI, server: Server) -> None:
         photo = server.photos.get(photo_id)
         if photo.holes is None:
             raise NotFound(f"{quoted(photo.name)} came without a mask")
-        with _encoding(server.budget, photo, MASK_PNG_BYTES_PER_PIXEL, "the mask"):
+        with _encoding(
+            server.budget, photo, photo.holes.shape, MASK_PNG_BYTES_PER_PIXEL, "the mask"
+        ):
             data = mask_png(photo.holes)
         return Response(data, media_type="image/png", headers=_IMMUTABLE)
 
@@ -233,9 +247,7 @@ def _add_routes(app: FastAPI, server: Server) -> None:
     ) -> dict[str, object]:
         photo = server.photos.get(photo_id)
         base = photo.version(version)
-        if task not in server.models.models:
-            choices = " or ".join(server.models.models)
-            raise RequestError(f"unknown task '{task}': choose {choices}")
+        scale = server.models.task(task).scale
         if grow is not None and not 0 <= grow <= MAX_GROW:
             raise RequestError(f"grow must be 0 to {MAX_GROW} pixels, not {grow}")
         if strength is not None and not 0 <= strength <= 1:
@@ -243,8 +255,15 @@ def _add_routes(app: FastAPI, server: Server) -> None:
         if noise_sigma is not None and not 0 <= noise_sigma <= 255:
             raise RequestError(f"noise_sigma must be from 0 to 255, not {noise_sigma}")
         height, width = base.pixels.shape[:2]
+        too_large = over_limit(height, width, config.max_pixels, scale)
+        if too_large is not None:
+            raise TooLarge(
+                f"{task} of {quoted(photo.name)} ({width}x{height}): {too_large} (--max-pixels)"
+            )
         what = f"restoring {quoted(photo.name)} ({width}x{height})"
-        reservation = server.budget.reserve(job_cost(height * width), what, photo.id)
+        if scale != 1:
+            what += f" into {width * scale}x{height * scale}"
+        reservation = server.budget.reserve(job_cost(height * width, scale), what, photo.id)
         try:
             holes = None
             if request.headers.get("content-length", "0") != "0":  # a mask (white = hole)
@@ -267,8 +286,11 @@ def _add_routes(app: FastAPI, server: Server) -> None:
     @app.get("/api/photos/{photo_id}/versions/{number}/file")
     def download(photo_id: str, number: int) -> Response:
         photo = server.photos.get(photo_id)
-        with _encoding(server.budget, photo, ENCODE_BYTES_PER_PIXEL, "the file"):
-            data = file_bytes(photo, photo.version(number), QUALITY)
+        version = photo.version(number)
+        with _encoding(
+            server.budget, photo, version.pixels.shape, ENCODE_BYTES_PER_PIXEL, "the file"
+        ):
+            data = file_bytes(photo, version, QUALITY)
         stem, suffix = Path(photo.name).stem, Path(photo.name).suffix
         disposition = _attachment(f"{stem}-restored{suffix}")
         headers = {"content-disposition": disposition, "cache-control": "no-store"}
@@ -281,7 +303,9 @@ def _add_routes(app: FastAPI, server: Server) -> None:
         photo = server.photos.get(photo_id)
         version = photo.version(number)
         target = server.outputs.target(photo.name)  # refused before encoding
-        with _encoding(server.budget, photo, ENCODE_BYTES_PER_PIXEL, "the file"):
+        with _encoding(
+            server.budget, photo, version.pixels.shape, ENCODE_BYTES_PER_PIXEL, "the file"
+        ):
             data = file_bytes(photo, version, QUALITY)
         path = server.outputs.save(target.name, data)
         following = None

@@ -16,7 +16,8 @@ header, before it allocates anything:
 The costs per pixel were measured on 12 MP photos (peak resident memory of the operation), and
 rounded up: decoding 36-58 bytes a pixel (RGB, RGBA, 16-bit), encoding a file 36-64, a preview
 7-49, a restoration 105-140 plus the network's working memory on one tile (about 0.7 GB for a
-1024² tile of the bundled denoising model). The models themselves (loaded once) and the
+1024² tile of the bundled denoising model); a task that changes the size (upscaling) reserves
+for the pixels of its output. The models themselves (loaded once) and the
 Python process are not counted.
 """
 
@@ -60,10 +61,14 @@ def default_budget() -> int:
     return max(MIN_DEFAULT, int(total * DEFAULT_SHARE) // MB * MB)
 
 
-def job_cost(pixels: int) -> int:
-    """Estimated peak bytes of restoring a photo of ``pixels`` pixels."""
-    tile = min(pixels, JOB_TILE_PIXELS)
-    return JOB_FIXED_BYTES + JOB_BYTES_PER_PIXEL * pixels + JOB_TILE_BYTES_PER_PIXEL * tile
+def job_cost(pixels: int, scale: int = 1) -> int:
+    """Estimated peak bytes of restoring a photo of ``pixels`` pixels with a task whose output is
+    ``scale`` times as wide and high (an upscaling task): the cost of a restoration of the
+    output's ``scale² · pixels`` pixels, which its floats, the tiles' blending and the network's
+    last feature maps are the size of."""
+    output = pixels * scale * scale
+    tile = min(output, JOB_TILE_PIXELS)
+    return JOB_FIXED_BYTES + JOB_BYTES_PER_PIXEL * output + JOB_TILE_BYTES_PER_PIXEL * tile
 
 
 def megabytes(count: int) -> str:

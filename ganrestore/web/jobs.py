@@ -11,13 +11,12 @@ a finished job keeps nothing of the photo. Messages name no path of this install
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,7 @@ import numpy as np
 
 from ganrestore.errors import GanrestoreError
 from ganrestore.web.budget import Reservation
+from ganrestore.web.controls import MASK, JobSettings, settings_applied
 from ganrestore.web.errors import Busy, NotFound
 from ganrestore.web.models import ModelCache, without_install_paths
 from ganrestore.web.photos import Photo, Version, new_id
@@ -42,23 +42,6 @@ WAITING = ("queued", "loading", "running")
 KEPT_JOBS = 64
 
 
-@dataclass(frozen=True)
-class JobSettings:
-    """What the page asks of one restoration besides its mask.
-
-    Attributes:
-        grow: pixels an inpainting network widens every hole by (None: its default, 2 pixels
-            for the holes whose outline shows a halo).
-        strength: share of a denoising correction applied, 0 to 1 (None: all of it).
-        noise_sigma: noise σ (0-255 scale) a denoising network is told the photo holds (None:
-            it measures it).
-    """
-
-    grow: int | None = None
-    strength: float | None = None
-    noise_sigma: float | None = None
-
-
 @dataclass
 class Job:
     """One restoration and how far it got.
@@ -68,6 +51,7 @@ class Job:
         done, total: tiles of the current pass finished so far, out of ``total`` (0: unknown).
         message: why it failed, or a note for the page.
         version: the new version's number once done.
+        width, height: the new version's size once done (a task may change the size).
     """
 
     id: str
@@ -79,6 +63,8 @@ class Job:
     total: int = 0
     message: str = ""
     version: int | None = None
+    width: int | None = None
+    height: int | None = None
     started: float = field(default_factory=time.perf_counter)
     seconds: float = 0.0
 
@@ -93,6 +79,8 @@ class Job:
             "total": self.total,
             "message": self.message,
             "version": self.version,
+            "width": self.width,
+            "height": self.height,
             "seconds": round(self.seconds, 2),
         }
 
@@ -139,7 +127,7 @@ class JobRunner:
         """Queue restoring ``base`` of ``photo`` with the model of ``task``.
 
         Args:
-            holes: ``(H, W)`` float32 {0, 1}, 1 = hole, for inpainting.
+            holes: ``(H, W)`` float32 {0, 1}, 1 = hole, for a task that fills holes.
             settings: grow, strength and noise level (None: the model's defaults).
             reservation: the job's memory (and its photo kept open), released when it ends
                 (or here, when it is refused).
@@ -188,10 +176,14 @@ class JobRunner:
         try:
             job.state = "running" if self.models.is_loaded(job.task) else "loading"
             restorer = self.models.get(job.task)
+            controls = self.models.controls(job.task)
             job.state = "running"
             progress = self._progress(job)
-            pixels, alpha = restore(restorer, item.base, item.holes, item.settings, progress)
+            pixels, alpha = restore(
+                restorer, controls, item.base, item.holes, item.settings, progress
+            )
             job.version = item.photo.add(pixels, alpha).number
+            job.height, job.width = pixels.shape[:2]
             job.state = "done"
         except GanrestoreError as exc:
             job.message, job.state = without_install_paths(str(exc)), "failed"
@@ -215,6 +207,7 @@ class JobRunner:
 
 def restore(
     restorer: Restorer,
+    controls: tuple[str, ...],
     base: Version,
     holes: np.ndarray | None,
     settings: JobSettings,
@@ -224,20 +217,24 @@ def restore(
 
     Args:
         restorer: a :class:`ganrestore.inference.Restorer`.
+        controls: what its task and model take (:func:`~ganrestore.web.controls.model_controls`):
+            with ``"mask"``, ``holes`` are required; without, they are left for a later task.
         base: the version to restore.
-        holes: ``(H, W)`` float32 {0, 1}, 1 = hole, for a model that fills holes
-            (``restorer.uses_mask``); other models ignore it.
+        holes: ``(H, W)`` float32 {0, 1}, 1 = hole, or None.
         settings: grow, strength and noise level; they hold for this restoration only.
         progress: receives ``(done, total)`` tiles.
 
     Returns:
-        ``(pixels, alpha)``: ``(H, W, C)`` float32 in [0, 1] and ``(H, W)`` or None; filled
-        holes become opaque, as in ``ganrestore apply``.
+        ``(pixels, alpha)``: ``(sH, sW, C)`` float32 in [0, 1] and ``(sH, sW)`` or None, ``s``
+        the task's scale (1 but for a task that changes the size; alpha is enlarged alike, as
+        ``ganrestore apply`` does); filled holes become opaque.
     """
+    import cv2
+
     from ganrestore.inference.tiling import reporting_tiles  # imports torch
 
-    if not restorer.uses_mask:
-        holes = None  # a denoising model restores the whole photo
+    if MASK not in controls:
+        holes = None  # the whole photo is restored; a drawn mask waits for a task that fills
     elif holes is None:
         raise GanrestoreError(
             f"{restorer.description} fills holes: paint over what to remove first"
@@ -245,48 +242,9 @@ def restore(
     pixels, alpha = base.float_pixels(), base.float_alpha()
     if holes is not None and alpha is not None:
         alpha = np.where(holes > 0, np.float32(1), alpha)
-    with _settings_applied(restorer, settings), reporting_tiles(progress):
-        if holes is None:
-            return restorer.restore(pixels), alpha
-        return restorer.restore(pixels, mask=holes), alpha
-
-
-@contextlib.contextmanager
-def _settings_applied(restorer: Restorer, settings: JobSettings) -> Iterator[None]:
-    """``settings`` on ``restorer`` for one restoration; its own ones again afterwards.
-
-    One job runs at a time, so no other restoration sees them. A grow the page asks for widens
-    every painted hole (apply's default judges each hole's outline instead).
-
-    Raises:
-        GanrestoreError: a strength or noise level for a model that takes none.
-    """
-    from ganrestore.inference import NetworkRestorer
-
-    if not isinstance(restorer, NetworkRestorer):  # a baseline: nothing of it to set
-        given = [
-            name
-            for name, asked in (
-                ("strength", settings.strength not in (None, 1)),
-                ("noise level", settings.noise_sigma is not None),
-            )
-            if asked
-        ]
-        if given:
-            raise GanrestoreError(f"{restorer.description} takes no {' or '.join(given)}")
-        yield
-        return
-    # A network refuses by its own checks what its task does not take (set_strength, ...).
-    previous = (restorer.grow, restorer.grow_where, restorer.strength, restorer.noise_sigma)
-    try:
-        if settings.grow is not None and restorer.uses_mask:
-            restorer.set_grow(settings.grow)
-        if settings.strength is not None:
-            restorer.set_strength(settings.strength)
-        if settings.noise_sigma is not None:
-            restorer.set_noise_sigma(settings.noise_sigma)
-        yield
-    finally:
-        restorer.grow, restorer.grow_where, restorer.strength = previous[:3]
-        if getattr(restorer.generator, "takes_noise_sigma", False):
-            restorer.set_noise_sigma(previous[3])
+    with settings_applied(restorer, controls, settings), reporting_tiles(progress):
+        restored = restorer.restore(pixels, mask=holes)
+    if alpha is not None and alpha.shape != restored.shape[:2]:  # a task that resizes
+        height, width = restored.shape[:2]
+        alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_NEAREST)
+    return restored, alpha

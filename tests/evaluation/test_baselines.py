@@ -13,7 +13,7 @@ from ganrestore.baselines import (
     BaselineDependencyError,
     SigmaAware,
     baseline_names,
-    baseline_task,
+    baseline_tasks,
     is_baseline,
     load_baseline,
 )
@@ -34,10 +34,12 @@ def noisy(image: np.ndarray, sigma: float = 25, seed: int = 0) -> np.ndarray:
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
-def test_the_built_in_baselines_are_registered_by_task() -> None:
-    assert set(DENOISERS) <= set(baseline_names("denoise"))
-    assert set(INPAINTERS) <= set(baseline_names("inpaint"))
-    assert all(baseline_task(name) == "inpaint" for name in INPAINTERS)
+def test_each_task_lists_its_baselines_and_each_built_in_serves_its_own_tasks() -> None:
+    assert baseline_names("denoise") == sorted(DENOISERS)
+    assert baseline_names("inpaint") == sorted(INPAINTERS)
+    assert all(baseline_tasks(name) == ["inpaint"] for name in INPAINTERS)
+    assert all(baseline_tasks(name) == ["denoise"] for name in DENOISERS)
+    assert set(baseline_names()) >= {*DENOISERS, *INPAINTERS}
 
 
 @pytest.mark.parametrize("name", DENOISER_CASES)
@@ -45,7 +47,7 @@ def test_the_built_in_baselines_are_registered_by_task() -> None:
 def test_denoisers_beat_the_noisy_input_on_rgb_and_gray(name, picture, photos) -> None:
     restorer = load_baseline(name)
     assert isinstance(restorer, Restorer) and restorer.task == "denoise"
-    assert not restorer.uses_mask and restorer.description == f"baseline:{name}"
+    assert not restorer.takes_masks and restorer.description == f"baseline:{name}"
     clean = photos[picture]
     degraded = noisy(clean)
     restored = restorer.restore(degraded)
@@ -57,7 +59,7 @@ def test_denoisers_beat_the_noisy_input_on_rgb_and_gray(name, picture, photos) -
 @pytest.mark.parametrize("picture", ["astronaut", "camera"])
 def test_inpainters_fill_holes_and_keep_known_pixels_exactly(name, picture, photos) -> None:
     restorer = load_baseline(name)
-    assert restorer.task == "inpaint" and restorer.uses_mask
+    assert restorer.task == "inpaint" and restorer.takes_masks
     clean = photos[picture]
     holes = box_holes()
     damaged = clean.copy()

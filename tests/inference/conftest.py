@@ -15,7 +15,6 @@ import torch
 import ganrestore
 from ganrestore.engine.checkpoint import save_checkpoint
 from ganrestore.inference import NetworkRestorer, TileSettings
-from ganrestore.inference.mask_edges import distance_to_holes
 from ganrestore.inference.masks import holes_from_array
 from ganrestore.modelfile import (
     GENERATOR,
@@ -26,6 +25,7 @@ from ganrestore.modelfile import (
 )
 from ganrestore.models.networks import build_generator
 from ganrestore.registry import GENERATORS
+from ganrestore.tasks.inpaint.edges import distance_to_holes
 
 TINY_PARAMS = {"depth": 3, "base_channels": 4, "norm": "none", "dropout": 0.0}
 IN_CHANNELS = {"denoise": 3, "inpaint": 4}

@@ -19,11 +19,11 @@ from torch import nn
 
 import ganrestore
 from ganrestore.errors import GanrestoreError
+from ganrestore.export.exported import UntrustedTorchScriptError
+from ganrestore.export.exporter import ExportError, export_model
+from ganrestore.export.graph import EXPORT_KEY, MissingExportDependency
+from ganrestore.export.torchscript_graph import RECORD_FILE
 from ganrestore.inference import NetworkRestorer, TileSettings
-from ganrestore.inference.export import ExportError, export_model
-from ganrestore.inference.export_graph import EXPORT_KEY, MissingExportDependency
-from ganrestore.inference.export_torchscript import RECORD_FILE
-from ganrestore.inference.exported import UntrustedTorchScriptError
 from ganrestore.modelfile import (
     RECORD_METADATA_KEY,
     CheckpointError,
@@ -127,7 +127,7 @@ def test_the_model_record_travels_in_the_files_metadata(
     assert record.extra[EXPORT_KEY]["size_multiple"] == 8
     restorer = ganrestore.load_restorer(file, device="cpu", trust_torchscript=fmt == "torchscript")
     assert isinstance(restorer, NetworkRestorer) and restorer.record == record
-    assert restorer.uses_mask and restorer.task_spec.in_channels == 4
+    assert restorer.takes_masks and restorer.task_spec.in_channels == 4
 
 
 def test_an_exported_file_is_a_source_of_its_own_kind(

@@ -18,8 +18,8 @@ import pytest
 import skimage.data
 import torch
 
-from ganrestore.inference.export import export_model
-from ganrestore.inference.export_graph import INPUT_NAME
+from ganrestore.export.exporter import export_model
+from ganrestore.export.graph import INPUT_NAME
 from ganrestore.inference.model_file import load_generator
 from ganrestore.modelfile import bundled_path
 from ganrestore.tasks import build_task

@@ -33,7 +33,7 @@ class Recording(Restorer):
 
     def __init__(self, inner: Restorer, interrupt_after: int | None = None) -> None:
         self.inner, self.interrupt_after = inner, interrupt_after
-        self.task, self.uses_mask, self.description = inner.task, inner.uses_mask, "recording"
+        self.task, self.takes_masks, self.description = inner.task, inner.takes_masks, "recording"
         self.batches: list[int] = []
 
     def batch_limit(self, height: int, width: int) -> int:

@@ -79,7 +79,7 @@ class SwapsAFileDuringTheRun(Restorer):
 
     def __init__(self, restorer: Restorer, swap: Callable[[], None]) -> None:
         self.restorer, self.swap = restorer, swap
-        self.task, self.uses_mask = restorer.task, restorer.uses_mask
+        self.task, self.takes_masks = restorer.task, restorer.takes_masks
         self.description = restorer.description
 
     def restore_batch(self, images: torch.Tensor, masks: torch.Tensor | None = None):
@@ -107,7 +107,7 @@ def test_an_image_replaced_by_a_larger_one_after_the_scan_is_refused_when_decode
         bigger.replace(last)
 
     options = ApplyOptions(folder, out, max_pixels=LIMIT)
-    plan = plan_folder(options, uses_mask=False)
+    plan = plan_folder(options, takes_masks=False)
     summary = run_plan(SwapsAFileDuringTheRun(denoiser, replace_the_last_photo), plan, options)
 
     assert len(summary.restored) == 9 and not (out / "9.png").exists()

@@ -110,7 +110,7 @@ def test_an_output_created_after_planning_is_skipped_not_replaced(
 ) -> None:
     out = tmp_path / "out"
     options = ApplyOptions(photos, out)
-    plan = plan_folder(options, uses_mask=False)
+    plan = plan_folder(options, takes_masks=False)
     out.mkdir()
     (out / "b.png").write_bytes(b"written meanwhile by someone else")
     lines: list[str] = []
@@ -130,7 +130,7 @@ def test_with_overwrite_an_output_created_after_planning_is_replaced(
 ) -> None:
     out = tmp_path / "out"
     options = ApplyOptions(photos, out, overwrite=True)
-    plan = plan_folder(options, uses_mask=False)
+    plan = plan_folder(options, takes_masks=False)
     out.mkdir()
     (out / "b.png").write_bytes(b"old")
     summary = run_plan(denoiser, plan, options)
@@ -142,7 +142,7 @@ def test_two_concurrent_runs_on_one_out_restore_each_file_exactly_once(
 ) -> None:
     out = tmp_path / "out"
     options = ApplyOptions(photos, out, workers=2)
-    plans = [plan_folder(options, uses_mask=False) for _ in range(2)]  # both before any write
+    plans = [plan_folder(options, takes_masks=False) for _ in range(2)]  # both before any write
     summaries: list[ApplySummary | None] = [None, None]
     start = threading.Barrier(2)
 

@@ -13,14 +13,14 @@ import torch
 import ganrestore
 from ganrestore.data.masks import free_form_mask
 from ganrestore.inference import NetworkRestorer, TileSettings
-from ganrestore.inference.inpaint_scales import (
+from ganrestore.inference.tiling import reporting_tiles
+from ganrestore.tasks.inpaint.scales import (
     ScaleSettings,
     cell_window,
     hole_depth,
     plan_cells,
     run_where_needed,
 )
-from ganrestore.inference.tiling import reporting_tiles
 
 from .conftest import kept_pixels, tiny_generator
 

@@ -8,7 +8,7 @@ import skimage.data
 import torch
 
 from ganrestore.inference import load_restorer
-from ganrestore.inference.mask_edges import feather_weights, grow_holes, halo_holes
+from ganrestore.tasks.inpaint.edges import feather_weights, grow_holes, halo_holes
 
 
 def _one_hole(size: int = 9) -> torch.Tensor:

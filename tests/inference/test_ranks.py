@@ -67,7 +67,7 @@ def test_a_world_of_no_process_is_refused() -> None:
 
 
 def test_a_file_costs_its_pixels_from_the_header_plus_a_fixed_part(photos: Path) -> None:
-    jobs = plan_folder(ApplyOptions(photos, photos.parent / "out"), uses_mask=False).jobs
+    jobs = plan_folder(ApplyOptions(photos, photos.parent / "out"), takes_masks=False).jobs
     costs = dict(zip((job.source.name for job in jobs), file_costs(jobs), strict=True))
     assert costs["a.png"] == 64 * 96 + FILE_COST_PIXELS
     assert costs["b.jpg"] == 80 * 60 + FILE_COST_PIXELS
@@ -84,7 +84,7 @@ def test_each_job_goes_to_one_process_and_planning_outcomes_stay_with_rank_0(
     out = tmp_path / "out"
     out.mkdir()
     (out / "c.png").write_bytes(b"the user's own file")
-    plan = plan_folder(ApplyOptions(photos, out), uses_mask=False)
+    plan = plan_folder(ApplyOptions(photos, out), takes_masks=False)
     shares = split_plan(plan, file_costs(plan.jobs), 3)
     assert len(shares) == 3
     jobs = [job for share in shares for job in share.jobs]
@@ -101,7 +101,7 @@ def test_the_shares_run_one_by_one_give_the_outputs_and_summary_of_one_run(
 ) -> None:
     single = run_folder(denoiser, ApplyOptions(photos, tmp_path / "single"))
     options = ApplyOptions(photos, tmp_path / "shared")
-    plan = plan_folder(options, denoiser.uses_mask)
+    plan = plan_folder(options, denoiser.takes_masks)
     summaries = [
         run_plan(denoiser, share, options, remove_stale=False)
         for share in split_plan(plan, file_costs(plan.jobs), 2)
@@ -131,7 +131,7 @@ def test_only_the_process_told_to_removes_temporaries_left_by_a_killed_run(
     old = time.time() - 300
     os.utime(stale, (old, old))
     options = ApplyOptions(photos, out)
-    plan = plan_folder(options, denoiser.uses_mask)
+    plan = plan_folder(options, denoiser.takes_masks)
     plan.jobs = plan.jobs[:1]
     run_plan(denoiser, plan, options, remove_stale=False)
     assert stale.exists()

@@ -60,8 +60,8 @@ def test_a_run_dir_a_checkpoint_folder_and_its_file_give_the_same_model(
 
 
 def test_the_checkpoint_record_decides_task_and_network(denoiser, inpainter) -> None:
-    assert (denoiser.task, denoiser.uses_mask) == ("denoise", False)
-    assert (inpainter.task, inpainter.uses_mask) == ("inpaint", True)
+    assert (denoiser.task, denoiser.takes_masks) == ("denoise", False)
+    assert (inpainter.task, inpainter.takes_masks) == ("inpaint", True)
     weights = tiny_generator("denoise").state_dict()
     loaded = denoiser.generator.state_dict()
     assert all(torch.equal(weights[key], loaded[key]) for key in weights)

@@ -9,7 +9,7 @@ import torch
 
 from ganrestore.evaluation.metrics import detail_ratio
 from ganrestore.inference import load_restorer
-from ganrestore.inference.texture_transfer import (
+from ganrestore.tasks.inpaint.texture import (
     TextureSettings,
     gaussian_blur,
     transfer_texture,

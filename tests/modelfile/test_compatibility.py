@@ -141,7 +141,7 @@ def test_the_bundled_models_load_unchanged_and_restore_as_their_network(
     assert isinstance(restorer, NetworkRestorer)
     assert restorer.description == str(WEIGHTS / f"{name}.safetensors")
     assert weights_digest(restorer.generator) == expected_weights
-    mask = holes if restorer.uses_mask else None
+    mask = holes if restorer.takes_masks else None
     restorer.grow, restorer.inpaint_strategy = 0, "tiles"  # one forward, exactly the mask
     restored = restorer.restore(photo, mask=mask) if mask is not None else restorer.restore(photo)
 

@@ -2,7 +2,8 @@
 
 The API tests run the classical OpenCV fill (``baseline:telea``) and total-variation denoiser
 (``baseline:tv``): real restorers behind ``ganrestore.load_restorer``, fast enough for the quick
-run. The bundled networks run in the tests marked ``slow``.
+run; the other tasks (upscaling) run their small bundled networks. The bundled inpaint and
+denoise networks run in the tests marked ``slow``.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def photos(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def fast_models():
-    """Fast real restorers for both tasks, loaded once for the session."""
+    """Fast real restorers: the baselines for inpaint and denoise, the bundled models of the
+    other tasks; loaded once for the session."""
     pytest.importorskip("fastapi", reason='the web extra is missing: pip install -e ".[web]"')
     from ganrestore.web.models import ModelCache
 
@@ -103,7 +105,7 @@ def fast_models():
 
 @pytest.fixture(scope="session")
 def bundled_models():
-    """The bundled inpaint and denoise networks, loaded once for the session."""
+    """The bundled network of every task, loaded once for the session."""
     pytest.importorskip("fastapi", reason='the web extra is missing: pip install -e ".[web]"')
     from ganrestore.web.models import ModelCache
 
@@ -200,7 +202,7 @@ def serve() -> Iterator[Callable[..., RunningServer]]:
 @pytest.fixture(scope="session")
 def torchscript_denoiser(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled denoise model exported to TorchScript (``ganrestore export``)."""
-    from ganrestore.inference.export import export_model
+    from ganrestore.export.exporter import export_model
 
     out = tmp_path_factory.mktemp("exported") / "denoise.pt"
     export_model("denoise", out, "torchscript")

@@ -1,7 +1,8 @@
 """The server's API, as the page uses it: open, paint, restore, continue, download, save.
 
 Restorations run the OpenCV fill (``baseline:telea``) and the total-variation denoiser
-(``baseline:tv``) through ``ganrestore.load_restorer``, exactly as a bundled network would run.
+(``baseline:tv``) through ``ganrestore.load_restorer``, exactly as a bundled network would run,
+and the bundled upscaling networks (small: fast enough here).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import ganrestore
 from ganrestore.data.io import read_image
 from ganrestore.errors import GanrestoreError
 
-from .conftest import OBJECT, photo_with_object, png_bytes, wait_for_job
+from .conftest import FAST_MODELS, OBJECT, photo_with_object, png_bytes, wait_for_job
 
 
 def object_mask(shape: tuple[int, int], margin: int = 3) -> np.ndarray:
@@ -30,9 +32,11 @@ def object_mask(shape: tuple[int, int], margin: int = 3) -> np.ndarray:
     return mask
 
 
-def restore(client, photo: dict, task: str, mask: np.ndarray | None = None, version: int = 0):
-    """Run a job to its end; returns the finished job."""
-    url = f"/api/photos/{photo['id']}/jobs?task={task}&version={version}"
+def restore(
+    client, photo: dict, task: str, mask: np.ndarray | None = None, version: int = 0, query=""
+):
+    """Run a job to its end (``query``: more of its parameters); returns the finished job."""
+    url = f"/api/photos/{photo['id']}/jobs?task={task}&version={version}{query}"
     answer = client.post(url, content=b"" if mask is None else png_bytes(mask))
     assert answer.status_code == 202, answer.text
     job = wait_for_job(client, answer.json())
@@ -260,6 +264,9 @@ def test_a_model_that_fails_fails_its_job_and_the_server_goes_on(make_client, ph
     job = wait_for_job(client, client.post(url, content=png_bytes(object_mask((120, 160)))).json())
     assert job["state"] == "failed" and "--model no-such-model" in job["message"]
     assert client.get("/api/config").status_code == 200
+    reported = {task["name"]: task for task in client.get("/api/tasks").json()["tasks"]}
+    assert "--model no-such-model" in reported["inpaint"]["error"]  # the page says why
+    assert reported["denoise"]["error"] is None  # the other tasks still run
 
 
 def test_unsafe_folders_are_refused_before_serving(photos: Path, tmp_path: Path) -> None:
@@ -365,3 +372,138 @@ def test_a_torchscript_model_runs_only_when_trusted(
     client = make_client(trusted, input_dir=photos)
     photo = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
     assert restore(client, photo, "denoise")["version"] == 1
+
+
+# --- the tasks the page offers -------------------------------------------------------------------
+
+
+def test_every_installed_task_is_reported_with_its_model_and_what_it_asks_for(
+    make_client, fast_models, bundled_models
+) -> None:
+    from ganrestore.tasks import build_task, task_names
+
+    fast = client_tasks(make_client(fast_models))
+    assert sorted(fast) == sorted(task_names())
+    assert list(fast)[:2] == ["inpaint", "denoise"]  # where apply routes masked, then other photos
+    for name, task in fast.items():
+        declared = build_task(name)
+        assert task["scale"] == declared.scale and task["summary"], task
+        assert ("mask" in task["controls"]) == declared.uses_mask, task
+        assert set(task["controls"]) <= {*declared.controls, "noise_sigma"}, task
+    # A classical baseline takes the mask its task needs, and none of the settings.
+    assert fast["inpaint"]["controls"] == ["mask"] and fast["denoise"]["controls"] == []
+    assert fast["inpaint"]["model"] == "baseline:telea"
+    upscale = fast["upscale-x4"]  # not given: the bundled model
+    assert upscale["controls"] == ["strength"] and upscale["error"] is None
+    assert (upscale["model"], upscale["description"]) == (
+        "upscale-x4",
+        "the bundled upscale-x4 model",
+    )
+    # A network takes its task's settings, and the noise level when it is told one.
+    bundled = client_tasks(make_client(bundled_models))
+    assert bundled["inpaint"]["controls"] == ["mask", "grow"]
+    assert bundled["denoise"]["controls"] == ["strength", "noise_sigma"]
+    assert bundled["upscale-x2"]["controls"] == ["strength"]
+
+
+def client_tasks(client) -> dict[str, dict]:
+    answer = client.get("/api/tasks")
+    assert answer.status_code == 200, answer.text
+    return {task["name"]: task for task in answer.json()["tasks"]}
+
+
+def test_a_task_installed_without_a_model_is_reported_and_refused_with_what_to_do(
+    make_client, photos: Path
+) -> None:
+    from ganrestore.registry import TASKS
+    from ganrestore.tasks.upscale import UpscaleTask
+    from ganrestore.web.models import ModelCache
+
+    with TASKS.isolated():
+        TASKS.register("upscale-x3")(lambda: UpscaleTask(3))  # no bundled upscale-x3 weights
+        client = make_client(ModelCache(FAST_MODELS, device="cpu"), input_dir=photos)
+        reported = client_tasks(client)["upscale-x3"]
+        assert reported["model"] is None and reported["scale"] == 3
+        assert "restart ganrestore serve with --model" in reported["error"]
+        photo = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
+        answer = client.post(f"/api/photos/{photo['id']}/jobs?task=upscale-x3&version=0")
+        assert answer.status_code == 400 and answer.json()["detail"] == reported["error"]
+
+
+def test_an_upscale_makes_the_photo_four_times_larger_and_saves_it(
+    make_client, fast_models, photos: Path, tmp_path: Path
+) -> None:
+    from ganrestore.inference import ApplyOptions, run_folder
+
+    out = tmp_path / "fixed"
+    client = make_client(fast_models, input_dir=photos, output_dir=out)
+    photo = client.post("/api/inputs/open", json={"name": "astronaut.png"}).json()
+    job = restore(client, photo, "upscale-x4")
+    assert (job["version"], job["width"], job["height"]) == (1, 640, 480)
+    data = download(client, photo, 1)
+    result = np.asarray(Image.open(io.BytesIO(data))).astype(np.float32) / 255
+    assert result.shape == (480, 640, 3)
+    bicubic = enlarged(photo_with_object(), 4)
+    assert np.abs(result - bicubic).mean() < 0.02  # the photo enlarged (the model is near bicubic)
+    preview = Image.open(
+        io.BytesIO(client.get(f"/api/photos/{photo['id']}/versions/1/preview.png").content)
+    )
+    assert preview.size == (640, 480)
+    before = Image.open(
+        io.BytesIO(client.get(f"/api/photos/{photo['id']}/versions/0/preview.png").content)
+    )
+    assert before.size == (160, 120)  # the version it was made from keeps its size
+    answer = client.post(f"/api/photos/{photo['id']}/versions/1/save")
+    assert answer.status_code == 200, answer.text
+    assert (out / "astronaut.png").read_bytes() == data
+    # `ganrestore apply` with the same model writes the very same bytes.
+    single, applied = tmp_path / "single", tmp_path / "applied"
+    single.mkdir()
+    (single / "astronaut.png").write_bytes((photos / "astronaut.png").read_bytes())
+    summary = run_folder(fast_models.get("upscale-x4"), ApplyOptions(single, applied))
+    assert summary.exit_code == 0
+    assert (applied / "astronaut.png").read_bytes() == data
+
+
+def enlarged(pixels: np.ndarray, scale: int) -> np.ndarray:
+    """``(H, W[, C])`` uint8 -> its bicubic upscale ``(sH, sW, C)`` float in [0, 1]."""
+    from ganrestore.tasks.upscale import bicubic_upscale
+
+    image = torch.from_numpy(pixels.reshape(*pixels.shape[:2], -1).copy()).permute(2, 0, 1)
+    return bicubic_upscale(image[None].float() / 255, scale)[0].permute(1, 2, 0).numpy()
+
+
+def test_an_upscale_enlarges_the_alpha_too_and_takes_its_strength(
+    make_client, fast_models, photos: Path
+) -> None:
+    client = make_client(fast_models, input_dir=photos)
+    holes = client.post("/api/inputs/open", json={"name": "holes.png"}).json()  # 60x50 RGBA
+    restore(client, holes, "upscale-x2")
+    image = Image.open(io.BytesIO(download(client, holes, 1)))
+    assert (image.size, image.mode) == ((120, 100), "RGBA")
+    alpha = np.asarray(image)[..., 3]
+    assert (alpha[20:40, 40:60] == 0).all() and (alpha == 0).sum() == 20 * 20  # the square, x2
+    gray = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
+    none = restore(client, gray, "upscale-x4", query="&strength=0")
+    result = np.asarray(Image.open(io.BytesIO(download(client, gray, none["version"]))))
+    assert result.shape == (200, 240)  # gray stays gray
+    bicubic = enlarged(np.asarray(Image.open(photos / "gray.png")), 4)[..., 0]
+    assert np.abs(result / 255 - bicubic).max() <= 1 / 255 + 1e-6  # strength 0: bicubic alone
+
+
+def test_a_setting_the_task_or_its_model_does_not_take_fails_the_job_with_a_message(
+    make_client, fast_models, photos: Path
+) -> None:
+    client = make_client(fast_models, input_dir=photos)
+    photo = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
+    jobs = f"/api/photos/{photo['id']}/jobs?version=0&task="
+    for query, message in (
+        ("upscale-x4&noise_sigma=5", "the bundled upscale-x4 model takes no noise level"),
+        ("upscale-x4&grow=3", "the bundled upscale-x4 model takes no grow"),
+        ("inpaint&strength=0.5", "takes no strength"),
+    ):
+        mask = np.zeros((50, 60), np.uint8)
+        mask[10:20, 10:20] = 255
+        body = png_bytes(mask) if query.startswith("inpaint") else b""
+        job = wait_for_job(client, client.post(jobs + query, content=body).json())
+        assert job["state"] == "failed" and message in job["message"], job

@@ -1,6 +1,7 @@
 """The page in a real browser: Chromium from the system, driven by Playwright, against the real
 server on a free port. A user opens a photo, paints over an object, fills it, compares, undoes,
-downloads and saves; uploads by button and by drag and drop; keys and mouse; other sites.
+downloads and saves; picks a task from those the server reports, upscales; uploads by button and
+by drag and drop; keys and mouse; other sites.
 
 Skipped when Playwright or Chromium is missing (``apt-get install -y chromium``; the tests use
 that binary, not ``playwright install``).
@@ -72,6 +73,16 @@ def open_listed(page, name: str) -> None:
     expect(page.locator("body")).to_have_attribute("data-state", "ready")
 
 
+def pick(page, task: str) -> None:
+    """Pick ``task`` in the page's list of tasks (built from what the server reports)."""
+    page.check(f"#tasks input[name='task'][value='{task}']")
+
+
+def run_task(page, task: str) -> None:
+    pick(page, task)
+    page.click("#run")
+
+
 def wait_for_version(page, version: int, timeout: float = 120_000) -> None:
     """Wait for a restoration to show ``version``; fail with the page's message if it fails."""
     page.wait_for_selector(f"#after[data-version='{version}'], #message.error", timeout=timeout)
@@ -121,6 +132,7 @@ def test_a_user_removes_an_object_compares_undoes_downloads_and_saves(
     server = serve(bundled_models, input_dir=photos, output_dir=out)
     page.goto(server.url)
     open_listed(page, "astronaut.png")
+    pick(page, "inpaint")
     page.fill("#grow", "0")  # fill exactly the painted pixels
     page.locator("#viewport").focus()
     while float(page.locator("#size").input_value()) < 140:
@@ -130,9 +142,9 @@ def test_a_user_removes_an_object_compares_undoes_downloads_and_saves(
     stroke(page, [start, (85.0, 52.0), end])
     assert painted(page) > 0
 
-    page.click("#inpaint")
+    page.click("#run")
     wait_for_version(page, 1)
-    expect(page.locator("#message")).to_contain_text("Filled")
+    expect(page.locator("#message")).to_contain_text("inpaint done")
     assert painted(page) == 0  # the result is the new input, with a fresh mask
     expect(page.locator("#compare")).to_be_enabled()
     expect(page.locator("#compare")).to_have_value("50")
@@ -182,6 +194,61 @@ def test_a_user_removes_an_object_compares_undoes_downloads_and_saves(
     assert (out / "astronaut.png").read_bytes() == data
 
 
+def test_the_page_lists_the_servers_tasks_and_shows_an_upscale_four_times_larger(
+    page, serve, fast_models, photos: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "fixed"
+    server = serve(fast_models, input_dir=photos, output_dir=out)
+    with urllib.request.urlopen(f"{server.url}api/tasks", timeout=60) as answer:
+        reported = json.load(answer)["tasks"]
+    page.goto(server.url)
+    listed = page.locator("#tasks input[name='task']")
+    expect(listed).to_have_count(len(reported))
+    assert listed.evaluate_all("radios => radios.map(r => r.value)") == [
+        task["name"] for task in reported
+    ]
+    open_listed(page, "astronaut.png")
+    stroke(page, [(20, 60), (140, 60)])
+    drawn = painted(page)
+    # Each task shows what it asks for: the classical fill a mask alone, the network's upscale
+    # its strength and no mask (the painted one stays, said so).
+    pick(page, "inpaint")
+    for control in ("#grow", "#strength", "#noise-sigma", "#mask-note"):
+        expect(page.locator(control)).to_be_hidden()
+    pick(page, "upscale-x4")
+    expect(page.locator("#strength")).to_be_visible()
+    expect(page.locator("#grow")).to_be_hidden()
+    expect(page.locator("#mask-note")).to_contain_text("Not used by upscale-x4")
+    expect(page.locator("#task-note")).to_contain_text("the bundled upscale-x4 model")
+
+    page.click("#run")
+    wait_for_version(page, 1)
+    expect(page.locator("#message")).to_contain_text("upscale-x4 done")
+    expect(page.locator("#message")).to_contain_text("now 640×480")
+    size = "image => [image.naturalWidth, image.naturalHeight]"
+    assert page.locator("#after").evaluate(size) == [640, 480]
+    assert page.locator("#before").evaluate(size) == [160, 120]
+    expect(page.locator("#before")).to_be_visible()  # compared half and half
+    after, before = (page.locator(f"#{name}").bounding_box() for name in ("after", "before"))
+    assert before == after  # the photo before is shown at the result's size
+    assert page.locator("#mask").evaluate("canvas => [canvas.width, canvas.height]") == [640, 480]
+    assert painted(page) == 0  # a mask of the small photo does not fit the large one
+
+    page.locator("#viewport").focus()
+    page.keyboard.press("Control+z")  # the small photo and its mask come back
+    expect(page.locator("#after")).to_have_attribute("data-version", "0")
+    assert page.locator("#mask").evaluate("canvas => canvas.width") == 160
+    assert painted(page) == drawn
+    page.keyboard.press("Control+Shift+z")
+    expect(page.locator("#after")).to_have_attribute("data-version", "1")
+    assert page.locator("#mask").evaluate("canvas => canvas.width") == 640
+
+    page.click("#save")
+    expect(page.locator("#message")).to_contain_text(f"Saved {out / 'astronaut.png'}")
+    with Image.open(out / "astronaut.png") as saved:
+        assert saved.size == (640, 480)
+
+
 def test_photos_open_by_button_and_by_drop_and_bad_files_get_a_message(
     page, serve, fast_models, photos: Path
 ) -> None:
@@ -226,9 +293,9 @@ def test_photos_open_by_button_and_by_drop_and_bad_files_get_a_message(
     expect(page.locator("#message")).to_contain_text("above the upload limit")
     expect(page.locator("#photo-info")).to_contain_text("camera.jpg")  # still open
 
-    page.click("#denoise")
+    run_task(page, "denoise")
     wait_for_version(page, 1)
-    expect(page.locator("#message")).to_contain_text("Denoised")
+    expect(page.locator("#message")).to_contain_text("denoise done")
 
 
 def test_brush_eraser_size_undo_redo_zoom_pan_and_denoise_by_keys_and_mouse(
@@ -256,7 +323,7 @@ def test_brush_eraser_size_undo_redo_zoom_pan_and_denoise_by_keys_and_mouse(
     assert painted(page) == erased
     page.click("#clear")
     assert painted(page) == 0
-    page.click("#inpaint")
+    run_task(page, "inpaint")
     expect(page.locator("#message")).to_contain_text("Paint over what to remove first")
     page.keyboard.press("Control+z")
     assert painted(page) == erased
@@ -280,7 +347,7 @@ def test_brush_eraser_size_undo_redo_zoom_pan_and_denoise_by_keys_and_mouse(
     page.keyboard.press("0")
     expect(page.locator("#zoom-value")).to_have_text(fitted)
 
-    page.click("#denoise")  # takes no mask: the one painted stays for a fill to come
+    run_task(page, "denoise")  # takes no mask: the one painted stays for a fill to come
     wait_for_version(page, 1)
     assert painted(page) == erased
     page.keyboard.press("Control+z")
@@ -315,16 +382,16 @@ def test_a_restoration_says_what_it_does_in_one_place_once(
     open_listed(page, "astronaut.png")
     stroke(page, [(20, 60), (140, 60)])
     page.evaluate(RECORD_STATUS)
-    page.click("#inpaint")
+    run_task(page, "inpaint")
     wait_for_version(page, 1)
     lines = page.evaluate("() => window.statusLines")
     busy = [line for line in lines if line["busy"]]
     assert busy, lines
     for line in busy:  # the progress line says it; the message line does not repeat it
-        assert "Filling" not in line["message"], line
-        assert (line["message"] + line["progress"]).count("Filling") <= 1, line
-    assert any(line["progress"].startswith("Filling") for line in busy), busy
-    expect(page.locator("#message")).to_contain_text("Filled in")
+        assert "Running" not in line["message"], line
+        assert (line["message"] + line["progress"]).count("Running inpaint") <= 1, line
+    assert any(line["progress"].startswith("Running inpaint") for line in busy), busy
+    expect(page.locator("#message")).to_contain_text("inpaint done in")
 
 
 def test_the_denoising_strength_and_noise_level_on_the_page(
@@ -340,22 +407,23 @@ def test_the_denoising_strength_and_noise_level_on_the_page(
             page.click("#download")
         return np.asarray(Image.open(download.value.path())).astype(int)
 
+    pick(page, "denoise")
     page.locator("#strength").fill("0")
     expect(page.locator("#strength-value")).to_have_text("0 %")
-    page.click("#denoise")
+    page.click("#run")
     wait_for_version(page, 1)
     assert np.array_equal(downloaded(), original)  # strength 0: the photo as it was
 
     page.locator("#strength").fill("100")
     page.fill("#noise-sigma", "40")  # told of strong noise: smooths harder than measured
-    page.click("#denoise")
+    page.click("#run")
     wait_for_version(page, 2)
     smoothed = downloaded()
     page.fill("#noise-sigma", "")  # auto again
     page.locator("#viewport").focus()
     page.keyboard.press("Control+z")  # from version 1, which is the photo
     expect(page.locator("#after")).to_have_attribute("data-version", "1")
-    page.click("#denoise")
+    page.click("#run")
     wait_for_version(page, 3)
     measured = downloaded()
     change = lambda x: np.abs(x - original).mean()  # noqa: E731
@@ -423,5 +491,5 @@ def test_with_a_token_the_printed_address_opens_a_page_that_works(
     open_listed(page, "astronaut.png")  # the page's own requests carry it
     loaded = page.locator("#after").evaluate("image => image.complete && image.naturalWidth")
     assert loaded == 160
-    page.click("#denoise")
+    run_task(page, "denoise")
     wait_for_version(page, 1)

@@ -258,8 +258,10 @@ def test_a_torchscript_model_is_served_only_with_trust_torchscript(
     )
     try:
         url = address_of(process)
-        with urllib.request.urlopen(f"{url}api/config", timeout=10) as answer:
-            assert json.load(answer)["models"]["denoise"] == str(torchscript_denoiser)
+        with urllib.request.urlopen(f"{url}api/tasks", timeout=60) as answer:
+            reported = {task["name"]: task for task in json.load(answer)["tasks"]}
+        assert reported["denoise"]["model"] == str(torchscript_denoiser)
+        assert reported["denoise"]["error"] is None
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)

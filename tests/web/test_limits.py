@@ -109,6 +109,32 @@ def test_a_photo_or_restoration_larger_than_the_whole_budget_is_refused_with_wha
     assert small.get("/api/config").json()["memory_budget_bytes"] == MB
 
 
+def test_an_upscale_reserves_for_its_output_and_is_held_to_max_pixels_by_it(
+    make_client, fast_models, photos: Path
+) -> None:
+    from ganrestore.web.budget import job_cost
+
+    # 120 x 160 pixels in, 480 x 640 out: a x4 upscale costs what restoring 480 x 640 does.
+    assert job_cost(160 * 120, 4) == job_cost(640 * 480) > 3 * job_cost(160 * 120)
+    budget = job_cost(640 * 480) - 1
+    client = make_client(fast_models, input_dir=photos, memory_budget_bytes=budget)
+    photo = client.post("/api/inputs/open", json={"name": "astronaut.png"}).json()
+    jobs = f"/api/photos/{photo['id']}/jobs?version=0&task="
+    answer = client.post(jobs + "upscale-x4")
+    assert answer.status_code == 413, answer.text
+    assert "restoring 'astronaut.png' (160x120) into 640x480" in answer.json()["detail"]
+    assert wait_for_job(client, client.post(jobs + "denoise").json())["state"] == "done"
+    # --max-pixels holds for the result too, as in `ganrestore apply`.
+    limited = make_client(fast_models, input_dir=photos, max_pixels=100_000)
+    photo = limited.post("/api/inputs/open", json={"name": "astronaut.png"}).json()
+    answer = limited.post(f"/api/photos/{photo['id']}/jobs?version=0&task=upscale-x4")
+    assert answer.status_code == 413, answer.text
+    detail = answer.json()["detail"]
+    assert "its x4 result, 640x480" in detail and "--max-pixels" in detail, detail
+    job = limited.post(f"/api/photos/{photo['id']}/jobs?version=0&task=upscale-x2").json()
+    assert wait_for_job(limited, job)["state"] == "done"  # 320 x 240: within the limit
+
+
 def test_opening_more_photos_than_the_budget_holds_closes_the_oldest(
     make_client, fast_models, photos: Path
 ) -> None:

@@ -31,6 +31,8 @@ export async function request(path, options = {}) {
 }
 
 export const getConfig = () => request('/api/config');
+// Every installed task: { name, summary, scale, model, description, controls, error }.
+export const getTasks = () => request('/api/tasks');
 export const listInputs = () => request('/api/inputs');
 
 export function openInput(name) {
@@ -54,7 +56,8 @@ export const previewUrl = (photo, version) =>
 export const foundMaskUrl = (photo) => `/api/photos/${photo.id}/mask.png`;
 export const fileUrl = (photo, version) => `/api/photos/${photo.id}/versions/${version}/file`;
 
-// settings: { grow, strength, noise_sigma }, each left out when null or undefined.
+// settings: { grow, strength, noise_sigma } as the task asks for them, each left out when null
+// or undefined.
 export function startJob(photo, version, task, mask, settings = {}) {
   const query = new URLSearchParams({ task, version: String(version) });
   for (const [name, value] of Object.entries(settings)) {

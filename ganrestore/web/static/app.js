@@ -1,10 +1,12 @@
 // The page of `ganrestore serve`: open a photo, paint a mask, restore, compare, undo, save.
-// Everything heavy happens on the server; this file wires the controls to it.
+// Everything heavy happens on the server; this file wires the controls to it. The tasks and what
+// each asks for come from the server (tasks.js): no task is named here.
 
 import * as api from './api.js';
 import { History } from './history.js';
 import { wireGestures } from './gestures.js';
 import { MaskPainter, tintedMask } from './mask.js';
+import { TaskList } from './tasks.js';
 import { View } from './view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -14,17 +16,16 @@ const els = {
   clear: $('clear'),
   compare: $('compare'),
   cursor: $('cursor'),
-  denoise: $('denoise'),
   download: $('download'),
   file: $('file'),
   fit: $('fit'),
   actual: $('actual'),
   grow: $('grow'),
-  inpaint: $('inpaint'),
   inputs: $('inputs'),
   inputsBox: $('inputs-box'),
   inputsTitle: $('inputs-title'),
   mask: $('mask'),
+  maskNote: $('mask-note'),
   message: $('message'),
   next: $('next'),
   noiseSigma: $('noise-sigma'),
@@ -34,6 +35,7 @@ const els = {
   progressBox: $('progress-box'),
   progressText: $('progress-text'),
   redo: $('redo'),
+  run: $('run'),
   save: $('save'),
   size: $('size'),
   sizeValue: $('size-value'),
@@ -41,6 +43,8 @@ const els = {
   stage: $('stage'),
   strength: $('strength'),
   strengthValue: $('strength-value'),
+  taskNote: $('task-note'),
+  tasks: $('tasks'),
   undo: $('undo'),
   viewport: $('viewport'),
   zoomValue: $('zoom-value'),
@@ -50,6 +54,8 @@ const state = {
   config: null,
   photo: null, // the server's description of the open photo
   version: 0, // the version shown, and restored by the next run
+  width: 0, // its size: a task may change it
+  height: 0,
   before: null, // the version it is compared with (the input of the last run), or null
   busy: false,
   tool: 'brush',
@@ -59,6 +65,13 @@ const state = {
 const history = new History();
 const painter = new MaskPainter(els.mask);
 const view = new View(els.viewport, els.stage, els.zoomValue);
+const tasks = new TaskList(els.tasks, els.taskNote, pickedTask);
+// The settings a job sends, by the control that asks for them (null: left to the model).
+const SETTINGS = {
+  grow: () => Number(els.grow.value),
+  strength: () => Number(els.strength.value) / 100,
+  noise_sigma: () => (els.noiseSigma.value.trim() === '' ? null : Number(els.noiseSigma.value)),
+};
 
 function say(text, kind = '') {
   els.message.textContent = text;
@@ -81,8 +94,11 @@ async function loadImage(image, url) {
 function updateControls() {
   const open = state.photo !== null;
   const idle = open && !state.busy;
-  els.inpaint.disabled = !idle;
-  els.denoise.disabled = !idle;
+  const task = tasks.current;
+  els.run.disabled = !idle || task === null || Boolean(task.error);
+  // A painted mask that the picked task does not use stays for another one: say so.
+  els.maskNote.hidden = task === null || tasks.takes('mask') || !painter.hasHoles;
+  if (!els.maskNote.hidden) els.maskNote.textContent = `Not used by ${task.name} (kept).`;
   els.undo.disabled = state.busy || !history.canUndo;
   els.redo.disabled = state.busy || !history.canRedo;
   els.clear.disabled = !idle || (painter.strokes.length === 0 && painter.base === null);
@@ -138,14 +154,9 @@ async function show(photo) {
   state.version = photo.version;
   state.before = null;
   history.clear();
-  for (const image of [els.after, els.before]) {
-    image.style.width = `${photo.width}px`;
-    image.style.height = `${photo.height}px`;
-  }
   els.stage.hidden = false;
-  painter.reset(photo.width, photo.height);
+  setPhotoSize(photo.width, photo.height);
   painter.setState([], base);
-  view.setImageSize(photo.width, photo.height);
   els.compare.value = 0;
   updateCompare();
   els.photoInfo.textContent = describe(photo);
@@ -185,9 +196,26 @@ function openFile(file) {
   return opening(file.name, () => api.upload(file));
 }
 
-async function setVersion(version, before) {
+// The stage, photo, comparison and mask at `width` x `height` pixels (the mask is cleared): the
+// photo before a restoration that enlarged it is shown enlarged to the result's size.
+function setPhotoSize(width, height) {
+  state.width = width;
+  state.height = height;
+  for (const image of [els.after, els.before]) {
+    image.style.width = `${width}px`;
+    image.style.height = `${height}px`;
+  }
+  painter.reset(width, height);
+  view.setImageSize(width, height);
+}
+
+// Shows `version` (of `size`: { width, height }), compared with `before` (or null).
+async function setVersion(version, before, size) {
   await loadImage(els.after, api.previewUrl(state.photo, version));
   if (before !== null) await loadImage(els.before, api.previewUrl(state.photo, before));
+  if (size.width !== state.width || size.height !== state.height) {
+    setPhotoSize(size.width, size.height);
+  }
   state.version = version;
   state.before = before;
   els.compare.value = before === null ? 0 : 50;
@@ -208,44 +236,55 @@ function showProgress(job, label) {
   els.progressText.textContent = text;
 }
 
-async function run(task) {
-  if (!state.photo || state.busy) return;
+// Called when another task is picked.
+function pickedTask(task) {
+  els.run.textContent = task === null ? 'Run' : `Run ${task.name}`;
+  updateControls();
+}
+
+async function run() {
+  const task = tasks.current;
+  if (!state.photo || state.busy || !task || task.error) return;
   const photo = state.photo;
   const from = state.version;
   let mask = null;
   const settings = {};
-  if (task === 'inpaint') {
+  if (tasks.takes('mask')) {
     if (!painter.hasHoles) {
       say('Paint over what to remove first: the mask is empty.', 'error');
       return;
     }
-    settings.grow = Number(els.grow.value);
     mask = await painter.toPng();
-  } else {
-    settings.strength = Number(els.strength.value) / 100;
-    if (els.noiseSigma.value.trim() !== '') settings.noise_sigma = Number(els.noiseSigma.value);
   }
-  const label = task === 'inpaint' ? 'Filling' : 'Denoising';
+  for (const [control, read] of Object.entries(SETTINGS)) {
+    if (tasks.takes(control)) settings[control] = read();
+  }
+  const label = `Running ${task.name}`;
   say(''); // the progress line says what runs, once
   setBusy(true);
   try {
-    let job = await api.startJob(photo, from, task, mask, settings);
+    let job = await api.startJob(photo, from, task.name, mask, settings);
     job = await api.waitForJob(job, (current) => showProgress(current, label));
     if (state.photo !== photo) return;
     const previous = {
       version: from,
+      width: state.width,
+      height: state.height,
       strokes: painter.strokes,
       base: painter.base,
       before: state.before,
     };
-    // A fill uses the mask up; denoising leaves it for a fill to come.
-    const kept = task === 'inpaint' ? { strokes: [], base: null } : previous;
-    const next = { version: job.version, before: from, strokes: kept.strokes, base: kept.base };
-    await setVersion(job.version, from);
+    // A fill uses the mask up, and a mask does not fit a result of another size; otherwise it
+    // stays for a fill to come.
+    const resized = job.width !== state.width || job.height !== state.height;
+    const { strokes, base } = mask !== null || resized ? { strokes: [], base: null } : previous;
+    const next = { version: job.version, before: from, width: job.width, height: job.height };
+    Object.assign(next, { strokes, base });
+    await setVersion(job.version, from, next);
     painter.setState([...next.strokes], next.base);
     history.push({ type: 'run', from: previous, to: next });
-    const done = task === 'inpaint' ? 'Filled' : 'Denoised';
-    say(`${done} in ${job.seconds} s: slide to compare; paint again to go on from here.`, 'ok');
+    const now = resized ? ` (now ${job.width}×${job.height})` : '';
+    say(`${task.name} done in ${job.seconds} s${now}: slide to compare; go on from here.`, 'ok');
   } catch (error) {
     fail(error);
   } finally {
@@ -262,7 +301,7 @@ async function step(action, backwards) {
     painter.setState(backwards ? [...action.strokes] : [], backwards ? action.base : null);
   } else if (action.type === 'run') {
     const target = backwards ? action.from : action.to;
-    await setVersion(target.version, target.before);
+    await setVersion(target.version, target.before, target);
     painter.setState([...target.strokes], target.base);
     say(backwards ? 'Back to the photo before this restoration.' : 'Restoration redone.');
   }
@@ -345,8 +384,7 @@ function wireControls() {
   els.undo.addEventListener('click', () => undoOrRedo(true));
   els.redo.addEventListener('click', () => undoOrRedo(false));
   els.clear.addEventListener('click', clearMask);
-  els.inpaint.addEventListener('click', () => run('inpaint'));
-  els.denoise.addEventListener('click', () => run('denoise'));
+  els.run.addEventListener('click', run);
   els.compare.addEventListener('input', updateCompare);
   els.save.addEventListener('click', saveResult);
   els.next.addEventListener('click', () => openInput(els.next.dataset.name));
@@ -374,6 +412,16 @@ async function showInputs() {
   els.inputsBox.hidden = false;
 }
 
+async function showTasks() {
+  try {
+    tasks.show((await api.getTasks()).tasks);
+  } catch (error) {
+    els.taskNote.textContent = error.message;
+    els.taskNote.classList.add('error');
+  }
+  updateControls();
+}
+
 async function start() {
   wireGestures({
     viewport: els.viewport,
@@ -386,10 +434,9 @@ async function start() {
   });
   wireControls();
   setSize(state.size);
+  const offered = showTasks(); // the server's first answer waits for its models to load
   try {
     state.config = await api.getConfig();
-    els.inpaint.title = `Model: ${state.config.models.inpaint}`;
-    els.denoise.title = `Model: ${state.config.models.denoise}`;
     const output = state.config.output;
     els.save.textContent = output ? `Save to ${output}` : 'Save to folder';
     els.outputInfo.textContent = output
@@ -399,6 +446,7 @@ async function start() {
   } catch (error) {
     fail(error);
   }
+  await offered;
   updateControls();
 }
 

@@ -36,7 +36,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganrestore.inference.mask_edges import hole_depth
 from ganrestore.inference.tiling import (
     TileForward,
     TileSettings,
@@ -45,6 +44,7 @@ from ganrestore.inference.tiling import (
     tiled_pixels,
 )
 from ganrestore.models.padding import pad_to_multiple
+from ganrestore.tasks.inpaint.edges import hole_depth
 
 #: The inpainting strategies of :class:`~ganrestore.inference.restorer.NetworkRestorer`.
 STRATEGIES = ("scales", "tiles")
@@ -241,7 +241,7 @@ def fill_holes(
         device: where ``forward`` runs (default: the CPU).
         multiple: the network's size multiple (stride).
         weights: ``(B, 1, H, W)`` float in [0, 1], the share of the fill in each pixel
-            (:func:`~ganrestore.inference.mask_edges.feather_weights`); default: the mask
+            (:func:`~ganrestore.tasks.inpaint.edges.feather_weights`); default: the mask
             itself, so that no known pixel takes any of it.
 
     Returns:

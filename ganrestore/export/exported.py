@@ -1,6 +1,6 @@
 """Files of ``ganrestore export`` as restorers: ``apply --model FILE.onnx`` and ``load_restorer``.
 
-An exported file opens as an :class:`~ganrestore.inference.export_graph.ExportedGraph`, an
+An exported file opens as an :class:`~ganrestore.export.graph.ExportedGraph`, an
 ``nn.Module`` that runs the graph (ONNX Runtime, or TorchScript) and knows its record and task.
 It is handed to :class:`~ganrestore.inference.restorer.NetworkRestorer` in place of the PyTorch
 generator, so tiling, masks, hole growing, inpainting at several scales, the composition that
@@ -22,9 +22,9 @@ import torch
 
 from ganrestore.devices import resolve_device
 from ganrestore.errors import GanrestoreError
-from ganrestore.inference.export_graph import ExportedGraph
-from ganrestore.inference.export_onnx import OnnxGraph
-from ganrestore.inference.export_torchscript import TorchScriptGraph
+from ganrestore.export.graph import ExportedGraph
+from ganrestore.export.onnx_graph import OnnxGraph
+from ganrestore.export.torchscript_graph import TorchScriptGraph
 from ganrestore.inference.model_file import check_output_shape
 from ganrestore.inference.restorer import NetworkRestorer
 from ganrestore.inference.tiling import TileSettings

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganrestore.data.colour import LUMA_WEIGHTS
-from ganrestore.inference.mask_edges import distance_to_holes, hole_depth
+from ganrestore.tasks.inpaint.edges import distance_to_holes, hole_depth
 
 
 @dataclass(frozen=True)

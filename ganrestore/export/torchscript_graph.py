@@ -3,7 +3,7 @@
 The record's JSON travels in the archive as the extra file :data:`RECORD_FILE`. A traced graph
 keeps the generator's size-dependent branches as they were at the trace size, so it takes
 heights and widths that are multiples of the size multiple; :class:`TorchScriptGraph` pads
-others (see :mod:`ganrestore.inference.export_graph`). It runs on any device torch has, with
+others (see :mod:`ganrestore.export.graph`). It runs on any device torch has, with
 PyTorch alone: the generator's plugin need not be installed.
 
 ``torch.jit`` is deprecated in torch 2.14 (it still works; its warnings are silenced here). ONNX
@@ -12,7 +12,7 @@ is the format to prefer for deployment.
 Opening a TorchScript file runs code the file holds (a scripted ``__setstate__`` runs in
 ``torch.jit.load``, and may read or write any file the user can). :class:`TorchScriptGraph`
 opens whatever it is given: callers go through
-:func:`~ganrestore.inference.exported.open_exported`, which refuses a file unless the user said
+:func:`~ganrestore.export.exported.open_exported`, which refuses a file unless the user said
 to trust it (``trust_torchscript``, ``--trust-torchscript``).
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ganrestore.inference.export_graph import ExportedGraph
+from ganrestore.export.graph import ExportedGraph
 from ganrestore.modelfile import CheckpointError, ModelRecord
 
 FORMAT = "torchscript"

@@ -12,7 +12,7 @@ Filled as drawn, they stay behind as a faint ring (a *halo*) around the fill.
 
 Both work on ``(B, 1, H, W)`` float masks, 1 = hole, on the CPU. :func:`hole_depth` and
 :func:`distance_to_holes` measure from a hole's edge, inward and outward (the coarse-to-fine
-fill of :mod:`~ganrestore.inference.inpaint_scales` uses the depth too).
+fill of :mod:`~ganrestore.tasks.inpaint.scales` uses the depth too).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ every image with a mask (a mask file, a sidecar or transparent pixels) to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -19,6 +20,7 @@ from ganrestore.data.pair_folder import PairFolder
 from ganrestore.tasks import (
     Batch,
     Item,
+    NetworkRun,
     NoOptions,
     Task,
     from_network_range,
@@ -71,7 +73,10 @@ class InpaintTask(Task):
     ready_config = "inpaint"
     bundled_model = "inpaint"
     route = "masked"
-    evaluation = "holes"
+    baselines = ("biharmonic", "fsr_fast", "ns", "shiftmap", "telea")
+    purpose = "fills holes"
+    eval_options = MappingProxyType({"--mask-kind": "box,free", "--masks": None})
+    controls = ("mask", "grow")
 
     def training_item(
         self,
@@ -109,9 +114,34 @@ class InpaintTask(Task):
     def tile_output(self, raw: torch.Tensor, batch: Batch) -> torch.Tensor:
         return from_network_range(raw)
 
+    def restore_images(
+        self, images: torch.Tensor, masks: torch.Tensor | None, run: NetworkRun
+    ) -> torch.Tensor:
+        """Holes grown, filled coarse to fine and given the photo's texture
+        (:mod:`ganrestore.tasks.inpaint.fill`); ``run.settings`` a
+        :class:`~ganrestore.tasks.inpaint.fill.HoleSettings` or None (its defaults)."""
+        if masks is None:
+            raise ValueError("inpainting needs masks (B, 1, H, W), 1 = hole")
+        from ganrestore.tasks.inpaint.fill import fill_images  # imports inference's tiling
+
+        return fill_images(self, images, masks, run)
+
+    def example_batch(self, images: torch.Tensor) -> Batch:
+        """``images`` with a box hole over a quarter of their height and a third of their
+        width."""
+        batch = super().example_batch(images)
+        height, width = images.shape[-2:]
+        batch["mask"][..., height // 4 : height // 2, width // 3 : 2 * width // 3] = 1
+        return batch
+
     def shown_input(self, batch: Batch) -> torch.Tensor:
         """The photo with its holes black, as the network is told they are unknown."""
         return batch["degraded"] * (1 - batch["mask"])
+
+    def scored_input(self, batch: Batch) -> torch.Tensor:
+        """The input as ``ganrestore eval`` makes it: its holes mid-gray, the value a network
+        sees there."""
+        return batch["degraded"]
 
 
 def inpaint() -> InpaintTask:

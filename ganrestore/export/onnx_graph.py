@@ -8,7 +8,7 @@ exporter lacks that translation too; :func:`median_dim` supplies it.
 
 Batch, height and width are dynamic (named ``batch``, ``height``, ``width`` in the graph);
 height and width must be multiples of the record's size multiple (see
-:mod:`ganrestore.inference.export_graph`). The record's JSON is in the model's
+:mod:`ganrestore.export.graph`). The record's JSON is in the model's
 ``metadata_props`` under :data:`~ganrestore.modelfile.RECORD_METADATA_KEY`, and the model's
 ``doc_string`` says in words what goes in and comes out, for tools that show it (Netron).
 
@@ -33,7 +33,7 @@ from torch import Tensor
 
 from ganrestore.devices import resolve_device
 from ganrestore.errors import GanrestoreError
-from ganrestore.inference.export_graph import (
+from ganrestore.export.graph import (
     EXPORT_KEY,
     INPUT_NAME,
     OUTPUT_NAME,

@@ -4,7 +4,7 @@
 directory, a checkpoint folder, a ``.safetensors`` model file, third-party generators
 included), rebuilds its generator from the model file, traces it on random images packed by
 its task, and keeps the model file's record, with how it was exported
-(:class:`~ganrestore.inference.export_graph.ExportInfo`), in the exported file's metadata.
+(:class:`~ganrestore.export.graph.ExportInfo`), in the exported file's metadata.
 
 Before anything is written, the export is opened again, exactly as ``apply`` opens it, and run
 on random images of two other sizes (one that is not a multiple of the network's size multiple,
@@ -25,7 +25,8 @@ from torch import Tensor, nn
 
 from ganrestore.data.atomic import OutputExistsError, write_atomically
 from ganrestore.errors import GanrestoreError
-from ganrestore.inference.export_graph import (
+from ganrestore.export.exported import open_exported
+from ganrestore.export.graph import (
     EXPORT_KEY,
     INPUT_NAME,
     MAX_SIZE_MULTIPLE,
@@ -33,9 +34,8 @@ from ganrestore.inference.export_graph import (
     ExportedGraph,
     ExportInfo,
 )
-from ganrestore.inference.export_onnx import onnx_opset, write_onnx
-from ganrestore.inference.export_torchscript import write_torchscript
-from ganrestore.inference.exported import open_exported
+from ganrestore.export.onnx_graph import onnx_opset, write_onnx
+from ganrestore.export.torchscript_graph import write_torchscript
 from ganrestore.inference.model_file import load_generator
 from ganrestore.inference.tiling import size_multiple
 from ganrestore.modelfile.source import EXPORTED_SUFFIXES, SourceKind, parse_model_source
@@ -228,17 +228,15 @@ def export_model(
 
 
 def network_inputs(task: Task, batch: int, height: int, width: int, seed: int) -> Tensor:
-    """Random images (and a box hole, for a task with masks) packed by ``task``.
+    """Random images packed by ``task``, with what else it takes made up
+    (:meth:`Task.example_batch`: a box hole, for a task with masks).
 
     Returns:
         ``(batch, task.in_channels, height, width)`` as :meth:`Task.network_input` packs it.
     """
     generator = torch.Generator().manual_seed(seed)
     degraded = torch.rand(batch, 3, height, width, generator=generator)
-    mask = torch.zeros(batch, 1, height, width)
-    if task.uses_mask:
-        mask[..., height // 4 : height // 2, width // 3 : 2 * width // 3] = 1
-    return task.network_input({"degraded": degraded, "mask": mask})
+    return task.network_input(task.example_batch(degraded))
 
 
 def check_sizes(trace: int, multiple: int) -> list[tuple[int, int, int]]:
