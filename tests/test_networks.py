@@ -14,6 +14,7 @@ from ganrestore.registry import DISCRIMINATORS, GENERATORS, PluginError
 FAST_PARAMS = {
     "unet": {"depth": 4, "base_channels": 8},
     "patchgan": {"width": 8},
+    "upnet": {"width": 8, "blocks": 1},
 }
 
 
@@ -24,7 +25,8 @@ def test_generator_keeps_odd_sizes_and_backpropagates(name: str, in_channels: in
     net = ganrestore.build_generator(name, in_channels, 3, **FAST_PARAMS.get(name, {}))
     x = torch.rand(2, in_channels, 97, 131) * 2 - 1
     y = net(x)
-    assert y.shape == (2, 3, 97, 131)
+    scale = getattr(net, "scale", 1)  # an upscaling network says how much larger it makes
+    assert y.shape == (2, 3, 97 * scale, 131 * scale)
     y.square().mean().backward()
     grads = [p.grad for p in net.parameters() if p.requires_grad]
     assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)

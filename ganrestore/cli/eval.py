@@ -39,7 +39,8 @@ COMMAND_HELP = "\n\n".join(
         "upscale-x2, upscale-x4: bicubic, lanczos); or 'baselines' for every baseline of the "
         "task.",
         "With --restored DIR --reference DIR: score existing outputs against references matched "
-        "by file stem (add --masks DIR for the PSNR over holes).",
+        "by file stem (add --masks DIR for the PSNR over holes, --task to score as that task's "
+        "eval does).",
         "Writes a table to the terminal, per-image scores to --csv, means to --json "
         "(and the CSV beside it), a side-by-side picture to --grid. See docs/evaluation.md.",
     ]
@@ -64,7 +65,8 @@ def eval_command(
         str | None,
         typer.Option(
             help="An installed task: denoise, inpaint, upscale-x2, upscale-x4 or a plugin's. "
-            "Default: the task of the first --model.",
+            "Default: the task of the first --model. With --restored/--reference: score as "
+            "the task's eval does (upscaling: the border cut, the detail ratio).",
             show_default=False,
         ),
     ] = None,
@@ -304,6 +306,11 @@ def _score_mode(request: EvalRequest, log: Log) -> EvalReport:
         raise GanrestoreError(
             f"{', '.join(clashing)} cannot be used with --restored/--reference, which only scores"
         )
+    task = None
+    if request.task is not None:
+        from ganrestore.tasks import build_task, checked_task_name
+
+        task = build_task(checked_task_name(request.task))
     return score_folders(
         request.restored,
         request.reference,
@@ -311,6 +318,7 @@ def _score_mode(request: EvalRequest, log: Log) -> EvalReport:
         lpips=request.lpips,
         log=log,
         max_pixels=request.max_pixels,
+        task=task,
     )
 
 

@@ -18,7 +18,7 @@ from ganrestore.data.io import DEFAULT_MAX_PIXELS, list_images, read_image, read
 from ganrestore.errors import GanrestoreError
 from ganrestore.evaluation import metrics
 from ganrestore.evaluation.report import EvalReport, ImageScore
-from ganrestore.tasks import Scoring
+from ganrestore.tasks import Scoring, Task
 
 Log = Callable[[str], None]
 
@@ -135,12 +135,16 @@ def score_folders(
     lpips: bool = True,
     log: Log = print,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    task: Task | None = None,
 ) -> EvalReport:
     """Score existing outputs against references matched by file stem.
 
     Restored images are compared at the reference's bit depth; with ``masks_dir`` (white =
     hole, matched by stem) the PSNR over the holes is added. Files above ``max_pixels`` (0: no
-    limit) are not decoded: an error names them.
+    limit) are not decoded: an error names them. With ``task``, outputs are scored as
+    ``ganrestore eval`` scores that task (:meth:`Task.eval_scoring`: for upscaling, a border of
+    ``scale`` pixels cut and the detail ratio), and a reference is first cut to a multiple of
+    the task's scale, as eval cuts the clean images it downscales.
 
     Raises:
         GanrestoreError: no pair matches, a size or channel mismatch, a missing mask.
@@ -159,15 +163,24 @@ def score_folders(
     scorer = metrics.Lpips.load(lpips)
     label = restored_dir.as_posix()
     report = EvalReport(
-        task=None,
+        task=task.name if task is not None else None,
         source=str(reference_dir),
         seed=None,
         conditions=["restored"],
         models=[{"label": label, "spec": str(restored_dir), "description": "saved outputs"}],
         lpips_reason=scorer.reason,
     )
+    scoring = task.eval_scoring() if task is not None else None
+    scale = task.scale if task is not None else 1
     for stem in common:
         reference = read_reference(references[stem], reference_dir, max_pixels)
+        if scale > 1:
+            height, width = (side // scale * scale for side in reference.integer.shape[:2])
+            reference = Reference(
+                reference.name,
+                reference.pixels[:height, :width],
+                reference.integer[:height, :width],
+            )
         output = read_image(restored[stem], max_pixels).pixels
         _check_pair(output, reference, restored[stem])
         holes = None
@@ -178,7 +191,14 @@ def score_folders(
         integer = quantize(output, reference.bit_depth)
         report.scores.append(
             score_output(
-                label, "restored", reference.name, reference.integer, integer, holes, scorer
+                label,
+                "restored",
+                reference.name,
+                reference.integer,
+                integer,
+                holes,
+                scorer,
+                scoring,
             )
         )
     return report

@@ -149,6 +149,31 @@ def test_cli_eval_of_an_upscale_run_and_the_baselines_prints_the_table_and_saves
     assert Image.open(grid).width == 5 * 192  # input at the outputs' size | 3 models | truth
 
 
+def test_saved_outputs_scored_with_the_task_score_as_its_eval_does(photos, tmp_path) -> None:
+    run = save_upscale_run(tmp_path / "run", 2)
+    saved = tmp_path / "saved"
+    evaluated = invoke(
+        "--data", photos, "--model", run, "--no-lpips", "--json", tmp_path / "eval.json",
+        "--save-outputs", saved,
+    )  # fmt: skip
+    assert evaluated.exit_code == 0, evaluated.output
+    outputs = saved / folder_name(run.as_posix()) / "upscale-x2"
+
+    scored = invoke(
+        "--restored", outputs, "--reference", photos, "--task", "upscale-x2", "--no-lpips",
+        "--json", tmp_path / "scored.json",
+    )  # fmt: skip
+    plain = invoke("--restored", outputs, "--reference", photos, "--no-lpips")
+
+    assert scored.exit_code == 0, scored.output
+    by_eval = json.loads((tmp_path / "eval.json").read_text())["results"][1]
+    by_score = json.loads((tmp_path / "scored.json").read_text())["results"][0]
+    assert by_score["psnr"] == pytest.approx(by_eval["psnr"], abs=1e-6)
+    assert by_score["detail_0"] == pytest.approx(by_eval["detail_0"], abs=1e-6)
+    # Without the task the references keep their odd rows and do not fit the outputs.
+    assert plain.exit_code != 0 and "but its reference" in plain.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
