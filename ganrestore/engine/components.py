@@ -113,6 +113,40 @@ def build_objective(config: TrainConfig, device: torch.device) -> GeneratorObjec
         return GeneratorObjective(config.loss.terms, config.loss.params).to(device)
 
 
+#: The side of the blank image a new generator is tried on (rounded up to its size multiple).
+_PROBE_SIDE = 32
+
+
+def check_generator_fits(generator: nn.Module, name: str, task: Task) -> None:
+    """Run ``generator`` once on a blank image and refuse it unless its output is what
+    ``task`` composes: ``(1, out_channels, scale·S, scale·S)`` for a ``(1, in_channels, S, S)``
+    input (an upscaling task needs a network that upscales by its scale).
+
+    Raises:
+        ConfigError: naming the generator, both sizes and what to set.
+    """
+    multiple = int(getattr(generator, "size_multiple", 1) or 1)
+    side = multiple * -(-_PROBE_SIDE // multiple)
+    with torch.no_grad():
+        output = generator.eval()(torch.zeros(1, task.in_channels, side, side))
+    generator.train()
+    expected = (1, task.out_channels, task.scale * side, task.scale * side)
+    if tuple(output.shape) != expected:
+        got = "x".join(str(n) for n in output.shape[-2:])
+        want = f"{task.scale * side}x{task.scale * side}"
+        hint = (
+            f"a generator that makes images {task.scale} times larger (upnet with scale = "
+            f"{task.scale}: --set generator.params.scale={task.scale})"
+            if task.scale != 1
+            else "a generator that keeps the size"
+        )
+        raise ConfigError(
+            f"generator '{name}' returns {output.shape[1]} channel(s) of {got} for a "
+            f"{side}x{side} input, but the task {task.name} needs {task.out_channels} of "
+            f"{want}: use {hint}"
+        )
+
+
 def build_components(
     config: TrainConfig, context: ProcessContext, task: Task | None = None
 ) -> Components:
@@ -128,7 +162,9 @@ def build_components(
     memory_format = torch.channels_last if config.channels_last else torch.preserve_format
     generator = build_generator(
         config.generator.name, task.in_channels, task.out_channels, **config.generator.params
-    ).to(device, memory_format=memory_format)
+    )
+    check_generator_fits(generator, config.generator.name, task)
+    generator = generator.to(device, memory_format=memory_format)
     objective = build_objective(config, device)
     discriminator = None
     if needs_discriminator(config, objective):

@@ -196,6 +196,25 @@ def test_an_out_that_cannot_be_created_is_one_line_not_a_traceback(
     assert "Traceback" not in result.output and a_file.read_text() == "mine"
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--set", "generator.params.scale=2"], "generator 'upnet' returns 3 channel(s) of 64x64"),
+        (["--set", "generator.name=unet", "--set", "generator.params.depth=3"], "'unet' returns"),
+    ],
+)
+def test_a_generator_that_does_not_upscale_by_the_task_scale_is_refused_before_the_run(
+    photo_folder: Path, tmp_path: Path, options: list[str], named: str
+) -> None:
+    run = tmp_path / "run"
+    result = train_cli("upscale-x4", "--data", photo_folder, "--out", run, "--steps", "2",
+                       "--set", "data.workers=0", *options)  # fmt: skip
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and named in said, said
+    assert "the task upscale-x4 needs 3 of 128x128" in said and "Traceback" not in said
+    assert not run.exists()
+
+
 def _no_file_over_64_kb() -> None:
     import resource
 
