@@ -14,11 +14,17 @@ Prints one JSON object:
   the run's own clock, and the process's peak resident memory; ``memory``: the peak resident
   memory of ``apply`` on one 1000 x 750 photo.
 * ``grid``: with ``--grid FILE``, a PNG of one crop: bicubic, the model, the truth.
+* ``blends``: with ``--blend-with STAGE1 --shares 0,0.25,...``, the quality of
+  ``share × MODEL + (1 − share) × STAGE1`` for every share (ESRGAN's network interpolation of
+  a GAN fine-tune with its PSNR model, written by ``scripts/export_model.py --blend``), instead
+  of the model's own rows, speed and grid.
 
 Usage::
 
     python bench/upscale.py --scale 4 --photos data/heldout/photos [--model upscale-x4]
         [--jpeg 75] [--grid docs/images/upscale_x4.png --grid-photo NAME] [--no-speed]
+    python bench/upscale.py --scale 4 --photos DEV --model runs/x4-gan --blend-with runs/x4-1 \
+        --shares 0,0.25,0.5,0.75,1
 """
 
 from __future__ import annotations
@@ -142,6 +148,21 @@ def grid(restorers: dict[str, object], photo: Path, scale: int, out: Path, crop:
     Image.fromarray(row).resize((row.shape[1] * 2, crop * 2), Image.Resampling.NEAREST).save(out)
 
 
+def blends(model: str, stage1: Path, shares: list[float], photos: list[Path], scale: int) -> dict:
+    """Mean scores of ``share × model + (1 − share) × stage1`` for each share (and bicubic)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from export_model import export
+
+    task = f"upscale-x{scale}"
+    restorers = {"baseline:bicubic": load_restorer("baseline:bicubic", task=task)}
+    with tempfile.TemporaryDirectory() as root:
+        for share in shares:
+            target = Path(root) / f"blend-{share}.safetensors"
+            export(Path(model), target, None, stage1, share)
+            restorers[f"share {share:g}"] = load_restorer(str(target), task=task)
+        return quality(restorers, photos, scale, None)["means"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, choices=(2, 4), required=True)
@@ -152,6 +173,8 @@ def main() -> None:
     parser.add_argument("--grid-photo", help="file name in --photos (default: the first)")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--speed-photos", type=int, default=8)
+    parser.add_argument("--blend-with", type=Path, help="the PSNR model MODEL was tuned from")
+    parser.add_argument("--shares", default="0,0.25,0.5,0.75,1", help="MODEL's shares to score")
     args = parser.parse_args()
 
     task = build_task(f"upscale-x{args.scale}")
@@ -161,6 +184,11 @@ def main() -> None:
     restorers[model] = load_restorer(model, task=task.name)
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".png", ".jpg"))
     report: dict = {"model": model, "scale": args.scale, "photos": len(photos)}
+    if args.blend_with is not None:
+        shares = [float(share) for share in args.shares.split(",")]
+        report["blends"] = blends(model, args.blend_with, shares, photos, args.scale)
+        print(json.dumps(report, indent=1))
+        return
     report["quality"] = quality(restorers, photos, args.scale, None)
     if args.jpeg is not None:
         report["jpeg"] = {"quality": args.jpeg, **quality(restorers, photos, args.scale, args.jpeg)}
