@@ -167,9 +167,14 @@ class UpscaleTask(Task):
         options: UpscaleOptions,
     ) -> Item:
         """The plain bicubic downscale (``clean`` cut to a multiple of the scale)."""
-        height, width = (side // self.scale * self.scale for side in clean.shape[:2])
-        clean = clean[:height, :width]
+        clean = self._cut(clean)
         return make_item(clean, bicubic_downscale(clean, self.scale))
+
+    def _cut(self, clean: np.ndarray) -> np.ndarray:
+        """``clean`` ``(H, W, C)`` without the last rows and columns past a multiple of the
+        scale (what eval cuts too: a small image of ``H // scale`` rows makes these)."""
+        height, width = (side // self.scale * self.scale for side in clean.shape[:2])
+        return clean[:height, :width]
 
     def network_input(self, batch: Batch) -> torch.Tensor:
         return to_network_range(batch["degraded"])
