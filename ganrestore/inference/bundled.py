@@ -4,7 +4,8 @@
 parsed from) into a :class:`Restorer`: a trained network from its model file, the bundled
 ``ganrestore/weights/NAME.safetensors`` (``denoise``, ``inpaint``, ``upscale-x2``,
 ``upscale-x4``; until one is installed, asking for it says how to train a model instead), the
-bundled denoise and inpaint models at once, chosen per image by its mask (:class:`BundledPair`), or a classical baseline ``baseline:NAME``. Baselines are plugins, built
+bundled denoise and inpaint models at once, chosen per image by its mask
+(:class:`BundledPair`), or a classical baseline ``baseline:NAME``. Baselines are plugins, built
 through :data:`ganrestore.registry.BASELINES` for a task that lists them
 (:attr:`ganrestore.tasks.Task.baselines`): inference never imports :mod:`ganrestore.baselines`
 (which builds on inference's :class:`Restorer`).

@@ -17,7 +17,8 @@ A task is the only owner of what is task-specific, and the rest of ganrestore as
 
 Tasks are plugins like networks (registry ``TASKS``, entry-point group ``ganrestore.tasks``):
 the built-ins ``denoise``, ``inpaint``, ``upscale-x2`` and ``upscale-x4`` are declared in
-ganrestore's own ``pyproject.toml`` exactly as another distribution declares its own. A task factory returns a :class:`Task`.
+ganrestore's own ``pyproject.toml`` exactly as another distribution declares its own. A task
+factory returns a :class:`Task`.
 """
 
 from __future__ import annotations
