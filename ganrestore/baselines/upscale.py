@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ganrestore.baselines.base import Baseline
+from ganrestore.tasks.upscale import resized
 
 
 class _PillowUpscale(Baseline):
@@ -26,17 +27,8 @@ class _PillowUpscale(Baseline):
     resample: ClassVar[Image.Resampling]
 
     def restore_array(self, pixels: np.ndarray, holes: np.ndarray | None) -> np.ndarray:
-        height, width, channels = pixels.shape
-        size = (width * self.scale, height * self.scale)
-        planes = [
-            np.asarray(
-                Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32)).resize(
-                    size, self.resample
-                )
-            )
-            for c in range(channels)
-        ]
-        return np.stack(planes, axis=2)
+        height, width = pixels.shape[:2]
+        return resized(pixels, width * self.scale, height * self.scale, self.resample)
 
 
 class Bicubic(_PillowUpscale):

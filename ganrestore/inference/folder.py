@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -51,6 +50,7 @@ from ganrestore.data.listing import NOT_AN_IMAGE
 from ganrestore.data.metadata import ImageMetadata
 from ganrestore.data.pixel_limit import over_limit
 from ganrestore.errors import GanrestoreError
+from ganrestore.inference.image_batch import alpha_at
 from ganrestore.inference.masks import (
     ALPHA_SUFFIXES,
     LoadedMask,
@@ -375,10 +375,7 @@ class _Runner:
         """Writes one output; returns ``(status, reason)`` when it was not written."""
         try:
             pixels = result.permute(1, 2, 0).numpy()
-            alpha = item.alpha
-            if alpha is not None and alpha.shape != pixels.shape[:2]:  # a task that resizes
-                height, width = pixels.shape[:2]
-                alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_NEAREST)
+            alpha = alpha_at(item.alpha, *pixels.shape[:2])  # a task may change the size
             write_image(
                 item.job.target,
                 pixels,

@@ -113,6 +113,16 @@ def _checked_range(values: Tensor) -> Tensor:
     return values.clamp(0, 1)
 
 
+def alpha_at(alpha: np.ndarray | None, height: int, width: int) -> np.ndarray | None:
+    """``alpha`` ``(h, w)`` at the result's size ``(height, width)``: enlarged by nearest
+    neighbour for a task that changes the size (each alpha pixel covers its block), as it is."""
+    if alpha is None or alpha.shape == (height, width):
+        return alpha
+    rows = np.arange(height) * alpha.shape[0] // height
+    cols = np.arange(width) * alpha.shape[1] // width
+    return alpha[rows[:, None], cols[None, :]]
+
+
 def from_batch(batch: ImageBatch, restored: Tensor, alpha: Tensor | None) -> Any:
     """``restored`` ``(B, C, sH, sW)`` in the form ``batch`` came in; a task that changes the
     size (``s`` > 1) gives an image ``s`` times as large, its alpha enlarged alike."""

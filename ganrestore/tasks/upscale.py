@@ -71,21 +71,28 @@ class UpscaleOptions(NoOptions):
         ]
 
 
+def resized(image: np.ndarray, width: int, height: int, resample: Image.Resampling) -> np.ndarray:
+    """``(H, W, C)`` float -> ``(height, width, C)`` float32, each channel resized by Pillow in
+    32-bit float (no 8-bit rounding), with ``resample``'s kernel (antialiased when it shrinks)."""
+    channels = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(image[..., c], np.float32), mode="F").resize(
+                (width, height), resample
+            )
+        )
+        for c in range(image.shape[2])
+    ]
+    return np.stack(channels, axis=2)
+
+
 def bicubic_downscale(image: np.ndarray, scale: int) -> np.ndarray:
     """``(H, W, C)`` float in [0, 1] -> ``(H // scale, W // scale, C)`` float32, bicubic with
     antialiasing (Pillow's, as MATLAB's ``imresize``), quantised to 8 bits as a saved small
     photo is. ``H`` and ``W`` should be multiples of ``scale`` (the rest is cut off first)."""
     height, width = (side // scale * scale for side in image.shape[:2])
-    image = image[:height, :width]
-    channels = [
-        np.asarray(
-            Image.fromarray(np.ascontiguousarray(image[..., c], np.float32), mode="F").resize(
-                (width // scale, height // scale), Image.Resampling.BICUBIC
-            )
-        )
-        for c in range(image.shape[2])
-    ]
-    small = np.stack(channels, axis=2)
+    small = resized(
+        image[:height, :width], width // scale, height // scale, Image.Resampling.BICUBIC
+    )
     return (np.rint(np.clip(small, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
 
 

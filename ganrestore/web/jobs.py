@@ -229,8 +229,7 @@ def restore(
         the task's scale (1 but for a task that changes the size; alpha is enlarged alike, as
         ``ganrestore apply`` does); filled holes become opaque.
     """
-    import cv2
-
+    from ganrestore.inference.image_batch import alpha_at
     from ganrestore.inference.tiling import reporting_tiles  # imports torch
 
     if MASK not in controls:
@@ -244,7 +243,4 @@ def restore(
         alpha = np.where(holes > 0, np.float32(1), alpha)
     with settings_applied(restorer, controls, settings), reporting_tiles(progress):
         restored = restorer.restore(pixels, mask=holes)
-    if alpha is not None and alpha.shape != restored.shape[:2]:  # a task that resizes
-        height, width = restored.shape[:2]
-        alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_NEAREST)
-    return restored, alpha
+    return restored, alpha_at(alpha, *restored.shape[:2])  # a task may change the size
