@@ -1,12 +1,16 @@
 """Datasets that turn ``Sample``s into training and validation tensors, through their task.
 
 What is generic lives here: decoding a sample and its real pair, cropping (random for
-training, centred for validation), flips and rotations, and skipping unreadable files. What a
-degraded input is comes from the task (:class:`ganrestore.tasks.Task`): its
-``training_item`` / ``validation_item`` turn the crop into the item dict every batch shares:
+training, centred for validation), flips and rotations, and skipping unreadable files. A pair
+``s`` times smaller than its clean image (:attr:`PairFolder.scale`, an upscaling task's real
+small images) is cropped over the same area: its window is ``crop // s`` pixels wide, the clean
+window ``s`` times that, at a top-left corner that is a multiple of ``s``. What a degraded input
+is comes from the task (:class:`ganrestore.tasks.Task`): its ``training_item`` /
+``validation_item`` turn the crop into the item dict every batch shares:
 
 - ``clean``: ``(3, S, S)`` in ``[0, 1]``;
-- ``degraded``: ``(3, S, S)`` in ``[0, 1]`` (noisy image, or clean image with holes set to 0);
+- ``degraded``: ``(3, S, S)`` in ``[0, 1]`` (noisy image, or clean image with holes set to 0;
+  ``(3, S / s, S / s)`` for a task of scale ``s``);
 - ``mask``: ``(1, S, S)`` in {0, 1}, 1 = hole (all zeros for tasks without masks);
 - ``sigma``: scalar, the synthetic Gaussian σ on the 0–255 scale (0 for real pairs and inpainting).
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -81,26 +86,46 @@ class _SampleReader:
         self._bad: set[int] = set()
 
     def _decode(self, sample: Sample) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(H, W, 3)`` clean and its ``(H, W, 3)`` image or ``(H, W, 1)`` mask pair."""
+        """``(H, W, 3)`` clean and its ``(H // s, W // s, 3)`` image or ``(H // s, W // s, 1)``
+        mask pair, ``s`` the pair's scale; with a pair and ``s > 1``, the clean image is cut to
+        ``H`` and ``W`` multiples of ``s`` (its last rows and columns have no pixel in the pair).
+        """
         clean = read_image(sample.clean, self.max_pixels).pixels
         clean = np.repeat(clean, 3, axis=2) if clean.shape[2] == 1 else clean
-        if sample.clean_half is not None:  # one side-by-side A|B file holds both images
-            return split_side_by_side(clean, sample.clean_half)
         pair_path = sample.pair
-        if pair_path is None:
+        if sample.clean_half is not None:  # one side-by-side A|B file holds both images
+            clean, pair = split_side_by_side(clean, sample.clean_half)
+        elif pair_path is None:
             return clean, None
-        if self.pair.kind == "image":
+        elif self.pair.kind == "image":
             pair = read_image(pair_path, self.max_pixels).pixels
             pair = np.repeat(pair, 3, axis=2) if pair.shape[2] == 1 else pair
         else:
             pair = read_mask(pair_path, max_pixels=self.max_pixels)[..., None]
-        if pair.shape[:2] != clean.shape[:2]:
-            raise ImageReadError(
-                pair_path,
-                f"its size {pair.shape[1]}x{pair.shape[0]} differs from its clean image "
-                f"{sample.clean} ({clean.shape[1]}x{clean.shape[0]})",
-            )
+        self._check_size(sample.clean, clean.shape[:2], pair_path or sample.clean, pair.shape[:2])
+        if self.pair.scale > 1:
+            clean = clean[: pair.shape[0] * self.pair.scale, : pair.shape[1] * self.pair.scale]
         return clean, pair
+
+    def _check_size(
+        self, clean_path: Path, clean_size: tuple[int, ...], pair_path: Path, size: tuple[int, ...]
+    ) -> None:
+        """Raises ``ImageReadError`` naming both files when the pair's ``(h, w)`` is not the one
+        its clean image's ``(H, W)`` asks for."""
+        height, width = self.pair.expected_size((clean_size[0], clean_size[1]))
+        if (size[0], size[1]) == (height, width):
+            return
+        if self.pair.scale == 1:
+            reason = (
+                f"its size {size[1]}x{size[0]} differs from its clean image "
+                f"{clean_path} ({clean_size[1]}x{clean_size[0]})"
+            )
+        else:
+            reason = (
+                f"it is {size[1]}x{size[0]}; a {self.pair.word} for x{self.pair.scale} of clean "
+                f"{clean_path} ({clean_size[1]}x{clean_size[0]}) must be {width}x{height}"
+            )
+        raise ImageReadError(pair_path, reason)
 
     def read(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
         """The decoded sample at ``index``, or at the next readable index after it."""
@@ -128,6 +153,42 @@ def _pad_to(array: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.pad(array, pads, mode="reflect" if min(array.shape[:2]) > 1 else "edge")
 
 
+def _pad_aligned(
+    clean: np.ndarray, pair: np.ndarray, scale: int, side: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pads a ``(h, w, K)`` pair evenly up to at least ``side x side`` and its ``(s·h, s·w, 3)``
+    clean image by ``s`` times as much on each side, so that they stay aligned.
+
+    Both are mirrored about their borders (numpy's ``"symmetric"``: the border pixel is
+    repeated), which is the same line in both images; ``"reflect"`` mirrors about the border
+    pixel's centre, which lies elsewhere in the small image than in the large one.
+    """
+    extra_h, extra_w = max(side - pair.shape[0], 0), max(side - pair.shape[1], 0)
+    if not extra_h and not extra_w:
+        return clean, pair
+    pads = ((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
+    large = tuple((before * scale, after * scale) for before, after in pads)
+    return (
+        np.pad(clean, (*large, (0, 0)), mode="symmetric"),
+        np.pad(pair, (*pads, (0, 0)), mode="symmetric"),
+    )
+
+
+def _aligned_window(
+    clean: np.ndarray, pair: np.ndarray, scale: int, top: int, left: int, side: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``side x side`` window of the pair at ``(top, left)`` and the ``s·side`` window of
+    the clean image over the same area (at ``(s·top, s·left)``)."""
+    window = pair[top : top + side, left : left + side]
+    large = clean[top * scale : (top + side) * scale, left * scale : (left + side) * scale]
+    return large, window
+
+
+def _augmented(array: np.ndarray, flip: bool, turns: int) -> np.ndarray:
+    """``array`` flipped left-right (when ``flip``), then turned ``turns`` quarter turns."""
+    return np.rot90(array[:, ::-1] if flip else array, k=turns)
+
+
 class TrainDataset(Dataset[Item]):
     """Random crops of training samples, degraded on the fly by their task.
 
@@ -136,11 +197,17 @@ class TrainDataset(Dataset[Item]):
     then whatever the task draws (``Task.training_item``). The same key always gives the same
     item, whatever the worker. Flips and 90° rotations are done here, on both sides of a pair;
     an engine may instead augment whole batches (e.g. with kornia) and pass ``augment=False``.
+    A real pair ``s`` times smaller (``task.pair.scale``) is cropped over the same area, with
+    the same draws in the same order: the window is drawn in its pixels.
 
     Args:
         samples: From ``discover``.
         task: the task that degrades each crop (:class:`ganrestore.tasks.Task`).
-        crop: Side of the square crops; smaller images are reflect-padded first.
+        crop: Side of the square crops; smaller images are reflect-padded first. With a real
+            pair ``s`` times smaller, the clean crop is ``crop`` cut to a multiple of ``s`` and
+            the pair's is ``crop // s``; a pair smaller than that is padded, and its clean
+            image by ``s`` times as much, both mirrored about their borders so they stay
+            aligned.
         augment: Random horizontal flip and 90° rotation.
         options: the task's config table (``task.options_type``), or give its values as
             keywords instead (e.g. ``sigma_range=(5, 50)``, ``hole_ratio=(0.1, 0.3)``).
@@ -160,8 +227,8 @@ class TrainDataset(Dataset[Item]):
         **option_values: Any,
     ) -> None:
         self.options = _checked_options(samples, task, options, option_values)
-        if crop < 1:
-            raise ValueError(f"crop must be >= 1, got {crop}")
+        if crop < task.pair.scale:
+            raise ValueError(f"crop must be >= {task.pair.scale}, got {crop}")
         self.task, self.crop, self.augment = task, crop, augment
         self._reader = _SampleReader(samples, task.pair, max_pixels)
 
@@ -174,6 +241,8 @@ class TrainDataset(Dataset[Item]):
         index, sample_seed = key
         rng = np.random.default_rng(sample_seed)
         clean, pair = self._reader.read(index)
+        if pair is not None and self.task.pair.scale > 1:
+            return self._scaled_item(clean, pair, rng)
         stack = np.concatenate([clean] if pair is None else [clean, pair], axis=2)
         stack = _pad_to(stack, self.crop, self.crop)
         top = int(rng.integers(0, stack.shape[0] - self.crop + 1))
@@ -186,6 +255,24 @@ class TrainDataset(Dataset[Item]):
         pair = stack[..., 3:] if pair is not None else None
         return self.task.training_item(stack[..., :3], pair, rng, self.options)
 
+    def _scaled_item(self, clean: np.ndarray, pair: np.ndarray, rng: np.random.Generator) -> Item:
+        """A real pair ``s`` times smaller than its clean image: the same randomness, in the
+        same order, as a same-size pair; the window's top and left are drawn in pair pixels
+        (so multiples of ``s`` in the clean image), and ``crop`` is cut to a multiple of ``s``.
+        """
+        scale = self.task.pair.scale
+        side = self.crop // scale
+        clean, pair = _pad_aligned(clean, pair, scale, side)
+        top = int(rng.integers(0, pair.shape[0] - side + 1))
+        left = int(rng.integers(0, pair.shape[1] - side + 1))
+        clean, pair = _aligned_window(clean, pair, scale, top, left, side)
+        if self.augment:
+            flip = bool(rng.random() < 0.5)
+            turns = int(rng.integers(0, 4))
+            clean, pair = _augmented(clean, flip, turns), _augmented(pair, flip, turns)
+        clean, pair = np.ascontiguousarray(clean), np.ascontiguousarray(pair)
+        return self.task.training_item(clean, pair, rng, self.options)
+
 
 class ValDataset(Dataset[Item]):
     """Deterministic validation items: the same inputs on every run and machine.
@@ -193,7 +280,8 @@ class ValDataset(Dataset[Item]):
     Item ``i`` is the center crop (or reflect pad) of sample ``i`` to ``size x size``,
     degraded by the task (``Task.validation_item``) with an RNG seeded by ``i`` alone, as the
     task's options say (noise levels in turn, holes of ``mask_kind`` and ``hole_ratio``...).
-    Real pairs are used as they are.
+    Real pairs are used as they are; one ``s`` times smaller is cropped over the same area, as
+    in :class:`TrainDataset`.
 
     Args:
         samples: From ``discover``.
@@ -214,8 +302,8 @@ class ValDataset(Dataset[Item]):
         **option_values: Any,
     ) -> None:
         self.options = _checked_options(samples, task, options, option_values)
-        if size < 1:
-            raise ValueError(f"need size >= 1, got {size}")
+        if size < task.pair.scale:
+            raise ValueError(f"need size >= {task.pair.scale}, got {size}")
         self.task, self.size = task, size
         self._reader = _SampleReader(samples, task.pair, max_pixels)
 
@@ -227,6 +315,14 @@ class ValDataset(Dataset[Item]):
             raise IndexError(f"index {index} out of range for {len(self)} validation samples")
         rng = np.random.default_rng(index)
         clean, pair = self._reader.read(index)
+        scale = self.task.pair.scale
+        if pair is not None and scale > 1:
+            side = self.size // scale
+            clean, pair = _pad_aligned(clean, pair, scale, side)
+            top, left = (pair.shape[0] - side) // 2, (pair.shape[1] - side) // 2
+            clean, pair = _aligned_window(clean, pair, scale, top, left, side)
+            clean, pair = np.ascontiguousarray(clean), np.ascontiguousarray(pair)
+            return self.task.validation_item(clean, pair, index, rng, self.options)
         stack = np.concatenate([clean] if pair is None else [clean, pair], axis=2)
         stack = _pad_to(stack, self.size, self.size)
         top = (stack.shape[0] - self.size) // 2

@@ -116,14 +116,17 @@ def _samples(
         clean_size, pair_size = scan.size(clean[key]), scan.size(pairs[key])
         if clean_size is None or pair_size is None:
             continue
-        if clean_size != pair_size:
-            mismatched.append(size_mismatch(clean[key], clean_size, pairs[key], pair_size))
+        expected = pair.expected_size(clean_size)
+        if pair_size != expected:
+            text = size_mismatch(clean[key], clean_size, pairs[key], pair_size)
+            if pair.scale > 1:
+                text += f" (expected {expected[1]}x{expected[0]})"
+            mismatched.append(text)
         samples.append(Sample(clean[key], pair=pairs[key]))
     if mismatched:
         raise DataError(
             f"{len(mismatched)} pair(s) differ in size (width x height): "
-            f"{'; '.join(mismatched[:5])}; each {pair.word} must have the size "
-            "of its clean image"
+            f"{'; '.join(mismatched[:5])}; each {pair.word} must have {pair.size_rule()}"
         )
     return samples
 

@@ -8,13 +8,17 @@ after a blur and followed by noise and a JPEG re-save, as the Real-ESRGAN recipe
 photos so that real small photos are served, not only clean bicubic ones. Validation items and
 ``ganrestore eval`` use the plain bicubic downscale.
 
+A training folder may hold real pairs instead: ``clean/NAME.png`` beside ``small/NAME.png``,
+``scale`` times smaller (:attr:`UpscaleTask.pair`); their crops are used as they are, with no
+degradation made on the fly.
+
 The network gets the small image; its output is ``scale`` times larger. What is shown beside it
 (and what a conditional discriminator sees) is the bicubic upscale of the input.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -125,6 +129,8 @@ class UpscaleTask(Task):
     in_channels = 3
     out_channels = 3
     condition_channels = 3
+    #: Real pairs: ``small/`` images ``scale`` times smaller than their clean photos. Each
+    #: instance holds its own, of its scale; this one, of scale 1, only describes the class.
     pair = PairFolder(
         names=("small",),
         word="small image",
@@ -141,6 +147,7 @@ class UpscaleTask(Task):
         self.name = f"upscale-x{scale}"  # type: ignore[misc]
         self.ready_config = self.name  # type: ignore[misc]
         self.bundled_model = self.name  # type: ignore[misc]
+        self.pair = replace(UpscaleTask.pair, scale=scale)  # type: ignore[misc]
 
     def training_item(
         self,
@@ -150,9 +157,13 @@ class UpscaleTask(Task):
         options: UpscaleOptions,
     ) -> Item:
         """Randomness drawn in this order: blur or not and its σ, noise or not and its σ,
-        JPEG or not and its settings (each only when its share is above 0), then the noise."""
-        height, width = (side // self.scale * self.scale for side in clean.shape[:2])
-        clean = clean[:height, :width]
+        JPEG or not and its settings (each only when its share is above 0), then the noise.
+
+        A real small image ``pair`` (``(S // scale, S // scale, 3)``, the same area as
+        ``clean``) is the input as it is: nothing is drawn, the options do not apply."""
+        if pair is not None:
+            return self._real_pair_item(clean, pair)
+        clean = self._cut(clean)
         source = clean
         if options.blur_share and rng.random() < options.blur_share:
             source = _gaussian_blur(clean, float(rng.uniform(*options.blur_sigma)))
@@ -173,9 +184,24 @@ class UpscaleTask(Task):
         rng: np.random.Generator,
         options: UpscaleOptions,
     ) -> Item:
-        """The plain bicubic downscale (``clean`` cut to a multiple of the scale)."""
+        """The plain bicubic downscale (``clean`` cut to a multiple of the scale), or the
+        real small image ``pair`` as it is."""
+        if pair is not None:
+            return self._real_pair_item(clean, pair)
         clean = self._cut(clean)
         return make_item(clean, bicubic_downscale(clean, self.scale))
+
+    def _real_pair_item(self, clean: np.ndarray, pair: np.ndarray) -> Item:
+        """The item of a real pair: ``clean`` ``(H, W, 3)`` cut to a multiple of the scale,
+        and its small image ``(H // scale, W // scale, 3)``, both in [0, 1]."""
+        clean = self._cut(clean)
+        expected = (clean.shape[0] // self.scale, clean.shape[1] // self.scale)
+        if pair.shape[:2] != expected:
+            raise ValueError(
+                f"a small image for {self.name} of a {clean.shape[1]}x{clean.shape[0]} crop "
+                f"must be {expected[1]}x{expected[0]}, got {pair.shape[1]}x{pair.shape[0]}"
+            )
+        return make_item(clean, pair)
 
     def _cut(self, clean: np.ndarray) -> np.ndarray:
         """``clean`` ``(H, W, C)`` without the last rows and columns past a multiple of the
