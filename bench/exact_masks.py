@@ -56,7 +56,7 @@ def main() -> None:
             holes = make_mask(kind, *image.shape[:2], rng, (0.1, 0.4)) > 0.5
             grown_share[kind].append(float(halo_holes(image / 255.0, holes).mean() / holes.mean()))
             for grow in grows:
-                restorer.set_grow(None if grow == "auto" else grow)
+                restorer.settings.set_grow(None if grow == "auto" else grow)
                 filled = restorer.restore(image, mask=holes)
                 scores.setdefault(f"{kind} grow {grow}", []).append(psnr(filled, image, holes))
     report = {

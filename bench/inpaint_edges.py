@@ -107,16 +107,17 @@ def main() -> None:
         mask = cover > 0.5
         outline = (cover > 0) & ~mask
         for grow in grows:
-            restorer.set_grow(None if grow == "auto" else grow)
+            settings = restorer.settings
+            settings.set_grow(None if grow == "auto" else grow)
             if grow == "auto":
-                grown = mask | (distance_to_holes(halo_holes(image, mask)) <= restorer.grow)
+                grown = mask | (distance_to_holes(halo_holes(image, mask)) <= settings.grow)
             else:
                 grown = distance_to_holes(mask) <= grow if grow else mask
             depth_in = hole_depth(grown)
             edge = (distance_to_holes(grown) <= 3) & ((depth_in <= 3) | ~grown)
             results = {f"telea grow {grow}": telea.restore(image, grown)}
             for feather in feathers:
-                restorer.feather = feather
+                settings.feather = feather
                 results[f"inpaint grow {grow} feather {feather}"] = restorer.restore(image, mask)
             for name, result in results.items():
                 scores.setdefault(name, []).append(

@@ -128,9 +128,9 @@ def run_methods(
     ``texture`` False fills with the network alone (``--no-texture``).
     """
     model = load_restorer(model_name, device=device)
-    model.grow = 0  # the holes are exact, as for Telea (apply grows them by 2 pixels)
+    model.settings.grow = 0  # the holes are exact, as for Telea (apply grows them by 2 pixels)
     if not texture:
-        model.texture = None
+        model.settings.texture = None
     baselines = {m: resolve_model(f"baseline:{m}") for m in methods if m not in STRATEGIES}
     rows, fills = [], {}
     for path in photos:
@@ -141,7 +141,7 @@ def run_methods(
         for method in methods:
             restorer = baselines.get(method, model)
             if method in STRATEGIES:
-                model.inpaint_strategy = method
+                model.settings.strategy = method
             start = time.perf_counter()
             filled = restorer.restore(image, mask=holes)
             row[f"{method}_seconds"] = round(time.perf_counter() - start, 3)
@@ -149,7 +149,7 @@ def run_methods(
             row[f"{method}_detail"] = [round(v, 3) for v in detail_ratio(filled, image, holes)]
             fills[(path.name, method)] = filled
         rows.append(row)
-    model.inpaint_strategy = "scales"
+    model.settings.strategy = "scales"
     return rows, fills
 
 
@@ -247,9 +247,9 @@ def large_photo_run(
     image = cv2.resize(read_photo(source), (width, height), interpolation=cv2.INTER_CUBIC)
     holes = photo_mask(source.name, height, width, seed)
     restorer = load_restorer(model_name, device=device)
-    restorer.inpaint_strategy, restorer.grow = strategy, 0
+    restorer.settings.strategy, restorer.settings.grow = strategy, 0
     if not texture:
-        restorer.texture = None
+        restorer.settings.texture = None
     start = time.perf_counter()
     filled = restorer.restore(image, mask=holes)
     seconds = time.perf_counter() - start

@@ -326,9 +326,10 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
     from ganrestore.devices import resolve_device
     from ganrestore.errors import GanrestoreError
     from ganrestore.inference import ApplyOptions, TileSettings, guess_route, resolve_model
-    from ganrestore.inference.bundled import installed_bundled_models, set_hole_edges, set_strength
+    from ganrestore.inference.bundled import installed_bundled_models, masked_settings, set_strength
     from ganrestore.inference.folder import check_folders
     from ganrestore.tasks import checked_task_name, routed_task, task_model
+    from ganrestore.tasks.inpaint.settings import set_hole_edges
 
     options = ApplyOptions(
         request.input_dir,
@@ -376,6 +377,8 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
                 f"{flag} given, but {restorer.description} is "
                 f"{task_model(restorer.task)}, which takes no mask; drop {flag}"
             )
-    edges = set_hole_edges(restorer, request.grow_mask, request.feather, request.texture)
+    edges = set_hole_edges(
+        masked_settings(restorer), request.grow_mask, request.feather, request.texture
+    )
     strength = set_strength(restorer, request.strength, request.noise_sigma)
     return PreparedApply(options, restorer, edges, strength)

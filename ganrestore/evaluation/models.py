@@ -23,15 +23,16 @@ from ganrestore.baselines import (
     load_baseline,
 )
 from ganrestore.errors import GanrestoreError
-from ganrestore.inference import NetworkRestorer, Restorer, resolve_model
-from ganrestore.inference.bundled import set_hole_edges
+from ganrestore.inference import Restorer, resolve_model
+from ganrestore.inference.bundled import masked_settings
 from ganrestore.registry import PluginError
 from ganrestore.tasks import build_task, task_model, task_names
+from ganrestore.tasks.inpaint.settings import HoleSettings, set_hole_edges
 
 #: ``--model baselines`` expands to every baseline of the task.
 ALL_BASELINES = "baselines"
 EXACT_MASKS_NOTE = (
-    f"holes are filled exactly as masked, never grown by {NetworkRestorer.grow} pixels as `apply` "
+    f"holes are filled exactly as masked, never grown by {HoleSettings.grow} pixels as `apply` "
     "does around a removed object's soft outline: the evaluation's masks mark exactly the "
     "missing pixels"
 )
@@ -122,12 +123,12 @@ def resolve_models(
 def _exact_holes(restorer: Restorer, texture: bool, notes: list[str]) -> bool:
     """Make a network that fills holes fill exactly the evaluation's masks (the masks mark
     exactly the missing pixels), without the photo's copied detail when not ``texture``; the
-    hole edges are the inference's to set (:func:`set_hole_edges` leaves other restorers as
-    they are). Returns whether the fills are the network's alone (a ``+smooth`` label)."""
-    network = restorer if isinstance(restorer, NetworkRestorer) else None
-    grew = network is not None and network.grow > 0
-    said = set_hole_edges(restorer, 0, None, texture)
-    if grew and network is not None and network.grow == 0 and EXACT_MASKS_NOTE not in notes:
+    hole edges are the inpainting task's to set (:func:`set_hole_edges` leaves other restorers
+    as they are). Returns whether the fills are the network's alone (a ``+smooth`` label)."""
+    settings = masked_settings(restorer)
+    grew = isinstance(settings, HoleSettings) and settings.grow > 0
+    said = set_hole_edges(settings, 0, None, texture)
+    if grew and EXACT_MASKS_NOTE not in notes:
         notes.append(EXACT_MASKS_NOTE)
     return not texture and bool(said)
 

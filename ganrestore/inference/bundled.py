@@ -44,8 +44,8 @@ __all__ = [
     "build_baseline",
     "bundled_path",
     "installed_bundled_models",
+    "masked_settings",
     "resolve_model",
-    "set_hole_edges",
 ]
 
 
@@ -242,46 +242,17 @@ class BundledPair(Restorer):
         return min(limits)
 
 
-def set_hole_edges(
-    restorer: Restorer, grow: int | None, feather: int | None, texture: bool = True
-) -> str:
-    """Set how the network of ``restorer`` that fills holes treats the edge of a hole.
-
-    Args:
-        restorer: any restorer; a :class:`NetworkRestorer` for inpainting, or the inpainting
-            member of a :class:`BundledPair`, takes the settings (baselines fill as masked).
-        grow: pixels every hole is widened by (None: keep the model's default, 2 pixels for
-            the holes whose outline shows a halo).
-        feather: pixels of known context the fill fades into (None: keep, 0).
-        texture: copy the photo's own fine detail into the fills (the default); False: the
-            network's fill alone.
-
-    Returns:
-        A line that says how holes will be treated, for the user; empty when no network of
-        ``restorer`` fills holes, or it fills them exactly as masked.
-    """
+def masked_settings(restorer: Restorer) -> Any:
+    """The settings of the network of ``restorer`` that restores images with holes: its
+    :attr:`NetworkRestorer.settings` (what its task's
+    :meth:`~ganrestore.tasks.Task.restore_settings` made), of ``restorer`` itself or of the
+    masked model of a :class:`BundledPair`; None for a classical baseline or a model that takes
+    no mask. Its task's own functions set them (inpainting:
+    :func:`ganrestore.tasks.inpaint.settings.set_hole_edges`)."""
     member = restorer.masked if isinstance(restorer, BundledPair) else restorer
     if not (isinstance(member, NetworkRestorer) and member.takes_masks):
-        return ""
-    if grow is not None:
-        member.set_grow(grow)
-    if feather is not None:
-        member.feather = feather
-    if not texture:
-        member.texture = None
-    said = []
-    if member.grow and member.grow_where == "all":
-        said.append(f"every hole is grown by {member.grow} px (--grow-mask {member.grow})")
-    elif member.grow:
-        said.append(
-            f"holes whose outline shows a removed object's soft edge are grown by {member.grow} "
-            "px, the others filled exactly as masked (--grow-mask 0: all exactly; N: all by N)"
-        )
-    if member.feather:
-        said.append(f"fills fade into the {member.feather} px around them (--feather)")
-    if member.texture is None:
-        said.append("fills are the network's alone, without the photo's copied detail")
-    return "; ".join(said)
+        return None
+    return member.settings
 
 
 def set_strength(restorer: Restorer, strength: float | None, noise_sigma: float | None) -> str:

@@ -12,9 +12,11 @@ task and the generator's ``{name, params}`` (see :mod:`ganrestore.modelfile`).
 from __future__ import annotations
 
 import contextlib
+import warnings
+import weakref
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -28,9 +30,6 @@ from ganrestore.inference.model_file import load_generator
 from ganrestore.inference.tiling import TileSettings, size_multiple
 from ganrestore.modelfile import ModelRecord, generator_file
 from ganrestore.tasks import NetworkRun, Task, task_model
-from ganrestore.tasks.inpaint.fill import HoleSettings
-from ganrestore.tasks.inpaint.scales import ScaleSettings
-from ganrestore.tasks.inpaint.texture import TextureSettings
 
 
 class MaskRequiredError(RestoreInputError):
@@ -48,6 +47,10 @@ class Restorer(ABC):
             routes masked images to inpainting and the others to denoising).
         description: where the model came from, for messages.
         scale: output side / input side (1, or e.g. 4 for an upscaling model).
+
+    A subclass written before ``uses_mask`` was renamed ``takes_masks`` still works: its
+    ``uses_mask`` (a class or an instance attribute) is read as ``takes_masks``, with a
+    :class:`DeprecationWarning` once per class.
     """
 
     task: str
@@ -55,6 +58,22 @@ class Restorer(ABC):
     description: str
     mask_optional: bool = False
     scale: int = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A class that sets the old ``uses_mask`` and no ``takes_masks``: read it as that.
+        super().__init_subclass__(**kwargs)
+        if "uses_mask" in vars(cls) and not hasattr(cls, "takes_masks"):
+            _warn_uses_mask(cls, stacklevel=4)  # the class statement, past ABCMeta.__new__
+            cls.takes_masks = bool(vars(cls)["uses_mask"])
+
+    if not TYPE_CHECKING:  # type checkers keep refusing unknown attributes of a restorer
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached when normal lookup fails: an instance that set ``self.uses_mask``.
+            if name == "takes_masks" and "uses_mask" in vars(self):
+                _warn_uses_mask(type(self), stacklevel=3)  # the line that read it
+                return bool(vars(self)["uses_mask"])
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @abstractmethod
     def restore_batch(self, images: Tensor, masks: Tensor | None = None) -> Tensor:
@@ -66,9 +85,9 @@ class Restorer(ABC):
 
         Returns:
             ``(B, C, sH, sW)`` float32 on the CPU in [0, 1], ``s`` = :attr:`scale`; pixels
-            where the mask is 0 are the input's, bit for bit, except within ``grow`` (+
-            ``feather``) pixels of a hole for a :class:`NetworkRestorer` that grows its holes
-            (2 pixels by default).
+            where the mask is 0 are the input's, bit for bit, except near a hole that a
+            :class:`NetworkRestorer` grows or feathers as its ``settings`` say (an inpainting
+            model grows holes with a soft outline by 2 pixels by default).
         """
 
     def batch_limit(self, height: int, width: int) -> int:
@@ -92,10 +111,10 @@ class Restorer(ABC):
             mask: holes to fill (1 / white / True = hole; uint8 above 127, floats above 0.5),
                 ``(H, W)`` numpy or PIL, or a tensor ``(H, W)``, ``(1, H, W)``, ``(B, 1, H, W)``.
                 Inpainting models need one, or an image whose transparent pixels
-                (alpha below 128 of 255) mark the holes. Networks grow every hole by their
-                ``grow`` pixels first where its outline shows a halo (default 2; set
-                ``restorer.grow = 0`` to fill exactly it, ``restorer.grow_where = "all"`` to grow
-                every hole).
+                (alpha below 128 of 255) mark the holes. An inpainting network grows every
+                hole first where its outline shows a halo, as its ``settings`` say (a
+                :class:`~ganrestore.tasks.inpaint.settings.HoleSettings`: 2 pixels by default;
+                ``restorer.settings.grow = 0`` fills exactly the mask).
 
         Returns:
             The restored image: same type, shape, dtype (and device) as ``image``. Alpha is kept;
@@ -149,24 +168,11 @@ class NetworkRestorer(Restorer):
             can be changed later through ``self_ensemble``.
 
     Attributes:
-        inpaint_strategy: how an inpainting model meets large images and holes: ``"scales"``
-            (default: the network runs only around the holes, and holes deeper than its reach
-            are filled coarse to fine, :mod:`ganrestore.tasks.inpaint.scales`) or
-            ``"tiles"`` (every tile with a hole in it, at full resolution only, as before).
-        scale_settings: depths, cells and margins of the ``"scales"`` strategy.
-        grow: pixels a hole is widened by before it is filled (default 2), so that the
-            soft outline of a removed object goes too and leaves no halo
-            (:func:`~ganrestore.tasks.inpaint.edges.grow_holes`); 0 fills exactly the mask.
-        grow_where: which holes grow: ``"halos"`` (default) only those whose outline shows an
-            object's soft edge (:func:`~ganrestore.tasks.inpaint.edges.halo_holes`), so that
-            a mask that marks exactly the missing pixels keeps all its context; ``"all"``
-            every hole.
-        feather: known pixels this close to a (grown) hole take part of the fill, fading out
-            (default 0: every pixel outside the grown holes is the input's, bit for bit).
-        texture: the photo's own fine detail is copied into the fill where its colours match
-            (:mod:`~ganrestore.tasks.inpaint.texture`; default on for inpainting), so
-            that a smooth fill gets the grain of its surroundings; None: the network's fill
-            alone.
+        settings: the settings of the task's own inference strategy, made fresh for this
+            restorer (:meth:`~ganrestore.tasks.Task.restore_settings`) and handed to the task
+            with every batch; change them here (an inpainting model: a
+            :class:`~ganrestore.tasks.inpaint.settings.HoleSettings`, how holes are grown,
+            feathered, filled and given texture). None for a task without any.
         strength: how much of the restoration is applied, 0 to 1 (default 1), for tasks
             without masks: ``input + strength * (restored - input)``, where the input is as
             the task shows it at the output's size (an upscaling task: its bicubic upscale);
@@ -174,12 +180,6 @@ class NetworkRestorer(Restorer):
             that keeps the size). Set it with :meth:`set_strength`.
     """
 
-    inpaint_strategy: str = "scales"
-    scale_settings: ScaleSettings = ScaleSettings()
-    grow: int = 2
-    grow_where: str = "halos"
-    feather: int = 0
-    texture: TextureSettings | None = TextureSettings()
     strength: float = 1.0
 
     def __init__(
@@ -197,6 +197,7 @@ class NetworkRestorer(Restorer):
         self.task = task.name
         self.takes_masks = "mask" in task.controls
         self.scale = task.scale
+        self.settings: Any = task.restore_settings()
         self.tiling = tiling or TileSettings()
         self.description = description
         self.record = record
@@ -237,20 +238,6 @@ class NetworkRestorer(Restorer):
             record=loaded.record,
             self_ensemble=self_ensemble,
         )
-
-    def set_grow(self, pixels: int | None) -> None:
-        """How holes are widened before they are filled: the one place that sets ``grow`` and
-        ``grow_where`` together.
-
-        Args:
-            pixels: None for the default (2 pixels, only for the holes whose outline shows a
-                halo: ``--grow-mask auto``); N to widen every hole by N pixels (0: exactly as
-                masked).
-        """
-        if pixels is None:
-            self.grow, self.grow_where = NetworkRestorer.grow, NetworkRestorer.grow_where
-        else:
-            self.grow, self.grow_where = pixels, "all"
 
     def set_strength(self, strength: float) -> None:
         """How much of the restoration is applied: 0 (the input, exactly) to 1 (all of it).
@@ -304,25 +291,12 @@ class NetworkRestorer(Restorer):
         if self.strength == 0.0:  # the input as the task shows it (exactly, at scale 1)
             return self._unrestored(images)
         forward = self._symmetric_forward if self.self_ensemble else self._forward
-        run = NetworkRun(forward, self.tiling, self.device, self.multiple, self._hole_settings())
+        run = NetworkRun(forward, self.tiling, self.device, self.multiple, self.settings)
         restored = self.task_spec.restore_images(images, masks, run)
         _check_finite_output(restored, self.description, self.device)
         if self.strength < 1.0:
             restored = torch.lerp(self._unrestored(images), restored, self.strength)
         return restored
-
-    def _hole_settings(self) -> HoleSettings | None:
-        """How a task with masks fills holes: this restorer's own settings."""
-        if not self.takes_masks:
-            return None
-        return HoleSettings(
-            grow=self.grow,
-            grow_where=self.grow_where,
-            feather=self.feather,
-            texture=self.texture,
-            strategy=self.inpaint_strategy,
-            scales=self.scale_settings,
-        )
 
     def _unrestored(self, images: Tensor) -> Tensor:
         """What strength 0 gives: ``images`` ``(B, C, H, W)`` as the task shows its input at
@@ -349,6 +323,24 @@ class NetworkRestorer(Restorer):
         with autocast:
             raw = self.generator(network_input)
         return task.tile_output(raw.float(), batch)
+
+
+#: The restorer classes already warned that their ``uses_mask`` is now ``takes_masks``.
+_WARNED_USES_MASK: weakref.WeakSet[type] = weakref.WeakSet()
+
+
+def _warn_uses_mask(cls: type, stacklevel: int) -> None:
+    """Say once per class that ``cls`` sets the old ``uses_mask`` (read as ``takes_masks``),
+    at the caller ``stacklevel`` frames up."""
+    if cls in _WARNED_USES_MASK:
+        return
+    _WARNED_USES_MASK.add(cls)
+    warnings.warn(
+        f"{cls.__module__}.{cls.__qualname__} sets uses_mask, which Restorer now calls "
+        "takes_masks: rename it (uses_mask is read as takes_masks for now)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _check_finite_output(restored: Tensor, description: str, device: torch.device) -> None:

@@ -3,7 +3,8 @@
 A task is the only owner of what is task-specific, and the rest of ganrestore asks it:
 
 * what its training folder holds (:attr:`Task.pair`: ``clean/`` with ``degraded/`` images,
-  with ``masks/``, or clean photos alone, degraded on the fly);
+  with ``masks/``, with ``small/`` images ``scale`` times smaller, or clean photos alone,
+  degraded on the fly);
 * how a training item and a deterministic validation item are made from a clean crop and its
   pair (:meth:`Task.training_item`, :meth:`Task.validation_item`), with its own config table
   (:attr:`Task.options_type`, the ``[denoise]`` / ``[inpaint]`` table of a config);
@@ -46,7 +47,8 @@ Item = dict[str, torch.Tensor]
 Route = Literal["masked", "unmasked", "never"]
 #: What a task asks the user for before a restoration (``ganrestore serve``'s page shows these
 #: controls for it): ``"mask"`` the holes to fill, drawn by the user and required (a task with
-#: ``uses_mask``); ``"grow"`` pixels every drawn hole is widened by before it is filled;
+#: ``uses_mask``); ``"grow"`` pixels every drawn hole is widened by before it is filled (the
+#: task's :meth:`Task.restore_settings` has ``set_grow(pixels)``);
 #: ``"strength"`` the share of the restoration applied, 0 to 1 (0: the input as
 #: :meth:`Task.shown_input` shows it). The noise level a network is told is the network's own
 #: (``takes_noise_sigma``), not the task's.
@@ -83,8 +85,9 @@ class NetworkRun:
         tiling: the restorer's :class:`~ganrestore.inference.tiling.TileSettings`.
         device: where the network runs.
         multiple: the network's size multiple.
-        settings: the restorer's settings of the task's own strategy (an inpainting task: how
-            holes are grown, feathered, filled coarse to fine and given texture), or None.
+        settings: the restorer's settings of the task's own strategy, as
+            :meth:`Task.restore_settings` made them (an inpainting task: how holes are grown,
+            feathered, filled coarse to fine and given texture), or None.
     """
 
     forward: Callable[[torch.Tensor], torch.Tensor]
@@ -198,6 +201,7 @@ class Task:
         Args:
             clean: ``(S, S, 3)`` float32 in [0, 1], already cropped, flipped and rotated.
             pair: the same crop of its real pair (``(S, S, 3)`` image or ``(S, S, 1)`` mask,
+                ``(S // s, S // s, 3)`` for a pair ``s`` = ``pair.scale`` times smaller,
                 as :attr:`pair` says), or None: degrade ``clean`` on the fly.
             rng: the item's only source of randomness (the same seed gives the same item).
             options: an instance of :attr:`options_type`.
@@ -248,6 +252,17 @@ class Task:
         1]; by default :meth:`restore`. A mask task returns the network's output at every
         pixel: the restorer puts the known pixels back itself, on the whole image."""
         return self.restore(raw, batch)
+
+    def restore_settings(self) -> Any:
+        """A fresh object of the settings of the task's own inference strategy, or None (the
+        default: a task without any).
+
+        A :class:`~ganrestore.inference.NetworkRestorer` keeps it as ``restorer.settings``,
+        where the user may change it, and hands it back to :meth:`restore_images` as
+        ``run.settings``. The inpainting task: a
+        :class:`~ganrestore.tasks.inpaint.settings.HoleSettings`.
+        """
+        return None
 
     def restore_images(
         self, images: torch.Tensor, masks: torch.Tensor | None, run: NetworkRun

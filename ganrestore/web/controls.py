@@ -10,6 +10,7 @@ controls, and a job refuses a setting that is not among them. Nothing here names
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -97,16 +98,17 @@ def settings_applied(
     if not asked or not isinstance(restorer, NetworkRestorer):
         yield
         return
-    previous = (restorer.grow, restorer.grow_where, restorer.strength, restorer.noise_sigma)
+    previous = (restorer.settings, restorer.strength, restorer.noise_sigma)
     try:
-        if settings.grow is not None:
-            restorer.set_grow(settings.grow)
+        if settings.grow is not None:  # a task with the "grow" control: settings.set_grow
+            restorer.settings = copy.copy(restorer.settings)  # the job's own; its own kept
+            restorer.settings.set_grow(settings.grow)
         if settings.strength is not None:
             restorer.set_strength(settings.strength)
         if settings.noise_sigma is not None:
             restorer.set_noise_sigma(settings.noise_sigma)
         yield
     finally:
-        restorer.grow, restorer.grow_where, restorer.strength = previous[:3]
+        restorer.settings, restorer.strength = previous[:2]
         if NOISE_SIGMA in controls:
-            restorer.set_noise_sigma(previous[3])
+            restorer.set_noise_sigma(previous[2])

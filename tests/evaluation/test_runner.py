@@ -189,6 +189,6 @@ def test_inpainting_networks_are_scored_on_the_exact_masks_and_that_is_said() ->
 
     resolved = resolve_models(["inpaint", "baselines"], "inpaint", "cpu")
     network = resolved.models[0].restorer
-    assert network.grow == 0  # apply grows holes by 2 pixels; the evaluation's masks are exact
+    assert network.settings.grow == 0  # apply grows holes by 2 pixels; eval's masks are exact
     assert resolved.notes.count(EXACT_MASKS_NOTE) == 1
     assert EXACT_MASKS_NOTE not in resolve_models(["denoise"], "denoise", "cpu").notes

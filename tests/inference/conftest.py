@@ -26,6 +26,7 @@ from ganrestore.modelfile import (
 from ganrestore.models.networks import build_generator
 from ganrestore.registry import GENERATORS
 from ganrestore.tasks.inpaint.edges import distance_to_holes
+from ganrestore.tasks.inpaint.settings import HoleSettings
 
 TINY_PARAMS = {"depth": 3, "base_channels": 4, "norm": "none", "dropout": 0.0}
 IN_CHANNELS = {"denoise": 3, "inpaint": 4}
@@ -100,7 +101,7 @@ def box_mask() -> Callable[[tuple[int, int]], np.ndarray]:
     return make
 
 
-def kept_pixels(mask: np.ndarray, grow: int = NetworkRestorer.grow) -> np.ndarray:
+def kept_pixels(mask: np.ndarray, grow: int = HoleSettings.grow) -> np.ndarray:
     """``(H, W)`` bool: the pixels an inpainting network keeps exactly for this mask.
 
     Those farther than ``grow`` pixels (the restorer's default) from every hole; ``mask`` is

@@ -42,7 +42,7 @@ def _network_calls(restorer: NetworkRestorer) -> list[int]:
 
 
 def test_inpainting_fills_coarse_to_fine_by_default(inpainter: NetworkRestorer) -> None:
-    assert inpainter.inpaint_strategy == "scales"
+    assert inpainter.settings.strategy == "scales"
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,7 @@ def test_inpainting_fills_coarse_to_fine_by_default(inpainter: NetworkRestorer) 
 def test_known_pixels_come_back_bit_for_bit(
     inpainter: NetworkRestorer, astronaut: np.ndarray, settings: ScaleSettings
 ) -> None:
-    inpainter.scale_settings = settings
+    inpainter.settings.scales = settings
     holes = free_form_mask(*astronaut.shape[:2], np.random.default_rng(0), (0.3, 0.4)) > 0
     filled = inpainter.restore(astronaut, mask=holes)
     known = kept_pixels(holes)  # all but the holes grown by 2 pixels
@@ -130,7 +130,7 @@ def test_cells_with_a_margin_beyond_the_receptive_field_match_a_whole_image_run(
 
 
 def test_a_batch_is_filled_image_by_image(inpainter: NetworkRestorer) -> None:
-    inpainter.scale_settings = SMALL_LEVELS
+    inpainter.settings.scales = SMALL_LEVELS
     images = torch.rand(2, 3, 48, 64)
     masks = torch.zeros(2, 1, 48, 64)
     masks[0, :, 8:40, 10:50] = 1
@@ -162,7 +162,7 @@ def test_a_large_hole_in_a_photo_takes_the_colours_around_it_not_grey() -> None:
     restorer = ganrestore.load_restorer("inpaint", device="cpu")
     centres = {}
     for strategy in ("scales", "tiles"):
-        restorer.inpaint_strategy = strategy
+        restorer.settings.strategy = strategy
         centres[strategy] = _centre_colour(restorer.restore(photo, mask=holes))
     truth = _centre_colour(photo)  # orange fur, about (147, 103, 67)
     assert np.abs(centres["scales"] - truth).max() < 12  # levels of 255
@@ -173,7 +173,7 @@ def test_a_large_hole_in_a_photo_takes_the_colours_around_it_not_grey() -> None:
 def test_the_tiles_strategy_runs_the_network_once_over_the_whole_image(
     inpainter: NetworkRestorer, astronaut: np.ndarray, box_mask
 ) -> None:
-    inpainter.inpaint_strategy, inpainter.grow = "tiles", 0
+    inpainter.settings.strategy, inpainter.settings.grow = "tiles", 0
     astronaut = np.ascontiguousarray(astronaut[:64, :96])  # a multiple of the stride: no padding
     holes = box_mask(astronaut.shape[:2]) > 127
     calls = _network_calls(inpainter)
@@ -191,7 +191,7 @@ def test_the_tiles_strategy_runs_the_network_once_over_the_whole_image(
 def test_an_unknown_strategy_is_refused_with_the_ones_that_exist(
     inpainter: NetworkRestorer, astronaut: np.ndarray, box_mask
 ) -> None:
-    inpainter.inpaint_strategy = "pyramid"
+    inpainter.settings.strategy = "pyramid"
     with pytest.raises(ValueError, match="scales, tiles"):
         inpainter.restore(astronaut, mask=box_mask(astronaut.shape[:2]))
 
@@ -199,7 +199,7 @@ def test_an_unknown_strategy_is_refused_with_the_ones_that_exist(
 def test_the_cells_around_the_holes_report_their_progress(
     inpainter: NetworkRestorer, astronaut: np.ndarray
 ) -> None:
-    inpainter.scale_settings = SMALL_LEVELS
+    inpainter.settings.scales = SMALL_LEVELS
     holes = np.zeros(astronaut.shape[:2], bool)
     holes[36:39, 36:39] = holes[20:23, 84:87] = True  # shallow: one level, two cells
     reports: list[tuple[int, int]] = []

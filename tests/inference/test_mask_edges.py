@@ -60,10 +60,10 @@ def test_the_default_grow_leaves_no_halo_of_a_removed_object_with_a_tight_mask()
     tight = alpha > 0.5  # what a selection tool gives: the soft outline is left outside
     outline = (alpha > 0.02) & ~tight
     restorer = load_restorer("inpaint", device="cpu")
-    assert restorer.grow == 2
+    assert restorer.settings.grow == 2
 
     def outline_darkening(grow: int) -> float:  # mean change of the outline against the photo
-        restorer.grow = grow
+        restorer.settings.grow = grow
         return float((restorer.restore(pasted, tight) - photo)[outline].mean())
 
     assert outline_darkening(0) < -0.04  # the dark outline stays: a ring around the fill
@@ -75,7 +75,7 @@ def test_feathering_touches_only_the_known_pixels_near_a_hole() -> None:
     mask = np.zeros(photo.shape[:2], bool)
     mask[50:80, 40:90] = True
     restorer = load_restorer("inpaint", device="cpu")
-    restorer.grow, restorer.feather = 0, 3
+    restorer.settings.grow, restorer.settings.feather = 0, 3
     filled = restorer.restore(photo, mask)
     near = feather_weights(torch.from_numpy(mask)[None, None].float(), 3)[0, 0].numpy() > 0
     assert np.array_equal(filled[~near], photo[~near])  # farther than 3 pixels: bit for bit
@@ -99,10 +99,10 @@ def test_the_default_restorer_keeps_the_known_pixels_around_an_exact_hole() -> N
     mask = np.zeros(photo.shape[:2], bool)
     mask[50:80, 40:90] = True
     restorer = load_restorer("inpaint", device="cpu")
-    assert (restorer.grow, restorer.grow_where) == (2, "halos")
+    assert (restorer.settings.grow, restorer.settings.grow_where) == (2, "halos")
     filled = restorer.restore(photo, mask)
     assert np.array_equal(filled[~mask], photo[~mask])  # nothing grown: every known pixel kept
-    restorer.grow_where = "all"
+    restorer.settings.grow_where = "all"
     grown = restorer.restore(photo, mask)
     assert not np.array_equal(grown[~mask], photo[~mask])  # grown by 2 pixels all round
 

@@ -78,10 +78,10 @@ def test_the_bundled_inpainter_copies_texture_unless_told_not_to() -> None:
     holes = np.zeros(photo.shape[:2], bool)
     holes[40:88, 40:88] = True
     restorer = load_restorer("inpaint", device="cpu")
-    assert restorer.texture is not None
-    restorer.grow = 0
+    assert restorer.settings.texture is not None
+    restorer.settings.grow = 0
     textured = restorer.restore(photo, mask=holes)
-    restorer.texture = None
+    restorer.settings.texture = None
     smooth = restorer.restore(photo, mask=holes)
     assert np.array_equal(textured[~holes], photo[~holes])
     gained = np.subtract(detail_ratio(textured, photo, holes), detail_ratio(smooth, photo, holes))

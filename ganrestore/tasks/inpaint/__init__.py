@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from ganrestore.tasks import (
     make_item,
     to_network_range,
 )
+
+if TYPE_CHECKING:
+    from ganrestore.tasks.inpaint.settings import HoleSettings
 
 
 @dataclass(frozen=True)
@@ -114,12 +117,18 @@ class InpaintTask(Task):
     def tile_output(self, raw: torch.Tensor, batch: Batch) -> torch.Tensor:
         return from_network_range(raw)
 
+    def restore_settings(self) -> HoleSettings:
+        """How holes are grown, filled and given texture, at their defaults."""
+        from ganrestore.tasks.inpaint.settings import HoleSettings  # imports inference's tiling
+
+        return HoleSettings()
+
     def restore_images(
         self, images: torch.Tensor, masks: torch.Tensor | None, run: NetworkRun
     ) -> torch.Tensor:
         """Holes grown, filled coarse to fine and given the photo's texture
         (:mod:`ganrestore.tasks.inpaint.fill`); ``run.settings`` a
-        :class:`~ganrestore.tasks.inpaint.fill.HoleSettings` or None (its defaults)."""
+        :class:`~ganrestore.tasks.inpaint.settings.HoleSettings` or None (its defaults)."""
         if masks is None:
             raise ValueError("inpainting needs masks (B, 1, H, W), 1 = hole")
         from ganrestore.tasks.inpaint.fill import fill_images  # imports inference's tiling

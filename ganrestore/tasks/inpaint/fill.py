@@ -1,15 +1,14 @@
 """How the inpainting task fills the holes of whole images: its own inference strategy.
 
 :meth:`InpaintTask.restore_images <ganrestore.tasks.inpaint.InpaintTask.restore_images>` hands
-the restorer's network run here. Holes whose outline shows a removed object's soft edge are
-grown first (:mod:`.edges`), the fill is made coarse to fine around the holes only
-(:mod:`.scales`, the default) or tile by tile, the photo's own fine detail is copied into it
-(:mod:`.texture`), and every known pixel beyond the feather is the input's, bit for bit.
+the restorer's network run here, with the restorer's :class:`~.settings.HoleSettings`. Holes
+whose outline shows a removed object's soft edge are grown first (:mod:`.edges`), the fill is
+made coarse to fine around the holes only (:mod:`.scales`, the default) or tile by tile, the
+photo's own fine detail is copied into it (:mod:`.texture`), and every known pixel beyond the
+feather is the input's, bit for bit.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -17,8 +16,9 @@ from torch import Tensor
 from ganrestore.cpu_memory import give_back_freed_memory
 from ganrestore.tasks import NetworkRun, Task
 from ganrestore.tasks.inpaint.edges import feather_weights, grow_holes
-from ganrestore.tasks.inpaint.scales import ScaleSettings, checked_strategy, fill_holes
-from ganrestore.tasks.inpaint.texture import TextureSettings, transfer_texture
+from ganrestore.tasks.inpaint.scales import fill_holes
+from ganrestore.tasks.inpaint.settings import HoleSettings
+from ganrestore.tasks.inpaint.texture import transfer_texture
 
 #: Above this many pixels the memory the network's pass freed is given back before the texture
 #: step allocates its own (a 12 MP fill under ``apply``: 3.2-3.4 GB at its peak without, 2.9 GB
@@ -26,39 +26,23 @@ from ganrestore.tasks.inpaint.texture import TextureSettings, transfer_texture
 TRIM_BEFORE_TEXTURE_PIXELS = 4_000_000
 
 
-@dataclass(frozen=True)
-class HoleSettings:
-    """How holes are filled; a restorer's ``grow``, ``grow_where``, ``feather``, ``texture``,
-    ``inpaint_strategy`` and ``scale_settings`` (:class:`~ganrestore.inference.NetworkRestorer`).
-
-    Attributes:
-        grow: pixels a hole is widened by first (:func:`.edges.grow_holes`).
-        grow_where: ``"halos"`` (only holes whose outline shows a soft edge) or ``"all"``.
-        feather: known pixels this close to a hole take part of the fill, fading out.
-        texture: the photo's detail copied into the fill, or None: the network's fill alone.
-        strategy: ``"scales"`` (coarse to fine, around the holes) or ``"tiles"``.
-        scales: depths, cells and margins of the ``"scales"`` strategy.
-    """
-
-    grow: int = 2
-    grow_where: str = "halos"
-    feather: int = 0
-    texture: TextureSettings | None = field(default_factory=TextureSettings)
-    strategy: str = "scales"
-    scales: ScaleSettings = field(default_factory=ScaleSettings)
-
-
 def fill_images(task: Task, images: Tensor, masks: Tensor, run: NetworkRun) -> Tensor:
     """``images`` ``(B, C, H, W)`` in [0, 1] (``C`` 1 or 3) with the holes of ``masks``
-    ``(B, 1, H, W)`` (1 = hole) filled, as ``run.settings`` (a :class:`HoleSettings`; None:
-    the defaults) says. Known pixels beyond the grown, feathered holes are the input's, bit for
-    bit. A fill holding NaN or infinity is returned as it is (the restorer refuses it)."""
+    ``(B, 1, H, W)`` (1 = hole) filled, as ``run.settings`` (a
+    :class:`~ganrestore.tasks.inpaint.settings.HoleSettings`; None: the defaults) says. Known
+    pixels beyond the grown, feathered holes are the input's, bit for bit. A fill holding NaN or
+    infinity is returned as it is (the restorer refuses it).
+
+    Raises:
+        ValueError: settings that cannot work (:meth:`HoleSettings.check`), named.
+    """
     settings = run.settings if run.settings is not None else HoleSettings()
+    settings.check()  # a field set after it was made
     rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
     judged = rgb if settings.grow_where == "halos" else None
     masks = grow_holes(masks.float(), settings.grow, judged)
     weights = feather_weights(masks, settings.feather)  # the fill's share of each pixel
-    if checked_strategy(settings.strategy) == "scales":
+    if settings.strategy == "scales":
         restored = fill_holes(
             rgb,
             masks,

@@ -46,14 +46,14 @@ from ganrestore.inference.tiling import (
 from ganrestore.models.padding import pad_to_multiple
 from ganrestore.tasks.inpaint.edges import hole_depth
 
-#: The inpainting strategies of :class:`~ganrestore.inference.restorer.NetworkRestorer`.
+#: The inpainting strategies (:attr:`~ganrestore.tasks.inpaint.settings.HoleSettings.strategy`).
 STRATEGIES = ("scales", "tiles")
 
 
 def checked_strategy(name: str) -> str:
     """``name`` if it is one of :data:`STRATEGIES`, else a ValueError that lists them."""
     if name not in STRATEGIES:
-        raise ValueError(f"inpaint_strategy must be one of {', '.join(STRATEGIES)}, not {name!r}")
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {name!r}")
     return name
 
 
