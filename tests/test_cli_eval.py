@@ -84,6 +84,30 @@ def test_denoise_eval_prints_a_table_and_writes_identical_json_twice(clean, tmp_
     assert data["task"] == "denoise" and data["conditions"] == ["sigma15", "sigma50"]
 
 
+def test_an_unreadable_image_is_skipped_and_said_and_the_rest_is_scored(clean, tmp_path) -> None:
+    (clean / "broken.png").write_bytes(b"not a PNG at all")
+    args = ["--task", "denoise", "--data", clean, "--model", "baseline:tv", "--sigma", "15"]
+    result = invoke(*args, "--json", tmp_path / "a.json")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert said.count("broken.png") == 1 and "1 unreadable image(s) skipped" in said
+    data = json.loads((tmp_path / "a.json").read_text())
+    assert data["images"] == 3  # the three readable ones
+    assert len(data["skipped"]) == 1 and "broken.png" in data["skipped"][0]
+
+
+def test_a_folder_of_only_unreadable_images_is_an_error_naming_them(tmp_path) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"not a PNG")
+    result = invoke("--task", "denoise", "--data", folder, "--model", "baseline:tv")
+    said = " ".join(result.output.split())
+    assert (
+        result.exit_code == 2 and "none of its 1 images could be read" in said and "a.png" in said
+    )
+    assert "Traceback" not in result.output
+
+
 def test_an_image_above_max_pixels_is_named_with_what_to_do(clean, tmp_path) -> None:
     args = ["--task", "denoise", "--data", clean, "--model", "baseline:tv", "--sigma", "15"]
     result = invoke(*args, "--max-pixels", "100")

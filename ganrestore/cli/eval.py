@@ -34,6 +34,10 @@ COMMAND_HELP = "\n\n".join(
         "at three scales, or for upscaling over the whole image) and LPIPS when its weights are "
         "installed; upscaling cuts a border of the scale first. The row 'input' scores the "
         "degraded input at the output's size.",
+        "With --data DIR holding clean/ beside the task's pair folder (degraded/ or noisy/, "
+        "masks/, small/: the layout ganrestore train reads): the real pairs are scored as they "
+        "are, under one condition 'real-pairs'; --sigma, --peak, --jpeg, --mask-kind, --masks, "
+        "--hole-ratio and --seed are refused.",
         "--model (repeatable): a run directory, checkpoint or bundled name; baseline:NAME "
         "(denoise: bm3d, nlm, tv, wavelet; inpaint: telea, ns, biharmonic, fsr_fast, shiftmap; "
         "upscale-x2, upscale-x4: bicubic, lanczos); or 'baselines' for every baseline of the "
@@ -51,7 +55,11 @@ COMMAND_HELP = "\n\n".join(
 def eval_command(
     data: Annotated[
         Path | None,
-        typer.Option(help="Folder of clean images to degrade and restore.", show_default=False),
+        typer.Option(
+            help="Folder of clean images to degrade and restore, or of real pairs: clean/ "
+            "beside the task's pair folder, as ganrestore train reads them.",
+            show_default=False,
+        ),
     ] = None,
     model: Annotated[
         list[str] | None,
@@ -102,9 +110,14 @@ def eval_command(
         ),
     ] = None,
     hole_ratio: Annotated[
-        str, typer.Option(help="Inpaint: share of hole pixels of generated masks, LOW,HIGH.")
-    ] = "0.05,0.4",
-    seed: Annotated[int, typer.Option(help="Seed of every degradation.")] = 0,
+        str | None,
+        typer.Option(
+            help="Inpaint: share of hole pixels of generated masks, LOW,HIGH (default: 0.05,0.4)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of every degradation (default: 0).")
+    ] = None,
     restored: Annotated[
         Path | None,
         typer.Option(
@@ -242,8 +255,9 @@ class EvalRequest:
         jpeg: comma-separated JPEG qualities of the noisy inputs (``none`` = PNG), or None.
         mask_kind: comma-separated generated mask kinds, or None for the default.
         masks: folder of masks matched by file stem, instead of generated ones.
-        hole_ratio: ``LOW,HIGH`` share of hole pixels of generated masks.
-        seed: seed of every degradation.
+        hole_ratio: ``LOW,HIGH`` share of hole pixels of generated masks, or None for the
+            default.
+        seed: seed of every degradation, or None for the default (0).
         restored: folder of restored images to score (scoring mode, with ``reference``).
         reference: folder of clean references (scoring mode).
         save_outputs: where to save degraded inputs, masks and outputs, or None.
@@ -266,8 +280,8 @@ class EvalRequest:
     jpeg: str | None
     mask_kind: str | None
     masks: Path | None
-    hole_ratio: str
-    seed: int
+    hole_ratio: str | None
+    seed: int | None
     restored: Path | None
     reference: Path | None
     save_outputs: Path | None
@@ -281,6 +295,8 @@ class EvalRequest:
 
 
 Log = Callable[[str], None]
+#: ``--hole-ratio`` when not given.
+DEFAULT_HOLE_RATIO = "0.05,0.4"
 
 
 def _score_mode(request: EvalRequest, log: Log) -> EvalReport:
@@ -339,11 +355,10 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
     else:
         task_name = model_task(request.models[0], request.device, request.trust_torchscript)
     conditions = eval_conditions(request, build_task(task_name))
-    low_high = numbers(request.hole_ratio, "--hole-ratio")
+    hole_ratio = request.hole_ratio if request.hole_ratio is not None else DEFAULT_HOLE_RATIO
+    low_high = numbers(hole_ratio, "--hole-ratio")
     if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1] <= 1:
-        raise GanrestoreError(
-            f"--hole-ratio {request.hole_ratio}: expected LOW,HIGH with 0<=LOW<=HIGH<=1"
-        )
+        raise GanrestoreError(f"--hole-ratio {hole_ratio}: expected LOW,HIGH with 0<=LOW<=HIGH<=1")
     resolved = resolve_models(
         request.models,
         task_name,
@@ -359,7 +374,7 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         task=task_name,
         data=request.data,
         conditions=conditions,
-        seed=request.seed,
+        seed=request.seed if request.seed is not None else 0,
         hole_ratio=(low_high[0], low_high[1]),
         save_outputs=request.save_outputs,
         grid=request.grid,

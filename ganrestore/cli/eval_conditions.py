@@ -5,6 +5,10 @@ A task says which of the degradation options it takes and their defaults
 ``--jpeg``), holes (``--mask-kind``, ``--masks``), or none, and then its own degradation (that
 of its validation items). An option the task does not take is refused by name, saying what it
 does and what the task takes instead.
+
+A ``--data`` folder holding ``clean/`` beside the task's pair folder (the layout ``ganrestore
+train`` reads) is scored as real pairs, one condition: nothing is degraded, so every option
+that shapes a degradation is refused when given.
 """
 
 from __future__ import annotations
@@ -54,15 +58,29 @@ def given_options(request: EvalRequest) -> dict[str, str | Path]:
 def eval_conditions(request: EvalRequest, task: Task) -> list[Condition]:
     """The degradations asked for, within those ``task`` takes (its ``eval_options``, their
     defaults filling in the options not given): noise levels (and JPEG, shot noise), mask kinds
-    or a mask folder, or the task's own degradation when it takes none of these options.
+    or a mask folder, or the task's own degradation when it takes none of these options; or
+    the real-pairs condition alone when ``--data`` holds ``clean/`` beside the task's pair
+    folder.
 
     Raises:
-        GanrestoreError: an option the task does not take, or a bad value; named.
+        GanrestoreError: an option the task does not take, a degradation option given with
+            real pairs, or a bad value; named.
     """
-    from ganrestore.evaluation import mask_condition, task_condition
+    from ganrestore.evaluation import mask_condition, real_pairs_condition, task_condition
     from ganrestore.evaluation.degrade import Condition
+    from ganrestore.evaluation.real_pairs import pair_folder
 
     given = given_options(request)
+    pairs = pair_folder(request.data, task) if request.data is not None else None
+    if pairs is not None:
+        refused = [*given, *_given_drawing_options(request)]
+        if refused:
+            raise GanrestoreError(
+                f"{', '.join(refused)}: --data {request.data} holds real pairs (clean/ + "
+                f"{pairs.name}/), whose own inputs are scored; drop these options, or pass "
+                "--data a folder of clean images to degrade"
+            )
+        return [real_pairs_condition()]
     refused = [option for option in given if option not in task.eval_options]
     if refused:
         raise GanrestoreError(_refusal(refused, task))
@@ -81,6 +99,12 @@ def eval_conditions(request: EvalRequest, task: Task) -> list[Condition]:
         kinds = (kind.strip() for kind in str(values["--mask-kind"]).split(","))
         conditions += [mask_condition(kind) for kind in kinds if kind]
     return list(dict.fromkeys(conditions))
+
+
+def _given_drawing_options(request: EvalRequest) -> list[str]:
+    """``--seed`` and ``--hole-ratio`` when given: they only shape degradations eval draws."""
+    values = {"--seed": request.seed, "--hole-ratio": request.hole_ratio}
+    return [option for option, value in values.items() if value is not None]
 
 
 def _refusal(refused: list[str], task: Task) -> str:

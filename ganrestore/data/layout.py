@@ -24,13 +24,22 @@ from ganrestore.data.sources import (
     LAYOUTS,
     Options,
     Source,
+    _pair_dir,
     described,
     find_sources,
     ignored_images,
     val_hint,
 )
 
-__all__ = ["DataError", "DataLayout", "Sample", "discover", "split_side_by_side"]
+__all__ = [
+    "DataError",
+    "DataLayout",
+    "FolderPairs",
+    "Sample",
+    "discover",
+    "folder_pairs",
+    "split_side_by_side",
+]
 
 
 class FolderTask(Protocol):
@@ -268,4 +277,63 @@ def discover(
         tuple(notes),
         summary,
         tuple(ignored),
+    )
+
+
+@dataclass(frozen=True)
+class FolderPairs:
+    """The real pairs of one ``clean/`` folder and the task's pair folder beside it
+    (:func:`folder_pairs`), all of them: no validation split.
+
+    Attributes:
+        clean_dir: ``DIR/clean``.
+        pair_dir: the pair folder beside it (``DIR/small``, ``DIR/noisy``, ...).
+        samples: one per readable pair, sorted by clean path, each with its ``pair`` file.
+        skipped: ``(path, reason)`` of each file whose header cannot be read; its pair is left
+            out.
+        too_large: files above ``max_pixels`` (never decoded); their pairs are left out.
+        notes: sentences for the user (pair files without a clean image, ...).
+    """
+
+    clean_dir: Path
+    pair_dir: Path
+    samples: tuple[Sample, ...]
+    skipped: tuple[tuple[Path, str], ...]
+    too_large: tuple[Path, ...]
+    notes: tuple[str, ...]
+
+
+def folder_pairs(
+    data_dir: Path, task: FolderTask, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> FolderPairs | None:
+    """Every real pair of ``data_dir/clean/`` (searched recursively) and the task's pair folder
+    beside it (any of ``task.pair.names``), matched and checked as :func:`discover` checks a
+    training folder: by path without suffix, every clean image with its pair file, each pair
+    file of the size ``task.pair`` says, with the same messages. Unlike :func:`discover`, it
+    holds nothing out and tolerates any share of unreadable files: they are listed, not fatal.
+
+    Returns:
+        The pairs, or None when ``data_dir`` has no ``clean/`` folder or no pair folder beside it.
+
+    Raises:
+        DataError: an empty folder, two pair folders, unmatched or mismatched pairs; named.
+    """
+    data_dir = Path(data_dir)
+    if not (data_dir / "clean").is_dir():
+        return None
+    options = Options(task.name, task.pair, "", "AtoB", "auto")
+    notes: list[str] = []
+    pair_dir = _pair_dir(data_dir, options, notes, required=True)
+    if pair_dir is None:
+        return None
+    source = Source(data_dir, "clean", data_dir / "clean", pair_dir)
+    scan = HeaderScan(max_pixels)
+    samples = _samples(source, task.pair, scan, notes, set())
+    return FolderPairs(
+        source.clean_dir,
+        pair_dir,
+        tuple(samples),
+        tuple(scan.skipped),
+        tuple(path for path, _ in scan.too_large),
+        tuple(notes),
     )

@@ -5,6 +5,8 @@
   restores them with every model and scores them as the task says (PSNR, SSIM, LPIPS; over
   the holes PSNR and the detail ratio; for upscaling inside a border of the scale, with the
   detail ratio over the whole image);
+* under :func:`real_pairs_condition`, :func:`evaluate` scores real pairs instead: ``clean/``
+  beside the task's pair folder, as ``ganrestore train`` reads them;
 * :func:`score_folders` scores outputs already on disk against references matched by stem;
 * :mod:`ganrestore.evaluation.metrics` holds the metrics on integer images.
 
@@ -17,6 +19,7 @@ from ganrestore.evaluation.degrade import (
     Condition,
     mask_condition,
     noise_condition,
+    real_pairs_condition,
     task_condition,
 )
 from ganrestore.evaluation.metrics import Lpips, psnr, ssim
@@ -39,6 +42,7 @@ __all__ = [
     "model_task",
     "noise_condition",
     "psnr",
+    "real_pairs_condition",
     "resolve_models",
     "score_folders",
     "ssim",

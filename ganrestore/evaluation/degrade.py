@@ -12,6 +12,9 @@ Degraded images are quantized to 8 bits, as a saved noisy photo would be.
 * Inpainting: a hole mask from :func:`ganrestore.data.masks.make_mask` (or a file from
   ``--masks DIR``, matched by stem); holes are set to mid-gray (the value our networks see
   there) so that no clean pixel leaks into the input.
+* Real pairs (``--data DIR`` holding ``clean/`` beside the task's pair folder): nothing is
+  drawn; :mod:`ganrestore.evaluation.real_pairs` reads each pair file as the input (a mask's
+  holes are punched as ``--masks`` punches them).
 * A task that takes none of these options (``Task.eval_options``), an upscaling task or a
   plugin's: the task's own validation degradation (``Task.validation_item`` with its default
   options), driven by the same per-file generator. Its item's clean image is the truth the
@@ -28,12 +31,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ganrestore.data.io import read_mask
 from ganrestore.data.masks import MASK_KINDS, HoleRatio, make_mask
 from ganrestore.errors import GanrestoreError
 
 #: Gray value written into holes (8-bit), the 0 of the networks' [-1, 1] range.
 HOLE_FILL = 128
 DEFAULT_HOLE_RATIO: HoleRatio = (0.05, 0.4)
+#: Name of the condition of real pairs, in tables, files and folders.
+REAL_PAIRS = "real-pairs"
 
 
 class DegradationError(GanrestoreError):
@@ -52,6 +58,7 @@ class Condition:
         mask_kind: ``"box"``/``"free"``/``"mixed"`` for generated masks, else None.
         masks_dir: folder of mask files (inpainting with ``--masks``), else None.
         task: a task whose own validation degradation makes the input, else None.
+        real_pairs: the inputs are the pair files beside ``clean/`` (real pairs), not made.
     """
 
     name: str
@@ -61,6 +68,7 @@ class Condition:
     mask_kind: str | None = None
     masks_dir: Path | None = None
     task: str | None = None
+    real_pairs: bool = False
 
     @property
     def makes_holes(self) -> bool:
@@ -115,6 +123,12 @@ def task_condition(task: str) -> Condition:
     return Condition(name=task, task=task)
 
 
+def real_pairs_condition() -> Condition:
+    """The inputs are real pairs: each clean image's pair file (a degraded or small image, or a
+    mask), as ``ganrestore train`` reads them."""
+    return Condition(name=REAL_PAIRS, real_pairs=True)
+
+
 def file_seed(seed: int, name: str, condition: str) -> int:
     """A 64-bit seed from ``(seed, name, condition)`` through SHA-256 (platform independent)."""
     text = f"ganrestore-eval\0{int(seed)}\0{name}\0{condition}".encode()
@@ -166,6 +180,16 @@ def punch_holes(clean: np.ndarray, holes: np.ndarray) -> np.ndarray:
     return image
 
 
+def holes_from_file(path: Path, size: tuple[int, int], max_pixels: int) -> np.ndarray:
+    """``(H, W)`` bool holes of a mask file (white, brightest channel > 127, = hole), resized
+    to ``size`` with nearest neighbour if needed: a ``--masks`` file or a real pair's mask.
+
+    Raises:
+        ImageReadError: the file cannot be read, or is above ``max_pixels`` (0: no limit).
+    """
+    return read_mask(path, size, max_pixels) > 0.5
+
+
 def generated_mask(
     kind: str,
     size: tuple[int, int],
@@ -181,7 +205,8 @@ class Degraded:
     """One degraded input.
 
     Attributes:
-        pixels: ``(h, w, C)`` uint8, what the models restore.
+        pixels: ``(h, w, C)`` uint8, what the models restore (uint16: a real pair's 16-bit
+            file).
         holes: ``(h, w)`` bool (True = hole) for inpainting, else None.
         target: ``(H, W, C)`` float32 in [0, 1], the clean image the outputs are scored
             against where the degradation made it (a task's own: an upscaling task cuts the

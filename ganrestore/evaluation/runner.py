@@ -22,7 +22,13 @@ import numpy as np
 import torch
 
 from ganrestore.baselines import SigmaAware
-from ganrestore.data.io import DEFAULT_MAX_PIXELS, read_mask, write_image
+from ganrestore.data.io import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    ImageTooLargeError,
+    write_image,
+)
+from ganrestore.data.layout import Sample
 from ganrestore.errors import GanrestoreError
 from ganrestore.evaluation import metrics
 from ganrestore.evaluation.degrade import (
@@ -31,8 +37,10 @@ from ganrestore.evaluation.degrade import (
     DegradationError,
     Degraded,
     degrade,
+    holes_from_file,
 )
 from ganrestore.evaluation.models import EvalModel
+from ganrestore.evaluation.real_pairs import RealPairs, find_real_pairs, pair_input
 from ganrestore.evaluation.report import EvalReport, GridBuilder, folder_name
 from ganrestore.evaluation.scoring import (
     Reference,
@@ -55,10 +63,12 @@ class EvalSettings:
 
     Attributes:
         task: the name of an installed task (``"denoise"``, ``"upscale-x4"``, ...).
-        data: folder of clean images (not searched recursively).
-        conditions: noise levels or mask kinds (or one ``--masks DIR`` condition), or the
-            task's own degradation.
-        seed: seed of every degradation.
+        data: folder of clean images (not searched recursively); under the real-pairs
+            condition, a folder with ``clean/`` beside the task's pair folder
+            (:mod:`ganrestore.evaluation.real_pairs`).
+        conditions: noise levels or mask kinds (or one ``--masks DIR`` condition), the
+            task's own degradation, or the real-pairs condition alone.
+        seed: seed of every degradation (real pairs draw nothing).
         hole_ratio: share of hole pixels of generated masks.
         save_outputs: folder for degraded inputs, masks and every model's outputs, or None.
         grid: PNG file for the side-by-side picture, or None.
@@ -80,31 +90,64 @@ class EvalSettings:
     max_pixels: int = DEFAULT_MAX_PIXELS
 
 
-def _reference_files(folder: Path, option: str) -> list[Path]:
+def _reference_files(folder: Path, option: str, task: Task) -> list[Path]:
     files = list(images_by_stem(folder, option).values())
     if not files:
-        raise GanrestoreError(f"{option} {folder}: no PNG, JPEG, WebP, TIFF or BMP images in it")
+        hint = ""
+        if (folder / "clean").is_dir():  # a pair folder without the task's pair files
+            names = " or ".join(f"{name}/" for name in task.pair.names)
+            hint = (
+                f"; it has clean/: for real pairs put the {task.pair.word}s in {names} beside "
+                f"it, or pass {option} {folder / 'clean'} to degrade the clean images"
+            )
+        raise GanrestoreError(
+            f"{option} {folder}: no PNG, JPEG, WebP, TIFF or BMP images in it{hint}"
+        )
     return sorted(files, key=lambda path: path.name)
 
 
+def _samples(
+    settings: EvalSettings, task: Task, log: Log
+) -> tuple[Path, list[Sample], RealPairs | None]:
+    """The folder reference names are relative to, the samples to score and, for real
+    pairs, what was found (said once through ``log``)."""
+    if not any(condition.real_pairs for condition in settings.conditions):
+        files = _reference_files(settings.data, "--data", task)
+        return settings.data, [Sample(path) for path in files], None
+    if len(settings.conditions) > 1:
+        raise GanrestoreError(
+            "real pairs are scored under their own condition alone: "
+            f"drop {', '.join(c.name for c in settings.conditions if not c.real_pairs)}"
+        )
+    pairs = find_real_pairs(settings.data, task, settings.max_pixels)
+    log(pairs.summary)
+    for note in pairs.notes:
+        log(note)
+    return pairs.clean_dir, list(pairs.pairs), pairs
+
+
 def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = print) -> EvalReport:
-    """Degrade every clean image, restore it with every model and score it.
+    """Degrade every clean image, restore it with every model and score it; or, under the
+    real-pairs condition, restore the pair file of every clean image.
 
     Returns:
         The report: per-image scores, means per model and condition, timings.
 
     Raises:
-        GanrestoreError: an unreadable image, a missing mask, an unusable folder.
+        GanrestoreError: an unreadable image (of a real pair: said and skipped instead), a
+            missing mask, an unusable folder.
     """
-    files = _reference_files(settings.data, "--data")
-    masks = _mask_files(settings)
     task = build_task(settings.task)
+    folder, samples, pairs = _samples(settings, task, log)
+    masks = _mask_files(settings)
     scoring = task.eval_scoring()
     lpips = metrics.Lpips.load(settings.lpips)
+    extra = dict(settings.extra)
+    extra["skipped"] = list(pairs.skipped) if pairs is not None else []
     report = EvalReport(
         task=settings.task,
         source=str(settings.data),
-        seed=settings.seed,
+        seed=None if pairs is not None else settings.seed,
         conditions=[condition.name for condition in settings.conditions],
         models=[
             {"label": INPUT_LABEL, "spec": "the degraded input", "description": ""},
@@ -114,28 +157,43 @@ def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = pri
             ),
         ],
         lpips_reason=lpips.reason,
-        extra=dict(settings.extra),
+        extra=extra,
     )
     grid = GridBuilder([INPUT_LABEL, *(m.label for m in models)]) if settings.grid else None
-    for index, path in enumerate(files, start=1):
-        reference = read_reference(path, settings.data, settings.max_pixels)
-        log(f"[{index}/{len(files)}] {reference.name}")
+    warmed = False
+    for index, sample in enumerate(samples, start=1):
+        try:
+            reference = read_reference(sample.clean, folder, settings.max_pixels)
+            given = None
+            if pairs is not None:
+                given = pair_input(reference, sample, task.pair, settings.max_pixels)
+        except ImageReadError as exc:
+            if isinstance(exc, ImageTooLargeError):
+                raise  # scores over part of a folder by size would not compare: say it first
+            log(f"[{index}/{len(samples)}] skipped: {exc}")  # said once; the rest is scored
+            extra["skipped"].append(f"{exc.path} ({exc.reason})")
+            continue
+        log(f"[{index}/{len(samples)}] {reference.name}")
         for condition in settings.conditions:
-            holes = _holes_for(condition, reference, masks, settings.max_pixels)
-            degraded = degrade(
-                reference.pixels,
-                reference.name,
-                condition,
-                settings.seed,
-                settings.hole_ratio,
-                holes,
-            )
+            if given is not None:
+                degraded = given
+            else:
+                holes = _holes_for(condition, reference, masks, settings.max_pixels)
+                degraded = degrade(
+                    reference.pixels,
+                    reference.name,
+                    condition,
+                    settings.seed,
+                    settings.hole_ratio,
+                    holes,
+                )
             truth = reference.integer
             if degraded.target is not None:
                 truth = quantize(degraded.target, reference.bit_depth)
-            if index == 1 and condition == settings.conditions[0]:
+            if not warmed:
                 for model in models:  # first calls pay for imports and allocations: untimed
                     _restore(model, degraded, condition)
+                warmed = True
             outputs = _outputs(models, degraded, condition, task)
             for label, (restored, seconds) in outputs.items():
                 integer = quantize(restored, reference.bit_depth)
@@ -152,7 +210,15 @@ def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = pri
                 _save_input(settings.save_outputs, condition.name, reference, degraded)
             if grid is not None:
                 thumbnails = {label: quantize(out, 8) for label, (out, _) in outputs.items()}
-                grid.add_row(f"{reference.stem} {condition.name}", truth, thumbnails)
+                shown = Path(reference.name).with_suffix("").as_posix()  # flat: the stem
+                grid.add_row(f"{shown} {condition.name}", truth, thumbnails)
+    if not report.scores:
+        raise GanrestoreError(
+            f"--data {settings.data}: none of its {len(samples)} images could be read "
+            f"({'; '.join(extra['skipped'])}); check them"
+        )
+    if extra["skipped"] and pairs is None:  # real pairs: said with what was found
+        log(f"{len(extra['skipped'])} unreadable image(s) skipped; the scores are over the rest")
     if grid is not None and settings.grid is not None:
         grid.write(settings.grid)
         log(f"picture: {settings.grid}")
@@ -178,7 +244,8 @@ def _outputs(
 
 def _tensors(degraded: Degraded) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(1, C, h, w)`` images in [0, 1] and ``(1, 1, h, w)`` holes (1 = hole) or None."""
-    images = torch.from_numpy(degraded.pixels.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+    top = metrics.data_range(degraded.pixels)
+    images = torch.from_numpy(degraded.pixels.astype(np.float32) / top).permute(2, 0, 1)[None]
     masks = None
     if degraded.holes is not None:
         masks = torch.from_numpy(degraded.holes.astype(np.float32))[None, None]
@@ -204,7 +271,7 @@ def _holes_for(
             f"--masks {condition.masks_dir}: no mask for {reference.name} (expected a file "
             f"named {reference.stem}.* there; white = hole)"
         )
-    return read_mask(path, reference.integer.shape[:2], max_pixels) > 0.5
+    return holes_from_file(path, reference.integer.shape[:2], max_pixels)
 
 
 def _restore(
@@ -246,17 +313,24 @@ def _save_output(
 def _save_input(folder: Path, condition: str, reference: Reference, degraded: Degraded) -> None:
     """The models' input under ``degraded/``, at the reference's bit depth, and its holes
     (white = hole) under ``masks/``."""
-    given = quantize(degraded.pixels.astype(np.float32) / 255.0, reference.bit_depth)
+    top = metrics.data_range(degraded.pixels)
+    given = quantize(degraded.pixels.astype(np.float32) / top, reference.bit_depth)
     _write(folder / "degraded" / condition, reference, given)
     if degraded.holes is not None:
         write_image(
-            folder / "masks" / condition / f"{reference.stem}.png",
-            degraded.holes.astype(np.float32),
+            folder / "masks" / condition / _png(reference), degraded.holes.astype(np.float32)
         )
 
 
 def _write(folder: Path, reference: Reference, image: np.ndarray) -> None:
     """``image`` (integer) as ``FOLDER/NAME.png`` at the reference's bit depth."""
     scale = metrics.data_range(image)
-    path = folder / f"{reference.stem}.png"
-    write_image(path, image.astype(np.float32) / scale, bit_depth=reference.bit_depth)
+    write_image(
+        folder / _png(reference), image.astype(np.float32) / scale, bit_depth=reference.bit_depth
+    )
+
+
+def _png(reference: Reference) -> str:
+    """``NAME.png``: the reference's path relative to its folder with the suffix ``.png`` (a
+    real pair's clean/ is searched recursively: ``a/cat.png``, kept apart from ``b/cat.png``)."""
+    return Path(reference.name).with_suffix(".png").as_posix()
