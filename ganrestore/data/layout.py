@@ -24,8 +24,8 @@ from ganrestore.data.sources import (
     LAYOUTS,
     Options,
     Source,
-    _pair_dir,
     described,
+    find_pair_dir,
     find_sources,
     ignored_images,
     val_hint,
@@ -323,7 +323,7 @@ def folder_pairs(
         return None
     options = Options(task.name, task.pair, "", "AtoB", "auto")
     notes: list[str] = []
-    pair_dir = _pair_dir(data_dir, options, notes, required=True)
+    pair_dir = find_pair_dir(data_dir, options, notes, required=True)
     if pair_dir is None:
         return None
     source = Source(data_dir, "clean", data_dir / "clean", pair_dir)

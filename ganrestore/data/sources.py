@@ -88,7 +88,7 @@ def _nonempty_pair_dir(folder: Path, pair: PairFolder) -> Path:
     return folder
 
 
-def _pair_dir(root: Path, options: Options, notes: list[str], required: bool) -> Path | None:
+def find_pair_dir(root: Path, options: Options, notes: list[str], required: bool) -> Path | None:
     """The folder in ``root`` holding the pair of each clean image, or None.
 
     ``required``: a ``data.pair_dir`` missing from ``root`` is an error (training) rather than
@@ -180,7 +180,7 @@ def _source_at(
 ) -> Source:
     """How the split folder ``root`` is laid out (see the module docstring)."""
     if (root / "clean").is_dir() and layout != "aligned":
-        return Source(root, "clean", root / "clean", _pair_dir(root, options, notes, required))
+        return Source(root, "clean", root / "clean", find_pair_dir(root, options, notes, required))
     if (root / "A").is_dir() and (root / "B").is_dir() and layout != "aligned":
         return _folder_pair(root, root / "A", root / "B", options)
     loose = list_images(root)
@@ -196,7 +196,7 @@ def _source_at(
     sizes = [size for size in map(scan.size, loose) if size is not None]
     if layout == "auto" and sizes and all(width == 2 * height for height, width in sizes):
         return _aligned(root, options, "every image is exactly twice as wide as tall")
-    return Source(root, "plain", root, _pair_dir(root, options, notes, required))
+    return Source(root, "plain", root, find_pair_dir(root, options, notes, required))
 
 
 def find_sources(
