@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -102,30 +101,14 @@ class _SampleReader:
             pair = np.repeat(pair, 3, axis=2) if pair.shape[2] == 1 else pair
         else:
             pair = read_mask(pair_path, max_pixels=self.max_pixels)[..., None]
-        self._check_size(sample.clean, clean.shape[:2], pair_path or sample.clean, pair.shape[:2])
+        problem = self.pair.size_problem(
+            sample.clean, clean.shape, pair_path or sample.clean, pair.shape
+        )
+        if problem is not None:
+            raise ImageReadError(pair_path or sample.clean, self.pair.size_error([problem]))
         if self.pair.scale > 1:
             clean = clean[: pair.shape[0] * self.pair.scale, : pair.shape[1] * self.pair.scale]
         return clean, pair
-
-    def _check_size(
-        self, clean_path: Path, clean_size: tuple[int, ...], pair_path: Path, size: tuple[int, ...]
-    ) -> None:
-        """Raises ``ImageReadError`` naming both files when the pair's ``(h, w)`` is not the one
-        its clean image's ``(H, W)`` asks for."""
-        height, width = self.pair.expected_size((clean_size[0], clean_size[1]))
-        if (size[0], size[1]) == (height, width):
-            return
-        if self.pair.scale == 1:
-            reason = (
-                f"its size {size[1]}x{size[0]} differs from its clean image "
-                f"{clean_path} ({clean_size[1]}x{clean_size[0]})"
-            )
-        else:
-            reason = (
-                f"it is {size[1]}x{size[0]}; a {self.pair.word} for x{self.pair.scale} of clean "
-                f"{clean_path} ({clean_size[1]}x{clean_size[0]}) must be {width}x{height}"
-            )
-        raise ImageReadError(pair_path, reason)
 
     def read(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
         """The decoded sample at ``index``, or at the next readable index after it."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from ganrestore.data.io import IMAGE_SUFFIX_LIST, list_images
 from ganrestore.data.pair_folder import PairFolder
-from ganrestore.data.pairs import DataError, HeaderScan, check_names, keyed, shown, size_mismatch
+from ganrestore.data.pairs import DataError, HeaderScan, check_names, keyed, shown
 from ganrestore.data.pixel_limit import DEFAULT_MAX_PIXELS
 from ganrestore.data.sources import (
     DIRECTIONS,
@@ -125,18 +125,12 @@ def _samples(
         clean_size, pair_size = scan.size(clean[key]), scan.size(pairs[key])
         if clean_size is None or pair_size is None:
             continue
-        expected = pair.expected_size(clean_size)
-        if pair_size != expected:
-            text = size_mismatch(clean[key], clean_size, pairs[key], pair_size)
-            if pair.scale > 1:
-                text += f" (expected {expected[1]}x{expected[0]})"
-            mismatched.append(text)
+        problem = pair.size_problem(clean[key], clean_size, pairs[key], pair_size)
+        if problem is not None:
+            mismatched.append(problem)
         samples.append(Sample(clean[key], pair=pairs[key]))
     if mismatched:
-        raise DataError(
-            f"{len(mismatched)} pair(s) differ in size (width x height): "
-            f"{'; '.join(mismatched[:5])}; each {pair.word} must have {pair.size_rule()}"
-        )
+        raise DataError(pair.size_error(mismatched))
     return samples
 
 

@@ -9,6 +9,7 @@ reads folders by this description and never by a task's name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 
@@ -61,3 +62,29 @@ class PairFolder:
         if self.scale == 1:
             return "the size of its clean image"
         return f"its clean image's size divided by {self.scale} (rounded down)"
+
+    def size_problem(
+        self, clean: Path, clean_size: tuple[int, ...], pair: Path, pair_size: tuple[int, ...]
+    ) -> str | None:
+        """None when a pair file of ``(h, w, ...)`` fits its clean image of ``(H, W, ...)``;
+        else one line naming both files and their sizes (width x height), with the size
+        expected when ``scale > 1``."""
+        expected = self.expected_size((clean_size[0], clean_size[1]))
+        if (pair_size[0], pair_size[1]) == expected:
+            return None
+        text = (
+            f"{clean} is {clean_size[1]}x{clean_size[0]} but {pair} is "
+            f"{pair_size[1]}x{pair_size[0]}"
+        )
+        if self.scale > 1:
+            text += f" (expected {expected[1]}x{expected[0]})"
+        return text
+
+    def size_error(self, problems: list[str]) -> str:
+        """The message for pair files of the wrong size: ``problems`` from
+        :meth:`size_problem` (the first five shown) and the rule they break."""
+        count = "a pair differs" if len(problems) == 1 else f"{len(problems)} pairs differ"
+        return (
+            f"{count} in size (width x height): {'; '.join(problems[:5])}; each {self.word} "
+            f"must have {self.size_rule()}"
+        )

@@ -117,8 +117,3 @@ def check_names(
             f"{len(extra)} files in {pair_dir} have no clean image and are ignored: "
             f"{shown([pairs[key].name for key in extra])}"
         )
-
-
-def size_mismatch(clean: Path, clean_size: tuple[int, int], pair: Path, pair_size: tuple) -> str:
-    """One line naming both files and their sizes (width x height)."""
-    return f"{clean} is {clean_size[1]}x{clean_size[0]} but {pair} is {pair_size[1]}x{pair_size[0]}"

@@ -21,7 +21,7 @@ import numpy as np
 from ganrestore.data.io import ImageTooLargeError, image_size, read_image
 from ganrestore.data.layout import Sample, folder_pairs
 from ganrestore.data.pair_folder import PairFolder
-from ganrestore.data.pairs import shown, size_mismatch
+from ganrestore.data.pairs import shown
 from ganrestore.data.pixel_limit import over_limit
 from ganrestore.errors import GanrestoreError
 from ganrestore.evaluation.degrade import Degraded, holes_from_file, punch_holes
@@ -135,10 +135,10 @@ def pair_input(reference: Reference, sample: Sample, pair: PairFolder, max_pixel
         holes = holes_from_file(sample.pair, clean.shape[:2], max_pixels)
         return Degraded(punch_holes(clean, holes), holes)
     decoded = read_image(sample.pair, max_pixels)
+    problem = pair.size_problem(sample.clean, clean.shape, sample.pair, decoded.pixels.shape)
+    if problem is not None:
+        raise GanrestoreError(pair.size_error([problem]))
     expected = pair.expected_size(clean.shape[:2])
-    if decoded.pixels.shape[:2] != expected:
-        mismatch = size_mismatch(sample.clean, clean.shape[:2], sample.pair, decoded.pixels.shape)
-        raise GanrestoreError(f"{mismatch}; each {pair.word} must have {pair.size_rule()}")
     pixels = quantize(decoded.pixels, decoded.bit_depth)
     target = clean[: expected[0] * pair.scale, : expected[1] * pair.scale]
     if pixels.shape[2] != target.shape[2]:

@@ -103,7 +103,7 @@ class TestPairs:
         root = make_data_dir(count=3, pairs="degraded")
         Image.new("RGB", (30, 20)).save(root / "degraded" / "img02.jpg")
 
-        with pytest.raises(DataError, match="differ in size") as caught:
+        with pytest.raises(DataError, match="a pair differs in size") as caught:
             discover(root, DENOISE)
         message = str(caught.value)
         assert re.search(r"clean/img02\.png is 48x40 but .*degraded/img02\.jpg is 30x20", message)

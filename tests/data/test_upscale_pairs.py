@@ -130,7 +130,7 @@ class TestDiscovery:
         root = pair_folder(tmp_path / "data", photos, 2)
         save(root / "small" / "coffee.png", small_of(photos["coffee"], 4))
 
-        with pytest.raises(DataError, match="differ in size") as caught:
+        with pytest.raises(DataError, match="a pair differs in size") as caught:
             discover(root, build_task("upscale-x2"))
 
         message = str(caught.value)
@@ -147,7 +147,7 @@ class TestDiscovery:
             save(root / "clean" / f"{name}.png", photo)
             save(root / "small" / f"{name}.png", photo)
 
-        with pytest.raises(DataError, match=r"3 pair\(s\) differ in size"):
+        with pytest.raises(DataError, match=r"3 pairs differ in size"):
             discover(root, build_task("upscale-x4"))
 
 
@@ -225,20 +225,26 @@ class TestTrainingItems:
         (message,) = [str(warning.message) for warning in caught]
         height, width = photos[bad.stem].shape[:2]
         assert (
-            f"cannot read image {bad}: it is {width // 2}x{height // 2}; a small image for x4 of "
-            f"clean {samples[0].clean} ({clean_size}) must be {width // 4}x{height // 4}"
+            f"cannot read image {bad}: a pair differs in size (width x height): "
+            f"{samples[0].clean} is {clean_size} but {bad} is {width // 2}x{height // 2} "
+            f"(expected {width // 4}x{height // 4}); each small image must have its clean "
+            "image's size divided by 4 (rounded down)"
         ) in message
         assert message.endswith("Using the next image instead")
         expected = TrainDataset(samples, build_task("upscale-x4"), crop=32)[(1, 5)]
         assert all(torch.equal(substitute[key], expected[key]) for key in expected)
 
-    def test_a_same_size_pair_keeps_its_message(self, tmp_path, photos):
+    def test_a_same_size_pair_is_named_in_the_words_of_discovery(self, tmp_path, photos):
         clean = save(tmp_path / "clean" / "a.png", photos["coffee"])
         noisy = save(tmp_path / "degraded" / "a.png", photos["coffee"][:40])
         other = save(tmp_path / "clean" / "b.png", photos["chelsea"])
         samples = [Sample(clean, pair=noisy), Sample(other, pair=other)]
 
-        with pytest.warns(BadImageWarning, match=r"its size 96x40 differs from its clean image"):
+        expected = (
+            r"clean/a\.png is 96x64 but \S*degraded/a\.png is 96x40; each degraded image must "
+            "have the size of its clean image"
+        )
+        with pytest.warns(BadImageWarning, match=expected):
             TrainDataset(samples, build_task("denoise"), crop=16)[(0, 0)]
 
     def test_the_task_refuses_a_small_image_of_another_shape(self):
