@@ -4,9 +4,9 @@
 
 The device machine reaches no network and takes at most 64 MiB with it, the checkout's own
 files (about 18 MiB) included, while the training tiles (``scripts/tile_photos.py``) are about
-300 MB of PNG. This writes a random
-share of them (seeded, drawn evenly over the photos' tiles) as lossless WebP, about 30 % smaller
-than PNG and exactly the same pixels, until ``--mib`` is reached:
+300 MB of PNG. This shuffles the tiles (seeded; every tile equally likely, whatever its photo)
+and writes them in that order as lossless WebP, smaller than PNG with exactly the same pixels,
+until ``--mib`` is reached:
 
 * ``OUT/clean/``: training tiles;
 * ``OUT/val/clean/``: up to ``--val`` of the validation tiles.
