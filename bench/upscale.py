@@ -14,6 +14,9 @@ Prints one JSON object:
   the run's own clock, and the process's peak resident memory; ``memory``: the peak resident
   memory of ``apply`` on one 1000 x 750 photo.
 * ``grid``: with ``--grid FILE``, a PNG of one crop: bicubic, the model, the truth.
+* ``self_ensemble``: with ``--self-ensemble`` the model (not the baselines) averages its output
+  over the 8 rotated / mirrored views (``ganrestore apply --self-ensemble``), in the quality
+  rows, the speed runs and the grid alike.
 * ``blends``: with ``--blend-with STAGE1 --shares 0,0.25,...``, the quality of
   ``share × MODEL + (1 − share) × STAGE1`` for every share (ESRGAN's network interpolation of
   a GAN fine-tune with its PSNR model, written by ``scripts/export_model.py --blend``), instead
@@ -23,6 +26,7 @@ Usage::
 
     python bench/upscale.py --scale 4 --photos data/heldout/photos [--model upscale-x4]
         [--jpeg 75] [--grid docs/images/upscale_x4.png --grid-photo NAME] [--no-speed]
+        [--self-ensemble]
     python bench/upscale.py --scale 4 --photos DEV --model runs/x4-gan --blend-with runs/x4-1 \
         --shares 0,0.25,0.5,0.75,1
 """
@@ -98,7 +102,7 @@ def quality(restorers: dict[str, object], photos: list[Path], scale: int, jpeg: 
     return {"means": means, "per_photo": per_photo}
 
 
-def speed(model: str, photos: int, scale: int) -> dict:
+def speed(model: str, photos: int, scale: int, options: list[str]) -> dict:
     """``apply`` throughput (output MP/s) on 500x375 photos and peak memory on a 1000x750 one."""
     base = skimage.data.astronaut()
     with tempfile.TemporaryDirectory() as root:
@@ -110,9 +114,9 @@ def speed(model: str, photos: int, scale: int) -> dict:
             Image.fromarray(np.ascontiguousarray(crop)).save(folders["speed"] / f"{index}.png")
         large = Image.fromarray(base).resize((1000, 750), Image.Resampling.LANCZOS)
         large.save(folders["memory"] / "photo.png")
-        run = apply_run(model, folders["speed"], Path(root) / "out-speed", [])
+        run = apply_run(model, folders["speed"], Path(root) / "out-speed", options)
         output_mp = photos * 500 * 375 * scale * scale / 1e6
-        memory = apply_run(model, folders["memory"], Path(root) / "out-memory", [])
+        memory = apply_run(model, folders["memory"], Path(root) / "out-memory", options)
     return {
         "speed": {
             "photos": photos,
@@ -148,7 +152,9 @@ def grid(restorers: dict[str, object], photo: Path, scale: int, out: Path, crop:
     Image.fromarray(row).resize((row.shape[1] * 2, crop * 2), Image.Resampling.NEAREST).save(out)
 
 
-def blends(model: str, stage1: Path, shares: list[float], photos: list[Path], scale: int) -> dict:
+def blends(
+    model: str, stage1: Path, shares: list[float], photos: list[Path], scale: int, ensemble: bool
+) -> dict:
     """Mean scores of ``share × model + (1 − share) × stage1`` for each share (and bicubic)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
     from export_model import export
@@ -159,7 +165,9 @@ def blends(model: str, stage1: Path, shares: list[float], photos: list[Path], sc
         for share in shares:
             target = Path(root) / f"blend-{share}.safetensors"
             export(Path(model), target, None, stage1, share)
-            restorers[f"share {share:g}"] = load_restorer(str(target), task=task)
+            restorers[f"share {share:g}"] = load_restorer(
+                str(target), task=task, self_ensemble=ensemble
+            )
         return quality(restorers, photos, scale, None)["means"]
 
 
@@ -173,6 +181,7 @@ def main() -> None:
     parser.add_argument("--grid-photo", help="file name in --photos (default: the first)")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--speed-photos", type=int, default=8)
+    parser.add_argument("--self-ensemble", action="store_true", help="the model over 8 views")
     parser.add_argument("--blend-with", type=Path, help="the PSNR model MODEL was tuned from")
     parser.add_argument("--shares", default="0,0.25,0.5,0.75,1", help="MODEL's shares to score")
     args = parser.parse_args()
@@ -181,12 +190,15 @@ def main() -> None:
     model = args.model or task.name
     restorers = {f"baseline:{name}": load_restorer(f"baseline:{name}", task=task.name)
                  for name in BASELINES}  # fmt: skip
-    restorers[model] = load_restorer(model, task=task.name)
+    restorers[model] = load_restorer(model, task=task.name, self_ensemble=args.self_ensemble)
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".png", ".jpg"))
-    report: dict = {"model": model, "scale": args.scale, "photos": len(photos)}
+    report: dict = {"model": model, "scale": args.scale, "photos": len(photos),
+                    "self_ensemble": args.self_ensemble}  # fmt: skip
     if args.blend_with is not None:
         shares = [float(share) for share in args.shares.split(",")]
-        report["blends"] = blends(model, args.blend_with, shares, photos, args.scale)
+        report["blends"] = blends(
+            model, args.blend_with, shares, photos, args.scale, args.self_ensemble
+        )
         print(json.dumps(report, indent=1))
         return
     report["quality"] = quality(restorers, photos, args.scale, None)
@@ -199,7 +211,8 @@ def main() -> None:
         report["grid"] = {"file": str(args.grid), "photo": chosen.name, "panels": [
             "bicubic", model, "truth"]}  # fmt: skip
     if not args.no_speed:
-        report.update(speed(model, args.speed_photos, args.scale))
+        options = ["--self-ensemble"] if args.self_ensemble else []
+        report.update(speed(model, args.speed_photos, args.scale, options))
     print(json.dumps(report, indent=1))
 
 

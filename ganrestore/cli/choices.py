@@ -4,7 +4,7 @@ from enum import Enum
 
 SELF_ENSEMBLE_HELP = (
     "Average each network's output over the 8 rotated and mirrored views of every image: "
-    "8x the time, a slightly better result (+0.1 to +0.25 dB PSNR for the bundled models)."
+    "8x the time, a slightly better result (+0.05 to +0.25 dB PSNR for the bundled models)."
 )
 TRUST_TORCHSCRIPT_HELP = (
     "Open a TorchScript --model (.pt, .ts). Opening one runs code it holds, which can read or "

@@ -69,7 +69,7 @@ def load_restorer(
         overlap: pixels shared by neighbouring tiles (default 32), as ``--overlap``.
         batch_size: images or tiles per forward pass (default 4), as ``--batch-size``.
         self_ensemble: average the network over the 8 rotated / mirrored views of each
-            image: 8x the time, +0.1 to +0.25 dB PSNR for the bundled models.
+            image: 8x the time, +0.05 to +0.25 dB PSNR for the bundled models.
         trust_torchscript: open a TorchScript file (``.pt``, ``.ts``). Opening one runs code
             it holds, which can read or overwrite your files: pass True only for files you
             trust. Without it such a file is refused; ``.onnx`` and ``.safetensors`` files hold

@@ -3,7 +3,7 @@
 A restoration network trained on randomly rotated and mirrored crops gives eight slightly
 different answers for the eight rotated / mirrored views of an image; undoing each transform
 and averaging cancels part of their errors (Lim et al., EDSR, 2017). For the bundled models
-this is worth +0.1 to +0.25 dB PSNR at eight times the time (docs/benchmarks.md). The views
+this is worth +0.05 to +0.25 dB PSNR at eight times the time (docs/benchmarks.md). The views
 run one after another, so peak memory stays that of a single pass.
 """
 

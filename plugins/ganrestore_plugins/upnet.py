@@ -11,7 +11,10 @@ down so that it trains and runs on a laptop CPU:
 * one sub-pixel convolution makes ``scale²`` output pixels per input pixel (pixel shuffle:
   no transposed convolution, so no checkerboard);
 * the result is added to a bicubic upscale of the input, so the network learns only the detail
-  bicubic interpolation misses, and starts as bicubic (its last convolution starts at zero).
+  bicubic interpolation misses, and starts as bicubic (its last convolution starts at zero);
+* every residual block starts as the identity (its second convolution starts at zero), so a
+  network with more ``blocks`` warm-started from a trained one (``ganrestore train --init``)
+  starts as that network, and the blocks it adds learn from there.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ class UpscaleNet(nn.Module):
         self.scale = scale
         self.out_channels = out_channels
         self.head = nn.Conv2d(in_channels, width, 3, padding=1)
-        self.body = nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
+        self.body = nn.Sequential(*(ResidualBlock(width, identity=True) for _ in range(blocks)))
         self.body_tail = nn.Conv2d(width, width, 3, padding=1)
         self.upsample = nn.Sequential(
             nn.Conv2d(width, out_channels * scale * scale, 3, padding=1), nn.PixelShuffle(scale)

@@ -1,4 +1,4 @@
-"""Pixel (l1, hole_l1), structural (ssim) and feature-matching terms on known tensors."""
+"""Pixel (l1, mse, hole_l1), structural (ssim) and feature-matching terms on known tensors."""
 
 from __future__ import annotations
 
@@ -29,6 +29,22 @@ class TestL1:
         target = torch.rand(2, 3, 4, 4, generator=generator)
         LOSSES.build("l1")(LossInputs(output, target)).backward()
         assert output.grad is not None and output.grad.abs().sum() > 0
+
+
+class TestMSE:
+    def test_mean_squared_error_is_what_psnr_measures(self) -> None:
+        output = torch.zeros(1, 3, 2, 2)
+        target = torch.zeros(1, 3, 2, 2)
+        target[:, 0, 0, 0] = 0.5  # one value of twelve off by 0.5
+        value = LOSSES.build("mse")(LossInputs(output, target))
+        assert value.item() == pytest.approx(0.25 / 12)
+
+    def test_large_errors_weigh_more_than_under_l1(self) -> None:
+        output = torch.zeros(1, 1, 1, 2, requires_grad=True)
+        target = torch.tensor([[[[0.1, 0.4]]]])
+        LOSSES.build("mse")(LossInputs(output, target)).backward()
+        assert output.grad is not None
+        assert output.grad[0, 0, 0, 1] == pytest.approx(4 * output.grad[0, 0, 0, 0])
 
 
 class TestHoleL1:

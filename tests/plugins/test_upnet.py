@@ -47,6 +47,25 @@ def test_training_changes_the_detail_it_adds_to_bicubic() -> None:
     assert loss.item() < 0.97 * first  # bicubic alone stays at 1.0 x
 
 
+def test_a_network_grown_by_blocks_starts_as_the_trained_one() -> None:
+    torch.manual_seed(0)
+    trained = upnet(3, 3, scale=2, width=8, blocks=2)
+    with torch.no_grad():
+        for parameter in trained.parameters():  # as training leaves them: nothing at zero
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    grown = upnet(3, 3, scale=2, width=8, blocks=4)
+    missing, unexpected = grown.load_state_dict(trained.state_dict(), strict=False)
+    image = photo()
+
+    with torch.inference_mode():
+        before, after = trained.eval()(image), grown.eval()(image)
+
+    assert unexpected == [] and {key.split(".")[1] for key in missing} == {"2", "3"}
+    bicubic = functional.interpolate(image, scale_factor=2, mode="bicubic")
+    assert (before - bicubic).abs().mean() > 0.01  # the trained detail ...
+    torch.testing.assert_close(after, before)  # ... kept whole by the grown network
+
+
 def test_the_base_stays_full_precision_under_bfloat16_autocast() -> None:
     network = upnet(3, 3, scale=4, width=8, blocks=1).eval()
     image = photo()
