@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -103,6 +104,17 @@ def _run_cli(*args: str, extra_path: list[Path] | None = None, cwd: Path | None 
         cwd=cwd or REPO_ROOT,
         timeout=600,
     )
+
+
+@pytest.fixture
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C interrupts this process and the CLI processes it starts, as in a terminal. A suite
+    started in the background (``pytest &`` in a script) begins with SIGINT ignored, and every
+    process it starts inherits that and rightly keeps ignoring it; the tests of Ctrl-C are
+    about processes that do not."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

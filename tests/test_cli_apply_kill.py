@@ -127,6 +127,7 @@ def test_a_run_still_going_keeps_its_temporary_while_another_writes_to_the_same_
     assert len(list(out.iterdir())) == PHOTOS
 
 
+@pytest.mark.usefixtures("ctrl_c_interrupts")
 def test_ctrl_c_stops_apply_with_130_and_every_written_output_is_whole(
     photos: Path, model: Path, tmp_path: Path
 ) -> None:

@@ -58,6 +58,7 @@ def test_an_exception_that_cannot_print_itself_is_still_reported(make_distributi
     assert rows["odd"].status == "broken"
 
 
+@pytest.mark.usefixtures("ctrl_c_interrupts")
 def test_ctrl_c_while_a_plugin_imports_still_interrupts(make_distribution) -> None:
     make_distribution(
         "slow-nets", {GROUP: {"slow": "slow_nets:make"}}, {"slow_nets": CTRL_C_MODULE}
@@ -125,6 +126,7 @@ def test_plugins_list_reports_a_plugin_raising_keyboard_interrupt_and_lists_the_
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("ctrl_c_interrupts")
 def test_ctrl_c_during_plugins_list_still_stops_it(make_distribution, run_cli) -> None:
     slow = make_distribution(
         "slow-nets",
