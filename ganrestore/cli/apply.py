@@ -45,7 +45,7 @@ def parse_grow_mask(text: str | None) -> int | None:
     Raises:
         typer.BadParameter: anything else, with what is accepted.
     """
-    from ganrestore.tasks.inpaint.edges import MAX_GROW
+    from ganrestore.tasks import MAX_GROW
 
     if text is None or text.strip().lower() == "auto":
         return None
@@ -328,8 +328,7 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
     from ganrestore.inference import ApplyOptions, TileSettings, guess_route, resolve_model
     from ganrestore.inference.bundled import installed_bundled_models, masked_settings, set_strength
     from ganrestore.inference.folder import check_folders
-    from ganrestore.tasks import checked_task_name, routed_task, task_model
-    from ganrestore.tasks.inpaint.settings import set_hole_edges
+    from ganrestore.tasks import checked_task_name, routed_task, set_hole_edges, task_model
 
     options = ApplyOptions(
         request.input_dir,

@@ -26,15 +26,13 @@ from ganrestore.errors import GanrestoreError
 from ganrestore.inference import Restorer, resolve_model
 from ganrestore.inference.bundled import masked_settings
 from ganrestore.registry import PluginError
-from ganrestore.tasks import build_task, task_model, task_names
-from ganrestore.tasks.inpaint.settings import HoleSettings, set_hole_edges
+from ganrestore.tasks import HoleEdges, build_task, set_hole_edges, task_model, task_names
 
 #: ``--model baselines`` expands to every baseline of the task.
 ALL_BASELINES = "baselines"
 EXACT_MASKS_NOTE = (
-    f"holes are filled exactly as masked, never grown by {HoleSettings.grow} pixels as `apply` "
-    "does around a removed object's soft outline: the evaluation's masks mark exactly the "
-    "missing pixels"
+    "holes are filled exactly as masked, never grown as `apply` does around a removed "
+    "object's soft outline: the evaluation's masks mark exactly the missing pixels"
 )
 
 
@@ -123,10 +121,11 @@ def resolve_models(
 def _exact_holes(restorer: Restorer, texture: bool, notes: list[str]) -> bool:
     """Make a network that fills holes fill exactly the evaluation's masks (the masks mark
     exactly the missing pixels), without the photo's copied detail when not ``texture``; the
-    hole edges are the inpainting task's to set (:func:`set_hole_edges` leaves other restorers
-    as they are). Returns whether the fills are the network's alone (a ``+smooth`` label)."""
+    hole edges are the task's to set (:func:`~ganrestore.tasks.set_hole_edges` leaves
+    restorers without :class:`~ganrestore.tasks.HoleEdges` as they are). Returns whether the
+    fills are the network's alone (a ``+smooth`` label)."""
     settings = masked_settings(restorer)
-    grew = isinstance(settings, HoleSettings) and settings.grow > 0
+    grew = isinstance(settings, HoleEdges) and settings.grow > 0
     said = set_hole_edges(settings, 0, None, texture)
     if grew and EXACT_MASKS_NOTE not in notes:
         notes.append(EXACT_MASKS_NOTE)

@@ -247,8 +247,8 @@ def masked_settings(restorer: Restorer) -> Any:
     :attr:`NetworkRestorer.settings` (what its task's
     :meth:`~ganrestore.tasks.Task.restore_settings` made), of ``restorer`` itself or of the
     masked model of a :class:`BundledPair`; None for a classical baseline or a model that takes
-    no mask. Its task's own functions set them (inpainting:
-    :func:`ganrestore.tasks.inpaint.settings.set_hole_edges`)."""
+    no mask. ``apply`` and ``eval`` set their hole edges with
+    :func:`ganrestore.tasks.set_hole_edges`."""
     member = restorer.masked if isinstance(restorer, BundledPair) else restorer
     if not (isinstance(member, NetworkRestorer) and member.takes_masks):
         return None

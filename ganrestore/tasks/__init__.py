@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -53,6 +53,40 @@ Route = Literal["masked", "unmasked", "never"]
 #: :meth:`Task.shown_input` shows it). The noise level a network is told is the network's own
 #: (``takes_noise_sigma``), not the task's.
 Control = Literal["mask", "grow", "strength"]
+#: The most pixels the ``"grow"`` control widens a hole by (``apply --grow-mask``, the web
+#: page's grow field).
+MAX_GROW = 64
+
+
+@runtime_checkable
+class HoleEdges(Protocol):
+    """The restore settings (:meth:`Task.restore_settings`) of a task that fills holes, as
+    ``apply``, ``eval`` and the web page set them without knowing the task.
+
+    Attributes:
+        grow: pixels a hole is widened by before it is filled (0: exactly as masked).
+    """
+
+    grow: int
+
+    def set_grow(self, pixels: int | None) -> None:
+        """Widen every hole by ``pixels`` (0 to :data:`MAX_GROW`), or None: the task's default."""
+
+    def set_edges(self, grow: int | None, feather: int | None, texture: bool) -> str:
+        """Set how a hole's edge is treated (``--grow-mask``, ``--feather``, ``--no-texture``;
+        None keeps a setting) and return a line that says so for the user ("" when the holes
+        are filled exactly as masked)."""
+
+
+def set_hole_edges(
+    settings: Any, grow: int | None, feather: int | None, texture: bool = True
+) -> str:
+    """:meth:`HoleEdges.set_edges` of ``settings`` when they are :class:`HoleEdges`; anything
+    else (None for a baseline, which fills exactly as masked; the settings of a task without
+    holes) is left as it is and "" returned."""
+    if not isinstance(settings, HoleEdges):
+        return ""
+    return settings.set_edges(grow, feather, texture)
 
 
 @dataclass(frozen=True)

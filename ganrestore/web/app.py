@@ -43,7 +43,7 @@ from ganrestore.data.atomic import remove_stale_temporaries
 from ganrestore.data.io import IMAGE_SUFFIXES
 from ganrestore.data.pixel_limit import over_limit
 from ganrestore.errors import GanrestoreError
-from ganrestore.tasks.inpaint.edges import MAX_GROW
+from ganrestore.tasks import MAX_GROW
 from ganrestore.web.bodies import BoundedBodies
 from ganrestore.web.budget import (
     ENCODE_BYTES_PER_PIXEL,

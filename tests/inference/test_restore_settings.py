@@ -10,9 +10,9 @@ import pytest
 
 import ganrestore
 from ganrestore.inference.bundled import BundledPair, masked_settings
-from ganrestore.tasks import build_task
+from ganrestore.tasks import HoleEdges, build_task, set_hole_edges
 from ganrestore.tasks.inpaint.scales import ScaleSettings
-from ganrestore.tasks.inpaint.settings import HoleSettings, set_hole_edges
+from ganrestore.tasks.inpaint.settings import HoleSettings
 from ganrestore.tasks.inpaint.texture import TextureSettings
 
 
@@ -76,6 +76,7 @@ def test_set_grow_sets_how_far_and_which_holes_together() -> None:
 
 def test_set_hole_edges_sets_the_options_and_says_what_they_do() -> None:
     settings = HoleSettings()
+    assert isinstance(settings, HoleEdges)  # what apply, eval and the web page set
     assert set_hole_edges(settings, None, None) == (
         "holes whose outline shows a removed object's soft edge are grown by 2 px, the others "
         "filled exactly as masked (--grow-mask 0: all exactly; N: all by N)"

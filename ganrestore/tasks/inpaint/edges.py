@@ -48,8 +48,6 @@ def distance_to_holes(holes: np.ndarray) -> np.ndarray:
     return hole_depth(~holes)
 
 
-#: The most pixels a hole may be grown by (``--grow-mask``, the web page's grow field).
-MAX_GROW = 64
 #: A hole's outline shows a halo when the colour steps from its first 2-pixel ring of known
 #: pixels to the second more than this many times as much as from the second to the third.
 HALO_RATIO = 1.4

@@ -8,13 +8,13 @@ as ``restorer.settings`` and hands it to every fill (:mod:`.fill`). Change it th
     restorer.settings.grow = 0  # fill exactly the mask
     restorer.settings.texture = None  # the network's fill alone
 
-:func:`set_hole_edges` sets it from ``apply``'s and ``eval``'s options and says what it set.
+:meth:`HoleSettings.set_edges` sets it from ``apply``'s and ``eval``'s options and says what it
+set (they call it through :func:`ganrestore.tasks.set_hole_edges`, without knowing the task).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ganrestore.tasks.inpaint.scales import ScaleSettings, checked_strategy
 from ganrestore.tasks.inpaint.texture import TextureSettings
@@ -84,46 +84,39 @@ class HoleSettings:
                 raise ValueError(f"grow must be >= 0 pixels, got {pixels}")
             self.grow, self.grow_where = pixels, "all"
 
+    def set_edges(self, grow: int | None, feather: int | None, texture: bool = True) -> str:
+        """Set how the edge of a hole is treated, as ``apply`` and ``eval`` are told
+        (``--grow-mask``, ``--feather``, ``--no-texture``): the inpainting task's
+        :meth:`~ganrestore.tasks.HoleEdges.set_edges`.
 
-def set_hole_edges(
-    settings: Any, grow: int | None, feather: int | None, texture: bool = True
-) -> str:
-    """Set how a network that fills holes treats the edge of a hole, as ``apply`` and ``eval``
-    are told (``--grow-mask``, ``--feather``, ``--no-texture``).
+        Args:
+            grow: pixels every hole is widened by (None: keep the default, 2 pixels for the
+                holes whose outline shows a halo).
+            feather: pixels of known context the fill fades into (None: keep, 0).
+            texture: copy the photo's own fine detail into the fills (the default); False: the
+                network's fill alone.
 
-    Args:
-        settings: the settings of the model that restores images with holes
-            (``restorer.settings``); anything but a :class:`HoleSettings` (None for a
-            baseline, which fills as masked) is left as it is.
-        grow: pixels every hole is widened by (None: keep the default, 2 pixels for the holes
-            whose outline shows a halo).
-        feather: pixels of known context the fill fades into (None: keep, 0).
-        texture: copy the photo's own fine detail into the fills (the default); False: the
-            network's fill alone.
-
-    Returns:
-        A line that says how holes will be treated, for the user; empty when ``settings`` are
-        not a :class:`HoleSettings`, or they fill holes exactly as masked.
-    """
-    if not isinstance(settings, HoleSettings):
-        return ""
-    if grow is not None:
-        settings.set_grow(grow)
-    if feather is not None:
-        settings.feather = feather
-    if not texture:
-        settings.texture = None
-    said = []
-    if settings.grow and settings.grow_where == "all":
-        said.append(f"every hole is grown by {settings.grow} px (--grow-mask {settings.grow})")
-    elif settings.grow:
-        said.append(
-            f"holes whose outline shows a removed object's soft edge are grown by "
-            f"{settings.grow} px, the others filled exactly as masked (--grow-mask 0: all "
-            "exactly; N: all by N)"
-        )
-    if settings.feather:
-        said.append(f"fills fade into the {settings.feather} px around them (--feather)")
-    if settings.texture is None:
-        said.append("fills are the network's alone, without the photo's copied detail")
-    return "; ".join(said)
+        Returns:
+            A line that says how holes will be treated, for the user; empty when they are
+            filled exactly as masked.
+        """
+        if grow is not None:
+            self.set_grow(grow)
+        if feather is not None:
+            self.feather = feather
+        if not texture:
+            self.texture = None
+        said = []
+        if self.grow and self.grow_where == "all":
+            said.append(f"every hole is grown by {self.grow} px (--grow-mask {self.grow})")
+        elif self.grow:
+            said.append(
+                f"holes whose outline shows a removed object's soft edge are grown by "
+                f"{self.grow} px, the others filled exactly as masked (--grow-mask 0: all "
+                "exactly; N: all by N)"
+            )
+        if self.feather:
+            said.append(f"fills fade into the {self.feather} px around them (--feather)")
+        if self.texture is None:
+            said.append("fills are the network's alone, without the photo's copied detail")
+        return "; ".join(said)
