@@ -8,7 +8,7 @@ shows the message. Every route that decodes or encodes pixels reserves its memor
 Routes (all JSON unless said):
 
 * ``GET /`` the page, ``GET /static/...`` its scripts and styles;
-* ``GET /api/config`` folders and limits;
+* ``GET /api/config`` folders, limits and the range of each job setting;
 * ``GET /api/tasks`` every installed task: its model and what the page asks for it
   (:meth:`.models.ModelCache.report`; the models are loaded on the first call);
 * ``GET /api/inputs`` the images of ``--in``; ``POST /api/inputs/open`` ``{"name": ...}`` opens one;
@@ -43,7 +43,6 @@ from ganrestore.data.atomic import remove_stale_temporaries
 from ganrestore.data.io import IMAGE_SUFFIXES
 from ganrestore.data.pixel_limit import over_limit
 from ganrestore.errors import GanrestoreError
-from ganrestore.tasks import MAX_GROW
 from ganrestore.web.bodies import BoundedBodies
 from ganrestore.web.budget import (
     ENCODE_BYTES_PER_PIXEL,
@@ -54,7 +53,7 @@ from ganrestore.web.budget import (
     job_cost,
 )
 from ganrestore.web.config import QUALITY, ServeConfig, check_config
-from ganrestore.web.controls import JobSettings
+from ganrestore.web.controls import SETTING_RANGES, JobSettings
 from ganrestore.web.errors import NotFound, RequestError, TooLarge, quoted
 from ganrestore.web.models import ModelCache
 from ganrestore.web.photos import Photo, file_bytes, mask_png, preview_png
@@ -186,6 +185,9 @@ def _add_routes(app: FastAPI, server: Server) -> None:
             "max_upload_bytes": config.max_upload_bytes,
             "max_pixels": config.max_pixels,
             "memory_budget_bytes": config.memory_budget_bytes,
+            "setting_ranges": {
+                name: [low, high] for name, (low, high, _) in SETTING_RANGES.items()
+            },
         }
 
     @app.get("/api/tasks")
@@ -248,12 +250,10 @@ def _add_routes(app: FastAPI, server: Server) -> None:
         photo = server.photos.get(photo_id)
         base = photo.version(version)
         scale = server.models.task(task).scale
-        if grow is not None and not 0 <= grow <= MAX_GROW:
-            raise RequestError(f"grow must be 0 to {MAX_GROW} pixels, not {grow}")
-        if strength is not None and not 0 <= strength <= 1:
-            raise RequestError(f"strength must be from 0 to 1, not {strength}")
-        if noise_sigma is not None and not 0 <= noise_sigma <= 255:
-            raise RequestError(f"noise_sigma must be from 0 to 255, not {noise_sigma}")
+        settings = JobSettings(grow, strength, noise_sigma)
+        out_of_range = settings.out_of_range()
+        if out_of_range is not None:
+            raise RequestError(out_of_range)
         height, width = base.pixels.shape[:2]
         too_large = over_limit(height, width, config.max_pixels, scale)
         if too_large is not None:
@@ -275,7 +275,6 @@ def _add_routes(app: FastAPI, server: Server) -> None:
         except BaseException:
             reservation.release()
             raise
-        settings = JobSettings(grow, strength, noise_sigma)
         return server.jobs.submit(photo, base, task, holes, settings, reservation).describe()
 
     @app.get("/api/jobs/{job_id}")

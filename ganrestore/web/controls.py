@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ganrestore.errors import GanrestoreError
+from ganrestore.tasks import MAX_GROW
 
 if TYPE_CHECKING:
     from ganrestore.inference import Restorer
@@ -28,6 +29,13 @@ NOISE_SIGMA = "noise_sigma"
 #: The settings of a job, by control (and query parameter) name, with what they are called on
 #: the page; only trained networks take them.
 SETTING_NAMES = {"grow": "grow", "strength": "strength", NOISE_SIGMA: "noise level"}
+#: The range a job's setting must lie in, both ends included, by control name, with its unit;
+#: the page sets its fields from it (``GET /api/config``).
+SETTING_RANGES: dict[str, tuple[float, float, str]] = {
+    "grow": (0, MAX_GROW, "pixels"),
+    "strength": (0.0, 1.0, ""),
+    NOISE_SIGMA: (0.0, 255.0, ""),
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,15 @@ class JobSettings:
             for name, value in given.items()
             if value is not None and not (name == "strength" and value == 1)
         }
+
+    def out_of_range(self) -> str | None:
+        """What is wrong with the first setting outside :data:`SETTING_RANGES`, or None."""
+        for name, value in self.asked().items():
+            low, high, unit = SETTING_RANGES[name]
+            if not low <= value <= high:
+                bounds = f"from {low:g} to {high:g}" + (f" {unit}" if unit else "")
+                return f"{name} must be {bounds}, not {value:g}"
+        return None
 
 
 def model_controls(task: Task, restorer: Restorer) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from PIL import Image
 import ganrestore
 from ganrestore.data.io import read_image
 from ganrestore.errors import GanrestoreError
+from ganrestore.tasks import MAX_GROW
 
 from .conftest import FAST_MODELS, OBJECT, photo_with_object, png_bytes, wait_for_job
 
@@ -294,6 +295,7 @@ def test_a_denoising_strength_or_noise_level_out_of_range_or_for_a_baseline_is_r
         ("&strength=1.5", "strength must be from 0 to 1"),
         ("&noise_sigma=-3", "noise_sigma must be from 0 to 255"),
         ("&strength=nan", "strength must be from 0 to 1"),
+        (f"&grow={MAX_GROW + 1}", f"grow must be from 0 to {MAX_GROW} pixels"),
     ):
         answer = client.post(jobs + query)
         assert answer.status_code == 400 and message in answer.json()["detail"], answer.text

@@ -23,6 +23,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from ganrestore.tasks import MAX_GROW
+
 from .conftest import OBJECT, photo_with_object, png_bytes
 
 pytestmark = pytest.mark.slow
@@ -133,6 +135,7 @@ def test_a_user_removes_an_object_compares_undoes_downloads_and_saves(
     page.goto(server.url)
     open_listed(page, "astronaut.png")
     pick(page, "inpaint")
+    assert page.locator("#grow").get_attribute("max") == str(MAX_GROW)  # the server's range
     page.fill("#grow", "0")  # fill exactly the painted pixels
     page.locator("#viewport").focus()
     while float(page.locator("#size").input_value()) < 140:

@@ -73,6 +73,15 @@ const SETTINGS = {
   noise_sigma: () => (els.noiseSigma.value.trim() === '' ? null : Number(els.noiseSigma.value)),
 };
 
+// The number fields of the settings take the ranges the server checks (GET /api/config).
+function limitFields(ranges) {
+  const fields = { grow: els.grow, noise_sigma: els.noiseSigma };
+  for (const [name, field] of Object.entries(fields)) {
+    if (!ranges?.[name]) continue;
+    [field.min, field.max] = ranges[name].map(String);
+  }
+}
+
 function say(text, kind = '') {
   els.message.textContent = text;
   els.message.className = kind;
@@ -437,6 +446,7 @@ async function start() {
   const offered = showTasks(); // the server's first answer waits for its models to load
   try {
     state.config = await api.getConfig();
+    limitFields(state.config.setting_ranges);
     const output = state.config.output;
     els.save.textContent = output ? `Save to ${output}` : 'Save to folder';
     els.outputInfo.textContent = output
