@@ -52,6 +52,16 @@ class PairFolder:
         """The documented name of the folder, e.g. ``"degraded"``."""
         return self.names[0]
 
+    @property
+    def folder_names(self) -> str:
+        """The recognised names as a message lists them: ``"degraded/ or noisy/"``."""
+        return " or ".join(f"{name}/" for name in self.names)
+
+    def folders_in(self, root: Path) -> list[Path]:
+        """The recognised pair folders (:attr:`names`) that exist in ``root``, in that order;
+        more than one is for the caller to refuse, in its own words."""
+        return [root / name for name in self.names if (root / name).is_dir()]
+
     def expected_size(self, clean_size: tuple[int, int]) -> tuple[int, int]:
         """``(h, w)`` a pair file must have for a clean image of ``(H, W)`` pixels."""
         return clean_size[0] // self.scale, clean_size[1] // self.scale

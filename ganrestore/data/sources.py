@@ -106,7 +106,7 @@ def find_pair_dir(root: Path, options: Options, notes: list[str], required: bool
                 f"folder; the folders in {root} are: {folders}"
             )
         return None
-    found = [root / name for name in pair.names if (root / name).is_dir()]
+    found = pair.folders_in(root)
     if len(found) > 1:
         raise DataError(
             f"{root} has both {found[0].name}/ and {found[1].name}/: say which one holds the "

@@ -58,7 +58,7 @@ def pair_folder(data: Path, task: Task) -> Path | None:
     data = Path(data)
     if not (data / "clean").is_dir():
         return None
-    found = [data / name for name in task.pair.names if (data / name).is_dir()]
+    found = task.pair.folders_in(data)
     if len(found) > 1:
         raise GanrestoreError(
             f"--data {data}: both {found[0].name}/ and {found[1].name}/ sit beside clean/; "
@@ -81,10 +81,9 @@ def find_real_pairs(data: Path, task: Task, max_pixels: int) -> RealPairs:
     pair_folder(data, task)  # two pair folders: said in eval's words
     found = folder_pairs(data, task, max_pixels)
     if found is None:
-        names = " or ".join(f"{name}/" for name in task.pair.names)
         raise GanrestoreError(
-            f"--data {data}: real pairs need clean/ with {names} beside it ({task.name}); "
-            "pass --data such a folder, or a folder of clean images to degrade"
+            f"--data {data}: real pairs need clean/ with {task.pair.folder_names} beside it "
+            f"({task.name}); pass --data such a folder, or a folder of clean images to degrade"
         )
     if found.too_large:
         path = found.too_large[0]

@@ -95,7 +95,7 @@ def _reference_files(folder: Path, option: str, task: Task) -> list[Path]:
     if not files:
         hint = ""
         if (folder / "clean").is_dir():  # a pair folder without the task's pair files
-            names = " or ".join(f"{name}/" for name in task.pair.names)
+            names = task.pair.folder_names
             hint = (
                 f"; it has clean/: for real pairs put the {task.pair.word}s in {names} beside "
                 f"it, or pass {option} {folder / 'clean'} to degrade the clean images"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from PIL import Image
 
 from ganrestore.data.datasets import ValDataset
 from ganrestore.data.layout import DataError, Sample, discover
+from ganrestore.data.pair_folder import PairFolder
 from ganrestore.tasks import build_task
 
 DENOISE, INPAINT = build_task("denoise"), build_task("inpaint")
@@ -307,3 +309,16 @@ class TestLayouts:
         assert f"--data {folders / 'B'}" in str(caught.value) and "masks/" in str(caught.value)
         with pytest.raises(DataError, match=r"twice as wide as tall.*data\.layout=plain"):
             discover(aligned, INPAINT)
+
+
+def test_a_pair_folder_finds_its_recognised_folders_in_order_and_lists_their_names(
+    tmp_path: Path,
+) -> None:
+    pair = PairFolder(names=("degraded", "noisy"), word="degraded image")
+    assert pair.folders_in(tmp_path) == []
+    (tmp_path / "noisy").mkdir()
+    (tmp_path / "other").mkdir()
+    assert pair.folders_in(tmp_path) == [tmp_path / "noisy"]
+    (tmp_path / "degraded").mkdir()
+    assert pair.folders_in(tmp_path) == [tmp_path / "degraded", tmp_path / "noisy"]
+    assert pair.folder_names == "degraded/ or noisy/"
