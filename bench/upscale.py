@@ -21,12 +21,15 @@ Prints one JSON object:
   ``share × MODEL + (1 − share) × STAGE1`` for every share (ESRGAN's network interpolation of
   a GAN fine-tune with its PSNR model, written by ``scripts/export_model.py --blend``), instead
   of the model's own rows, speed and grid.
+* ``precision``: the number format the model ran in (``--precision``, as ``ganrestore apply
+  --precision``; ``auto`` is bfloat16 on a CPU that computes it natively, else float32), in
+  the quality rows, the speed runs and the grid alike.
 
 Usage::
 
     python bench/upscale.py --scale 4 --photos data/heldout/photos [--model upscale-x4]
         [--jpeg 75] [--grid docs/images/upscale_x4.png --grid-photo NAME] [--no-speed]
-        [--self-ensemble]
+        [--self-ensemble] [--precision auto|fp32|bf16]
     python bench/upscale.py --scale 4 --photos DEV --model runs/x4-gan --blend-with runs/x4-1 \
         --shares 0,0.25,0.5,0.75,1
 """
@@ -153,7 +156,13 @@ def grid(restorers: dict[str, object], photo: Path, scale: int, out: Path, crop:
 
 
 def blends(
-    model: str, stage1: Path, shares: list[float], photos: list[Path], scale: int, ensemble: bool
+    model: str,
+    stage1: Path,
+    shares: list[float],
+    photos: list[Path],
+    scale: int,
+    ensemble: bool,
+    precision: str = "auto",
 ) -> dict:
     """Mean scores of ``share × model + (1 − share) × stage1`` for each share (and bicubic)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -166,7 +175,7 @@ def blends(
             target = Path(root) / f"blend-{share}.safetensors"
             export(Path(model), target, None, stage1, share)
             restorers[f"share {share:g}"] = load_restorer(
-                str(target), task=task, self_ensemble=ensemble
+                str(target), task=task, self_ensemble=ensemble, precision=precision
             )
         return quality(restorers, photos, scale, None)["means"]
 
@@ -182,6 +191,7 @@ def main() -> None:
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--speed-photos", type=int, default=8)
     parser.add_argument("--self-ensemble", action="store_true", help="the model over 8 views")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     parser.add_argument("--blend-with", type=Path, help="the PSNR model MODEL was tuned from")
     parser.add_argument("--shares", default="0,0.25,0.5,0.75,1", help="MODEL's shares to score")
     args = parser.parse_args()
@@ -190,14 +200,17 @@ def main() -> None:
     model = args.model or task.name
     restorers = {f"baseline:{name}": load_restorer(f"baseline:{name}", task=task.name)
                  for name in BASELINES}  # fmt: skip
-    restorers[model] = load_restorer(model, task=task.name, self_ensemble=args.self_ensemble)
+    restorers[model] = load_restorer(
+        model, task=task.name, self_ensemble=args.self_ensemble, precision=args.precision
+    )
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".png", ".jpg"))
     report: dict = {"model": model, "scale": args.scale, "photos": len(photos),
-                    "self_ensemble": args.self_ensemble}  # fmt: skip
+                    "self_ensemble": args.self_ensemble,
+                    "precision": restorers[model].precision}  # fmt: skip
     if args.blend_with is not None:
         shares = [float(share) for share in args.shares.split(",")]
         report["blends"] = blends(
-            model, args.blend_with, shares, photos, args.scale, args.self_ensemble
+            model, args.blend_with, shares, photos, args.scale, args.self_ensemble, args.precision
         )
         print(json.dumps(report, indent=1))
         return
@@ -212,6 +225,7 @@ def main() -> None:
             "bicubic", model, "truth"]}  # fmt: skip
     if not args.no_speed:
         options = ["--self-ensemble"] if args.self_ensemble else []
+        options += ["--precision", args.precision]
         report.update(speed(model, args.speed_photos, args.scale, options))
     print(json.dumps(report, indent=1))
 

@@ -67,6 +67,7 @@ def load_restorer(
     tiling: TileSettings | None = None,
     trust_torchscript: bool = False,
     task: str | None = None,
+    precision: str = "auto",
 ) -> Restorer:
     """A restorer for ``model`` (run dir, checkpoint, model or exported file, or bundled name).
 
@@ -89,6 +90,9 @@ def load_restorer(
             ``GanrestoreError`` saying so); use the ``.onnx`` or ``.safetensors`` file instead.
         task: the task the model must restore; a baseline is built for it
             (``load_restorer("baseline:bicubic", task="upscale-x4")``). None: the model's own.
+        precision: the number format a network runs in: ``"auto"`` (float16 on CUDA,
+            bfloat16 on a CPU that computes it natively, else float32), ``"fp32"``, ``"bf16"``
+            or ``"fp16"``, as ``apply --precision``; ``restorer.precision`` says which.
     """
     from ganrestore.inference import load_restorer as load
 
@@ -102,6 +106,7 @@ def load_restorer(
         batch_size=batch_size,
         trust_torchscript=trust_torchscript,
         task=task,
+        precision=precision,
     )
 
 

@@ -203,6 +203,24 @@ def test_strength_and_noise_sigma_are_said_and_refused_where_they_mean_nothing(
         assert "Traceback" not in result.output and not (tmp_path / "x").exists()
 
 
+def test_the_precision_is_said_unless_float32_and_refused_where_it_cannot_run(
+    photos: Path, tmp_path: Path, runs
+) -> None:
+    one = ["--in", photos / "a.png", "--model", runs["denoise"], "--device", "cpu"]
+    asked = invoke(*one, "--out", tmp_path / "bf16", "--precision", "bf16")
+    assert asked.exit_code == 0, asked.output
+    assert "the network runs in bfloat16 (--precision bf16)" in " ".join(asked.output.split())
+    exact = invoke(*one, "--out", tmp_path / "fp32", "--precision", "fp32")
+    assert exact.exit_code == 0 and "runs in" not in exact.output, exact.output
+    for args, message in (
+        (["--precision", "fp16"], "--precision fp16 runs on CUDA only"),
+        (["--model", "baseline:nlm", "--precision", "bf16"], "drop --precision"),
+    ):
+        result = invoke("--in", photos, "--out", tmp_path / "x", "--device", "cpu", *args)
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert "Traceback" not in result.output and not (tmp_path / "x").exists()
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -230,6 +230,7 @@ def test_jpeg_and_shot_noise_sets_sit_beside_the_gaussian_one(clean, tmp_path) -
         (["--restored", "{clean}"], "go together"),
         (["--restored", "{clean}", "--reference", "{clean}", "--sigma", "5"], "only scores"),
         (["--restored", "{clean}", "--reference", "{clean}", "--self-ensemble"], "only scores"),
+        (["--restored", "{clean}", "--reference", "{clean}", "--precision", "bf16"], "only scores"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(clean, args, message, tmp_path, monkeypatch) -> None:

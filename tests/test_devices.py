@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import ganrestore.inference
-from ganrestore.devices import resolve_device
+from ganrestore.devices import inference_precision, resolve_device
 from ganrestore.engine.distributed import setup_processes
 from ganrestore.errors import GanrestoreError
 
@@ -67,3 +67,40 @@ def test_training_and_the_library_resolve_the_same_device(monkeypatch) -> None:
     trained_on = setup_processes("auto").device
     assert trained_on.type == ganrestore.inference.resolve_device("auto").type
     assert ganrestore.inference.resolve_device is resolve_device
+
+
+AVX2_ONLY = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n"
+AMX = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 avx512f avx512_bf16 amx_bf16\n"
+
+
+def test_auto_precision_is_float16_on_cuda_bfloat16_on_a_native_bf16_cpu_else_float32() -> None:
+    cpu = torch.device("cpu")
+    assert inference_precision(cpu, "auto", cpuinfo=AMX) == "bf16"
+    assert inference_precision(cpu, "auto", cpuinfo=AVX2_ONLY) == "fp32"  # emulated: slow
+    assert inference_precision(torch.device("cuda"), "auto") == "fp16"
+    assert inference_precision(torch.device("mps"), "auto") == "fp32"
+
+
+def test_a_precision_is_taken_as_asked_where_the_device_runs_it() -> None:
+    cpu = torch.device("cpu")
+    assert [inference_precision(cpu, asked, AVX2_ONLY) for asked in ("fp32", "bf16")] == [
+        "fp32",
+        "bf16",
+    ]
+    assert inference_precision(torch.device("cuda"), "bf16") == "bf16"
+
+
+@pytest.mark.parametrize(
+    ("device", "asked", "message"),
+    [
+        ("cpu", "fp16", "--precision fp16 runs on CUDA only, not on cpu; use bf16 or fp32"),
+        ("mps", "bf16", "--precision bf16 does not run on mps; use fp32"),
+        ("cpu", "int8", "--precision int8: unknown; use auto, fp32, bf16, fp16"),
+    ],
+)
+def test_a_precision_the_device_cannot_run_is_refused_naming_the_option(
+    device: str, asked: str, message: str
+) -> None:
+    with pytest.raises(GanrestoreError) as caught:
+        inference_precision(torch.device(device), asked)
+    assert str(caught.value) == message

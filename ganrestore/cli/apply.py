@@ -13,7 +13,13 @@ import typer
 from rich.console import Console
 
 from ganrestore.cli.apply_report import print_start, print_summary, run_with_progress
-from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, TRUST_TORCHSCRIPT_HELP, DeviceChoice
+from ganrestore.cli.choices import (
+    PRECISION_HELP,
+    SELF_ENSEMBLE_HELP,
+    TRUST_TORCHSCRIPT_HELP,
+    DeviceChoice,
+    PrecisionChoice,
+)
 from ganrestore.cli.errors import user_errors
 
 if TYPE_CHECKING:
@@ -176,6 +182,7 @@ def apply_command(
     self_ensemble: Annotated[
         bool, typer.Option("--self-ensemble", help=SELF_ENSEMBLE_HELP)
     ] = False,
+    precision: Annotated[PrecisionChoice, typer.Option(help=PRECISION_HELP)] = PrecisionChoice.auto,
     trust_torchscript: Annotated[
         bool, typer.Option("--trust-torchscript", help=TRUST_TORCHSCRIPT_HELP)
     ] = False,
@@ -251,6 +258,7 @@ def apply_command(
         strength,
         noise_sigma,
         trust_torchscript,
+        precision.value,
     )
     from ganrestore.distributed import torchrun_world_size
 
@@ -303,17 +311,19 @@ class ApplyRequest:
     strength: float | None = None
     noise_sigma: float | None = None
     trust_torchscript: bool = False
+    precision: str = "auto"
 
 
 @dataclass(frozen=True)
 class PreparedApply:
     """What a request turned into: checked options, the model, and the notes for the user on
-    hole edges and strength (empty when there is nothing to say)."""
+    hole edges, strength and number format (empty when there is nothing to say)."""
 
     options: ApplyOptions
     restorer: Restorer
     edges: str | None
     strength: str = ""
+    precision: str = ""
 
 
 def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
@@ -326,7 +336,12 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
     from ganrestore.devices import resolve_device
     from ganrestore.errors import GanrestoreError
     from ganrestore.inference import ApplyOptions, TileSettings, guess_route, resolve_model
-    from ganrestore.inference.bundled import installed_bundled_models, masked_settings, set_strength
+    from ganrestore.inference.bundled import (
+        installed_bundled_models,
+        masked_settings,
+        set_precision,
+        set_strength,
+    )
     from ganrestore.inference.folder import check_folders
     from ganrestore.tasks import checked_task_name, routed_task, set_hole_edges, task_model
 
@@ -380,4 +395,5 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
         masked_settings(restorer), request.grow_mask, request.feather, request.texture
     )
     strength = set_strength(restorer, request.strength, request.noise_sigma)
-    return PreparedApply(options, restorer, edges, strength)
+    precision = set_precision(restorer, request.precision)
+    return PreparedApply(options, restorer, edges, strength, precision)

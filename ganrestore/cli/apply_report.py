@@ -24,7 +24,8 @@ def print_start(
     console: Console, prepared: PreparedApply, plan: FolderPlan, processes: int = 1
 ) -> None:
     """The first line(s): what is restored where, with which model (and on how many processes),
-    then how holes are treated, only when an image of ``plan`` may have a hole."""
+    then how holes are treated (only when an image of ``plan`` may have a hole), the strength
+    and the number format networks run in, when they are not the defaults."""
     options, restorer = prepared.options, prepared.restorer
     total = plan.total
     on = f" on {processes} processes" if processes > 1 else ""
@@ -46,7 +47,7 @@ def print_start(
         )
         return
     edges = prepared.edges if prepared.edges and _may_have_holes(prepared, plan) else ""
-    for note in (edges, prepared.strength):
+    for note in (edges, prepared.strength, prepared.precision):
         if note:
             console.print(note, highlight=False, markup=False, soft_wrap=True)
 

@@ -12,9 +12,22 @@ TRUST_TORCHSCRIPT_HELP = (
     "refused; .onnx and .safetensors models hold data only and need no such trust."
 )
 
+PRECISION_HELP = (
+    "The number format networks run in. auto: float16 on CUDA, bfloat16 on a CPU that computes "
+    "it natively (AVX-512 BF16 or AMX: the bundled models run 1.8 to 4.8 times faster than in "
+    "float32, at the same quality), else float32."
+)
+
 
 class DeviceChoice(str, Enum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
     mps = "mps"
+
+
+class PrecisionChoice(str, Enum):
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"

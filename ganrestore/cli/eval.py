@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from ganrestore.cli.choices import SELF_ENSEMBLE_HELP, TRUST_TORCHSCRIPT_HELP, DeviceChoice
+from ganrestore.cli.choices import (
+    PRECISION_HELP,
+    SELF_ENSEMBLE_HELP,
+    TRUST_TORCHSCRIPT_HELP,
+    DeviceChoice,
+    PrecisionChoice,
+)
 from ganrestore.cli.errors import user_errors
 from ganrestore.cli.eval_conditions import eval_conditions, numbers
 from ganrestore.cli.eval_table import print_table
@@ -162,6 +168,7 @@ def eval_command(
     self_ensemble: Annotated[
         bool, typer.Option("--self-ensemble", help=SELF_ENSEMBLE_HELP)
     ] = False,
+    precision: Annotated[PrecisionChoice, typer.Option(help=PRECISION_HELP)] = PrecisionChoice.auto,
     texture: Annotated[
         bool,
         typer.Option(
@@ -211,6 +218,7 @@ def eval_command(
         texture=texture,
         trust_torchscript=trust_torchscript,
         max_pixels=max_pixels,
+        precision=precision.value,
     )
     with user_errors():
         from ganrestore.data.io import ImageTooLargeError
@@ -270,6 +278,7 @@ class EvalRequest:
         trust_torchscript: open TorchScript models (``.pt``, ``.ts``), which run code they
             hold when opened.
         max_pixels: images and masks above this many pixels are not decoded (0: no limit).
+        precision: the number format networks run in (``auto``, ``fp32``, ``bf16``, ``fp16``).
     """
 
     data: Path | None
@@ -292,6 +301,7 @@ class EvalRequest:
     texture: bool = True
     trust_torchscript: bool = False
     max_pixels: int = 100_000_000
+    precision: str = "auto"
 
 
 Log = Callable[[str], None]
@@ -315,6 +325,7 @@ def _score_mode(request: EvalRequest, log: Log) -> EvalReport:
             ("--jpeg", request.jpeg),
             ("--mask-kind", request.mask_kind),
             ("--self-ensemble", request.self_ensemble),
+            ("--precision", request.precision != "auto"),
         )
         if value
     ]
@@ -366,6 +377,7 @@ def _eval_mode(request: EvalRequest, log: Log) -> EvalReport:
         request.self_ensemble,
         request.texture,
         trust_torchscript=request.trust_torchscript,
+        precision=request.precision,
     )
     keep_freed_memory_on_cpu(resolve_device(request.device))  # each image reuses the memory
     for note in resolved.notes:

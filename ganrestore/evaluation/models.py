@@ -24,7 +24,7 @@ from ganrestore.baselines import (
 )
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference import Restorer, resolve_model
-from ganrestore.inference.bundled import masked_settings
+from ganrestore.inference.bundled import masked_settings, set_precision
 from ganrestore.registry import PluginError
 from ganrestore.tasks import HoleEdges, build_task, set_hole_edges, task_model, task_names
 
@@ -86,6 +86,7 @@ def resolve_models(
     texture: bool = True,
     *,
     trust_torchscript: bool = False,
+    precision: str = "auto",
 ) -> ResolvedModels:
     """Load every ``--model`` value for ``task``, in order, duplicates removed.
 
@@ -93,6 +94,8 @@ def resolve_models(
     detail, labels ending in ``+smooth``) apply to networks only; baselines are run as they are.
     Networks that fill holes fill exactly the evaluation's masks, never grown (said in a note).
     ``trust_torchscript`` opens TorchScript files (which run code they hold when opened).
+    ``precision`` is the number format networks run in
+    (:func:`~ganrestore.inference.bundled.set_precision`; said in a note when not float32).
 
     Raises:
         GanrestoreError: a model cannot be loaded or is made for another task; the message
@@ -110,6 +113,10 @@ def resolve_models(
                 continue
             seen.add(expanded)
             restorer = _load(expanded, task, device, self_ensemble, trust_torchscript)
+            if not is_baseline(expanded):
+                said = set_precision(restorer, precision)
+                if said and said not in resolved.notes:
+                    resolved.notes.append(said)
             smooth = _exact_holes(restorer, texture, resolved.notes)
             label = _label(expanded, self_ensemble, resolved.models, smooth)
             resolved.models.append(EvalModel(label, expanded, restorer))

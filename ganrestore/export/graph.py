@@ -160,10 +160,14 @@ class ExportedGraph(nn.Module, ABC):
         task: the record's task (a plugin: it must be installed, its generator need not be).
         info: how the file was exported.
         size_multiple: what :func:`~ganrestore.inference.tiling.size_multiple` reads.
+        fixed_precision: the one number format the graph runs in whatever the restorer asks
+            (``"fp32"``), or None: autocast reaches it as it reaches a network of PyTorch.
 
     Raises:
         CheckpointError: no record, a damaged or newer one, or a task that is not installed.
     """
+
+    fixed_precision: str | None = None
 
     def __init__(self, record_json: str | None, name: str, fmt: str) -> None:
         super().__init__()

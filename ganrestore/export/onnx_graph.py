@@ -203,6 +203,8 @@ class OnnxGraph(ExportedGraph):
         GanrestoreError: a device this onnxruntime cannot use.
     """
 
+    fixed_precision = "fp32"  # float32 arrays in and out, whatever autocast asks
+
     def __init__(self, source: Path | bytes, device: str | torch.device, name: str) -> None:
         ort = require("onnxruntime", f"running {name}")
         chosen = onnx_device(device, ort.get_available_providers())

@@ -18,7 +18,12 @@ import torch
 
 from ganrestore.devices import resolve_device
 from ganrestore.errors import GanrestoreError
-from ganrestore.inference.bundled import BUNDLED_MODELS, ModelNotFoundError, resolve_model
+from ganrestore.inference.bundled import (
+    BUNDLED_MODELS,
+    ModelNotFoundError,
+    resolve_model,
+    set_precision,
+)
 from ganrestore.inference.folder import (
     ApplyOptions,
     ApplySummary,
@@ -48,6 +53,7 @@ def load_restorer(
     batch_size: int | None = None,
     trust_torchscript: bool = False,
     task: str | None = None,
+    precision: str = "auto",
 ) -> Restorer:
     """The restorer for ``model``: a run directory, checkpoint folder, ``.safetensors`` file
     saved by ``ganrestore train``, a bundled name (``denoise``, ``inpaint``),
@@ -78,6 +84,10 @@ def load_restorer(
             another task is refused, and a baseline is built for it (``baseline:bicubic``
             serves ``upscale-x2`` and ``upscale-x4``); None: the model's own task.
 
+        precision: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"fp16"``: the number format a
+            network runs in (:func:`ganrestore.devices.inference_precision`); a classical
+            baseline takes ``"auto"`` only.
+
     Raises:
         GanrestoreError: unknown or damaged model, bad tile settings, ``model`` of another
             type than text or a path, an ``.onnx`` file without onnxruntime installed, or a
@@ -95,7 +105,7 @@ def load_restorer(
             tiling = TileSettings(**given)
         except (TypeError, ValueError) as exc:
             raise GanrestoreError(f"load_restorer: {exc}") from None
-    return resolve_model(
+    restorer = resolve_model(
         model,
         task=task,
         device=device,
@@ -103,6 +113,8 @@ def load_restorer(
         self_ensemble=self_ensemble,
         trust_torchscript=trust_torchscript,
     )
+    set_precision(restorer, precision)
+    return restorer
 
 
 __all__ = [

@@ -307,3 +307,54 @@ def set_strength(restorer: Restorer, strength: float | None, noise_sigma: float 
     if said and isinstance(restorer, BundledPair):
         said.append(f"images with holes are filled by {restorer.masked.task} as usual")
     return "; ".join(said)
+
+
+#: What a network's number format is called for the user.
+PRECISION_WORDS = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+
+
+def set_precision(restorer: Restorer, asked: str) -> str:
+    """Run the networks of ``restorer`` (both of a :class:`BundledPair`) in ``asked``
+    (``--precision``: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"fp16"``).
+
+    Returns:
+        A line that says what they run in when it is not float32 (and how to get float32),
+        for the user; empty for float32 and for a classical baseline.
+
+    Raises:
+        GanrestoreError: a format the device does not run, a format for a model that is no
+            PyTorch network (a baseline; an ONNX file runs in float32 only); named as
+            ``--precision``.
+    """
+    from ganrestore.devices import cpu_has_native_bf16
+
+    members = (
+        [restorer.unmasked, restorer.masked] if isinstance(restorer, BundledPair) else [restorer]
+    )
+    networks = [member for member in members if isinstance(member, NetworkRestorer)]
+    if not networks:
+        if asked != "auto":
+            raise GanrestoreError(
+                f"--precision {asked} given, but {restorer.description} is a classical "
+                "method, not a trained network; drop --precision"
+            )
+        return ""
+    for network in networks:
+        network.set_precision(asked)
+    precision = next((net.precision for net in networks if net.precision != "fp32"), "fp32")
+    if precision == "fp32":
+        return ""
+    device = networks[0].device.type
+    word = PRECISION_WORDS[precision]
+    if asked != "auto":
+        said = f"the network runs in {word} (--precision {asked})"
+        if precision == "bf16" and device == "cpu" and not cpu_has_native_bf16():
+            said += ": this CPU emulates bfloat16, many times slower than float32"
+    elif device == "cpu":
+        said = (
+            f"the network runs in {word}, which this CPU computes natively: faster than "
+            "float32, at the same quality"
+        )
+    else:
+        said = f"the network runs in {word} on {device.upper()}"
+    return f"{said}; --precision fp32 for float32"

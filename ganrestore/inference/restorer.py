@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from ganrestore.devices import resolve_device
+from ganrestore.devices import AUTOCAST_DTYPES, inference_precision, resolve_device
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.ensemble import symmetric_mean
 from ganrestore.inference.image_batch import ImageLike, RestoreInputError, from_batch, to_batch
@@ -152,8 +152,9 @@ class Restorer(ABC):
 class NetworkRestorer(Restorer):
     """A generator run through its task, tiled and blended, with known pixels kept exactly.
 
-    On CUDA it runs in float16 autocast; everywhere in ``torch.inference_mode`` and
-    ``channels_last``.
+    By default it runs in float16 autocast on CUDA, in bfloat16 autocast on a CPU that computes
+    it natively and in float32 elsewhere (:func:`~ganrestore.devices.inference_precision`);
+    everywhere in ``torch.inference_mode`` and ``channels_last``.
 
     Args:
         generator: maps ``(B, task.in_channels, H, W)`` in [-1, 1] to ``(B,
@@ -166,6 +167,9 @@ class NetworkRestorer(Restorer):
         self_ensemble: average each tile over its 8 rotated / mirrored views
             (:mod:`ganrestore.inference.ensemble`): 8x the time for a slightly better result;
             can be changed later through ``self_ensemble``.
+        precision: the number format the network runs in, ``"auto"``, ``"fp32"``, ``"bf16"``
+            or ``"fp16"`` (:func:`~ganrestore.devices.inference_precision`); can be changed
+            later with :meth:`set_precision`.
 
     Attributes:
         settings: the settings of the task's own inference strategy, made fresh for this
@@ -173,6 +177,8 @@ class NetworkRestorer(Restorer):
             with every batch; change them here (an inpainting model: a
             :class:`~ganrestore.tasks.inpaint.settings.HoleSettings`, how holes are grown,
             feathered, filled and given texture). None for a task without any.
+        precision: the number format the network runs in on its device: ``"fp32"``,
+            ``"bf16"`` or ``"fp16"`` (``"auto"`` resolved); set it with :meth:`set_precision`.
         strength: how much of the restoration is applied, 0 to 1 (default 1), for tasks
             without masks: ``input + strength * (restored - input)``, where the input is as
             the task shows it at the output's size (an upscaling task: its bicubic upscale);
@@ -191,6 +197,7 @@ class NetworkRestorer(Restorer):
         description: str = "the model",
         record: ModelRecord | None = None,
         self_ensemble: bool = False,
+        precision: str = "auto",
     ) -> None:
         self.device = resolve_device(device)
         self.task_spec = task
@@ -205,6 +212,7 @@ class NetworkRestorer(Restorer):
         self.multiple = size_multiple(generator)
         self.generator = generator.eval().requires_grad_(False)
         self.generator.to(self.device, memory_format=torch.channels_last)
+        self.set_precision(precision)
 
     @classmethod
     def from_checkpoint(
@@ -238,6 +246,25 @@ class NetworkRestorer(Restorer):
             record=loaded.record,
             self_ensemble=self_ensemble,
         )
+
+    def set_precision(self, asked: str) -> None:
+        """Run the network in ``asked`` from now on: ``"auto"``, ``"fp32"``, ``"bf16"`` or
+        ``"fp16"``; :attr:`precision` says what that is on this device.
+
+        Raises:
+            GanrestoreError: a format this device does not run
+                (:func:`~ganrestore.devices.inference_precision`), or another than its own for
+                a generator that runs in one format only (an ONNX graph: ``fixed_precision``).
+        """
+        fixed = getattr(self.generator, "fixed_precision", None)  # an ONNX graph: its own
+        if fixed is None:
+            self.precision = inference_precision(self.device, asked)
+        elif asked in ("auto", fixed):
+            self.precision = fixed
+        else:
+            raise GanrestoreError(
+                f"--precision {asked}: {self.description} runs in {fixed} only; drop --precision"
+            )
 
     def set_strength(self, strength: float) -> None:
         """How much of the restoration is applied: 0 (the input, exactly) to 1 (all of it).
@@ -315,9 +342,10 @@ class NetworkRestorer(Restorer):
         task = self.task_spec
         batch = task.tile_batch(tiles)
         network_input = task.network_input(batch).contiguous(memory_format=torch.channels_last)
+        dtype = AUTOCAST_DTYPES.get(self.precision)
         autocast = (
-            torch.autocast("cuda", dtype=torch.float16)
-            if self.device.type == "cuda"
+            torch.autocast(self.device.type, dtype=dtype)
+            if dtype is not None
             else contextlib.nullcontext()
         )
         with autocast:

@@ -158,7 +158,9 @@ class ModelCache:
         Each: ``name``; ``summary`` (one line on what it does); ``scale`` (output side / input
         side); ``model`` (what was given, or None: no model restores it here); ``description``
         (where the model came from, or None); ``controls`` (what the page asks for: the model's
-        when it loads, else the task's own); ``error`` (why it cannot run, or None).
+        when it loads, else the task's own); ``precision`` (the number format a network runs
+        in, ``"fp32"``, ``"bf16"`` or ``"fp16"``; None: a classical method, or not loaded);
+        ``error`` (why it cannot run, or None).
         """
         from ganrestore.registry import TASKS, first_lines
 
@@ -171,12 +173,14 @@ class ModelCache:
                 "model": self.models.get(name),
                 "description": None,
                 "controls": list(task.controls),
+                "precision": None,
                 "error": None,
             }
             try:
                 restorer = self.get(name)
                 entry["controls"] = list(model_controls(task, restorer))
                 entry["description"] = without_install_paths(restorer.description)
+                entry["precision"] = getattr(restorer, "precision", None)
             except GanrestoreError as exc:
                 entry["error"] = without_install_paths(str(exc))
             except Exception as exc:  # a bug of one model: the others still run

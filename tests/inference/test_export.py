@@ -85,12 +85,20 @@ def test_an_export_restores_real_images_as_its_model_does(
     camera: np.ndarray,
     box_mask: Callable[[tuple[int, int]], np.ndarray],
 ) -> None:
-    original = NetworkRestorer.from_checkpoint(runs[task], "cpu", TILES)
+    original = ganrestore.load_restorer(runs[task], device="cpu", tiling=TILES, precision="fp32")
     export = ganrestore.load_restorer(
-        exported(task, fmt), device="cpu", tiling=TILES, trust_torchscript=fmt == "torchscript"
+        exported(task, fmt),
+        device="cpu",
+        tiling=TILES,
+        trust_torchscript=fmt == "torchscript",
+        precision="fp32",
     )
 
     assert isinstance(export, NetworkRestorer) and (export.task, export.multiple) == (task, 8)
+    if fmt == "onnx":  # ONNX Runtime runs the graph as it was saved: float32 only
+        assert ganrestore.load_restorer(exported(task, fmt), device="cpu").precision == "fp32"
+        with pytest.raises(ganrestore.GanrestoreError, match="runs in fp32 only"):
+            export.set_precision("bf16")
     # 72 x 100 colour (tiled; not multiples of 8) and 44 x 36 gray: neither is the trace's 64.
     for image in (astronaut, camera):
         mask = box_mask(image.shape[:2]) if task == "inpaint" else None

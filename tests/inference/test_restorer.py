@@ -240,3 +240,22 @@ def test_inference_runs_in_eval_mode_without_autograd_in_channels_last(
     pixels = torch.from_numpy(astronaut).permute(2, 0, 1)[None].float()
     out = denoiser.restore_batch(pixels)
     assert not out.requires_grad and out.dtype == torch.float32 and out.device.type == "cpu"
+
+
+def test_a_network_runs_in_the_precision_asked_and_bfloat16_stays_close_to_float32(
+    denoise_run: Path, astronaut: np.ndarray
+) -> None:
+    image = astronaut.astype(np.float32) / 255  # float output: more than 8 bits to compare
+    exact = ganrestore.load_restorer(denoise_run, device="cpu", precision="fp32")
+    fast = ganrestore.load_restorer(denoise_run, device="cpu", precision="bf16")
+    assert (exact.precision, fast.precision) == ("fp32", "bf16")
+    difference = np.abs(exact.restore(image) - fast.restore(image))
+    assert 0 < difference.max() <= 0.02  # bfloat16 did run, and changed next to nothing
+    fast.set_precision("fp32")
+    assert np.array_equal(fast.restore(image), exact.restore(image))
+
+
+def test_a_baseline_takes_no_precision_but_auto() -> None:
+    ganrestore.load_restorer("baseline:bicubic", task="upscale-x2", precision="auto")
+    with pytest.raises(ganrestore.GanrestoreError, match="is a classical method, not a trained"):
+        ganrestore.load_restorer("baseline:bicubic", task="upscale-x2", precision="bf16")

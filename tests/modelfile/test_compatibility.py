@@ -71,7 +71,7 @@ def holes() -> np.ndarray:
     "model", [RUN, RUN / "checkpoints" / "step-00000002", EXPORTED], ids=["run", "folder", "file"]
 )
 def test_a_format_1_run_and_its_exported_file_still_load(model: Path, photo: np.ndarray) -> None:
-    restorer = ganrestore.load_restorer(model, device="cpu")
+    restorer = ganrestore.load_restorer(model, device="cpu", precision="fp32")  # digests: float32
     assert isinstance(restorer, NetworkRestorer) and restorer.task == "denoise"
     record = restorer.record
     assert record is not None and record.format_version == 1 and record.step == 2
@@ -137,7 +137,7 @@ def direct_restore(file: Path, photo: np.ndarray, holes: np.ndarray | None) -> n
 def test_the_bundled_models_load_unchanged_and_restore_as_their_network(
     name: str, expected_weights: str, photo, holes
 ) -> None:
-    restorer = ganrestore.load_restorer(name, device="cpu", tile=0)
+    restorer = ganrestore.load_restorer(name, device="cpu", tile=0, precision="fp32")
     assert isinstance(restorer, NetworkRestorer)
     assert restorer.description == str(WEIGHTS / f"{name}.safetensors")
     assert weights_digest(restorer.generator) == expected_weights

@@ -19,6 +19,7 @@ from PIL import Image
 
 import ganrestore
 from ganrestore.data.io import read_image
+from ganrestore.devices import inference_precision
 from ganrestore.errors import GanrestoreError
 from ganrestore.tasks import MAX_GROW
 
@@ -406,6 +407,9 @@ def test_every_installed_task_is_reported_with_its_model_and_what_it_asks_for(
     assert bundled["inpaint"]["controls"] == ["mask", "grow"]
     assert bundled["denoise"]["controls"] == ["strength", "noise_sigma"]
     assert bundled["upscale-x2"]["controls"] == ["strength"]
+    assert fast["inpaint"]["precision"] is None  # a classical method
+    on_this_cpu = inference_precision(torch.device("cpu"))  # bf16 where the CPU computes it
+    assert bundled["denoise"]["precision"] == on_this_cpu
 
 
 def client_tasks(client) -> dict[str, dict]:

@@ -4,6 +4,9 @@
 // "grow", "strength" and "noise_sigma" (settings sent with the job); an element of the page with
 // data-control="NAME" is shown only for a task that asks for NAME.
 
+// The number formats a network may run in other than float32 (the server's "precision").
+const FORMATS = { bf16: 'bfloat16', fp16: 'float16' };
+
 export class TaskList {
   // list: the element that receives one radio button a task; note: the line that describes the
   // picked one; onPick(task): called when another task is picked.
@@ -53,7 +56,9 @@ export class TaskList {
       element.hidden = !this.takes(element.dataset.control);
     }
     if (task) {
-      this.note.textContent = task.error ?? `Model: ${task.description}.`;
+      const format = FORMATS[task.precision];
+      const model = format ? `${task.description}, run in ${format}` : task.description;
+      this.note.textContent = task.error ?? `Model: ${model}.`;
       this.note.classList.toggle('error', Boolean(task.error));
     }
     this.onPick(task);
