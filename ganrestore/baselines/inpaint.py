@@ -87,11 +87,13 @@ class _XPhotoInpaint(InpaintBaseline):
         super().__init__(task)
         import cv2
 
-        if not hasattr(cv2, "xphoto"):
+        # A plain opencv-python installed over the contrib wheel leaves an empty cv2.xphoto.
+        if not hasattr(getattr(cv2, "xphoto", None), "inpaint"):
             raise BaselineDependencyError(
                 f"baseline '{self.name}' needs OpenCV's contrib module xphoto, which this cv2 "
                 f"(version {cv2.__version__}) lacks; run pip uninstall opencv-python "
-                "opencv-python-headless, then pip install opencv-contrib-python-headless"
+                "opencv-python-headless, then pip install --force-reinstall "
+                "opencv-contrib-python-headless"
             )
 
     def restore_array(self, pixels: np.ndarray, holes: np.ndarray | None) -> np.ndarray:
