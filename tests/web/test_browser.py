@@ -223,6 +223,9 @@ def test_the_page_lists_the_servers_tasks_and_shows_an_upscale_four_times_larger
     expect(page.locator("#grow")).to_be_hidden()
     expect(page.locator("#mask-note")).to_contain_text("Not used by upscale-x4")
     expect(page.locator("#task-note")).to_contain_text("the bundled upscale-x4 model")
+    upscaler = next(task for task in reported if task["name"] == "upscale-x4")
+    formats = {"fp32": "model.", "bf16": "model, run in bfloat16.", "fp16": "run in float16."}
+    expect(page.locator("#task-note")).to_contain_text(formats[upscaler["precision"]])
 
     page.click("#run")
     wait_for_version(page, 1)
