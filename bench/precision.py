@@ -7,12 +7,12 @@ a sixth of the photo; a bicubic downscale), restored in float32 and in ``auto`` 
 (``--repeats`` each, so a machine shared with other work slows both alike), and the two are
 compared.
 
-Prints one JSON object: the CPU's flags of native bfloat16, the thread count and what ``auto``
-is here; then per model ``seconds`` (the median over repeats of the whole folder, per format),
-``speedup`` (float32 seconds / ``auto`` seconds, measured side by side), ``psnr`` (mean over the
-photos, dB, against the clean photo, per format), ``psnr_change_db`` (``auto`` - float32) and
-``max_abs_difference`` / ``share_over_1`` (of the 8-bit outputs: the largest difference and the
-share of values that differ by more than 1 of 255).
+Prints one JSON object: whether the CPU computes bfloat16 natively, the thread count and what
+``auto`` is here; then per model ``seconds`` (the median over repeats of the whole folder, per
+format), ``speedup`` (float32 seconds / ``auto`` seconds, measured side by side), ``psnr`` (mean
+over the photos, dB, against the clean photo, per format), ``psnr_change_db`` (``auto`` -
+float32) and ``max_abs_difference`` / ``share_over_1`` (of the 8-bit outputs: the largest
+difference and the share of values that differ by more than 1 of 255).
 
 Usage::
 
@@ -33,7 +33,8 @@ import torch
 from PIL import Image
 
 import ganrestore
-from ganrestore.devices import BF16_CPU_FLAGS, cpu_has_native_bf16, inference_precision
+from ganrestore.devices import cpu_has_native_bf16, inference_precision
+from ganrestore.evaluation.metrics import psnr
 
 MODELS = ("denoise", "inpaint", "upscale-x2", "upscale-x4")
 
@@ -57,11 +58,6 @@ def degraded(model: str, clean: np.ndarray, rng: np.random.Generator) -> tuple[d
         return {"image": holed, "mask": mask}, clean
     noisy = np.clip(clean + rng.normal(0, 25, clean.shape), 0, 255).astype(np.uint8)
     return {"image": noisy}, clean
-
-
-def psnr(restored: np.ndarray, truth: np.ndarray) -> float:
-    error = np.mean((restored.astype(np.float64) - truth.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / max(error, 1e-12)))
 
 
 def measure(model: str, photos: list[np.ndarray], repeats: int) -> dict:
@@ -111,12 +107,10 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     files = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".png", ".jpg"))
     photos = [np.asarray(Image.open(path).convert("RGB")) for path in files]
-    flags = open("/proc/cpuinfo", encoding="utf-8").read().split()  # noqa: SIM115
     report = {
         "photos": len(photos),
         "megapixels": round(sum(p.shape[0] * p.shape[1] for p in photos) / 1e6, 2),
         "threads": torch.get_num_threads(),
-        "cpu_bf16_flags": sorted(BF16_CPU_FLAGS & set(flags)),
         "native_bf16": cpu_has_native_bf16(),
         "auto": inference_precision(torch.device("cpu")),
         "models": {model: measure(model, photos, args.repeats) for model in args.models.split(",")},

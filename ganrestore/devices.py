@@ -113,8 +113,9 @@ def inference_precision(
     ``"fp16"`` (the last two under autocast, the layers that need it in float32).
 
     ``"auto"`` is float16 on CUDA, bfloat16 on a CPU that computes it natively
-    (:func:`cpu_has_native_bf16`; the bundled models run 1.8 to 4.8 times faster there, at
-    the same PSNR within 0.004 dB: ``bench/precision.py``), and float32 everywhere else (other
+    (:func:`cpu_has_native_bf16`; the bundled models ran 1.5 to 2.9 times faster there on two
+    idle threads and up to 4.8 times on one busy thread, at the same PSNR within 0.004 dB:
+    ``bench/precision.py``), and float32 everywhere else (other
     CPUs emulate bfloat16, many times slower; Apple's MPS).
 
     Args:

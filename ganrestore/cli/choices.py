@@ -14,7 +14,7 @@ TRUST_TORCHSCRIPT_HELP = (
 
 PRECISION_HELP = (
     "The number format networks run in. auto: float16 on CUDA, bfloat16 on a CPU that computes "
-    "it natively (AVX-512 BF16 or AMX: the bundled models run 1.8 to 4.8 times faster than in "
+    "it natively (AVX-512 BF16 or AMX: the bundled models run 1.5 to 3 times faster than in "
     "float32, at the same quality), else float32."
 )
 

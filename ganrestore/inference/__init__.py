@@ -83,7 +83,6 @@ def load_restorer(
         task: the task the model must restore (e.g. ``"upscale-x4"``): a trained model of
             another task is refused, and a baseline is built for it (``baseline:bicubic``
             serves ``upscale-x2`` and ``upscale-x4``); None: the model's own task.
-
         precision: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"fp16"``: the number format a
             network runs in (:func:`ganrestore.devices.inference_precision`); a classical
             baseline takes ``"auto"`` only.
