@@ -1,6 +1,6 @@
 """Benchmark the number formats a bundled network restores in: float32 against ``auto``.
 
-``auto`` (:func:`ganrestore.devices.inference_precision`) is bfloat16 on a CPU that computes it
+``auto`` (:func:`ganrestore.devices.choose_precision`) is bfloat16 on a CPU that computes it
 natively (AVX-512 BF16 or AMX) and float32 on other CPUs. For each bundled model, every photo of
 ``--photos`` is degraded as its task degrades it (noise of σ 25 on the 0-255 scale; a box hole of
 a sixth of the photo; a bicubic downscale), restored in float32 and in ``auto`` in turns
@@ -33,7 +33,7 @@ import torch
 from PIL import Image
 
 import ganrestore
-from ganrestore.devices import cpu_has_native_bf16, inference_precision
+from ganrestore.devices import choose_precision, cpu_has_native_bf16
 from ganrestore.evaluation.metrics import psnr
 
 MODELS = ("denoise", "inpaint", "upscale-x2", "upscale-x4")
@@ -112,7 +112,7 @@ def main() -> None:
         "megapixels": round(sum(p.shape[0] * p.shape[1] for p in photos) / 1e6, 2),
         "threads": torch.get_num_threads(),
         "native_bf16": cpu_has_native_bf16(),
-        "auto": inference_precision(torch.device("cpu")),
+        "auto": choose_precision(torch.device("cpu")),
         "models": {model: measure(model, photos, args.repeats) for model in args.models.split(",")},
     }
     print(json.dumps(report, indent=2))

@@ -112,7 +112,7 @@ class TrainConfig:
     steps: int = 20_000
     seed: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: CUDA, then MPS, then CPU
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA, else fp32
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # devices.choose_precision
     channels_last: bool = False
     log_every: int = 50
     validate_every: int = 1000

@@ -1,11 +1,14 @@
-"""Which device a ``--device`` option (or ``device=`` argument) names: one meaning everywhere.
+"""Which device a ``--device`` option (or ``device=`` argument) names, and which number format
+a network runs in there: one meaning everywhere.
 
 Training, ``apply``, ``eval``, ``serve`` and :func:`ganrestore.load_restorer` all resolve their
-device here, so ``auto`` picks the same device for each of them. A leaf: it imports only torch
-and :mod:`ganrestore.errors`, so the engine and inference may both use it.
+device and their ``precision`` here, so ``auto`` picks the same for each of them. A leaf: it
+imports only torch and :mod:`ganrestore.errors`, so the engine and inference may both use it.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 
@@ -100,47 +103,69 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
     return False
 
 
-#: What ``--precision`` of ``apply`` and ``eval`` accepts: ``auto`` or a number format.
-INFERENCE_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: The number formats a network runs in: ``auto`` (chosen per device) or a format. Training's
+#: ``precision`` setting and the ``--precision`` of ``apply`` and ``eval`` take the same names.
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: The autocast type of each format other than float32.
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def inference_precision(
-    device: torch.device, asked: str = "auto", cpuinfo: str | None = None
-) -> str:
-    """The number format a network restores in on ``device``: ``"fp32"``, ``"bf16"`` or
-    ``"fp16"`` (the last two under autocast, the layers that need it in float32).
+class SlowPrecisionWarning(UserWarning):
+    """bf16 was asked for on a CPU that has no bf16 units: it runs, many times slower."""
 
-    ``"auto"`` is float16 on CUDA, bfloat16 on a CPU that computes it natively
-    (:func:`cpu_has_native_bf16`; the bundled models ran 1.5 to 2.9 times faster there on two
-    idle threads and up to 4.8 times on one busy thread, at the same PSNR within 0.004 dB:
-    ``bench/precision.py``), and float32 everywhere else (other
-    CPUs emulate bfloat16, many times slower; Apple's MPS).
+
+def choose_precision(
+    device: torch.device,
+    asked: str = "auto",
+    *,
+    training: bool = False,
+    option: str = "--precision",
+    cpuinfo: str | None = None,
+) -> str:
+    """The number format a network runs in on ``device``: ``"fp32"``, ``"bf16"`` or ``"fp16"``
+    (the last two under autocast, the layers that need it in float32).
+
+    ``"auto"`` is, on a CPU, bfloat16 where the CPU computes it natively
+    (:func:`cpu_has_native_bf16`; the bundled models restored 1.5 to 2.9 times faster there on
+    two idle threads and up to 4.8 times on one busy thread, at the same PSNR within 0.004 dB:
+    ``bench/precision.py``) and float32 elsewhere, since other CPUs emulate bfloat16 many times
+    slower. On CUDA it is float16 to restore (every GPU has it) and, to train, bfloat16 where
+    the GPU has it (no loss scaling) else float16. Apple's MPS runs float32.
 
     Args:
         device: where the network runs.
-        asked: ``"auto"`` or a format of :data:`INFERENCE_PRECISIONS`.
-        cpuinfo: the text of ``/proc/cpuinfo`` (None: read it), for ``"auto"`` on a CPU.
+        asked: ``"auto"`` or a format of :data:`PRECISIONS`.
+        training: choose for a training run rather than for restoring.
+        option: how the user set ``asked`` (``--precision``; ``--set precision`` for training),
+            for the messages.
+        cpuinfo: the text of ``/proc/cpuinfo`` (None: read it), for a CPU.
 
     Raises:
-        GanrestoreError: an unknown format, float16 off CUDA, or bfloat16 on MPS; named as
-            ``--precision``.
+        GanrestoreError: an unknown format, float16 off CUDA, or bfloat16 on MPS, named as
+            ``option``.
+
+    Warns:
+        SlowPrecisionWarning: ``"bf16"`` asked for on a CPU without bf16 units (it is honoured).
     """
-    if asked not in INFERENCE_PRECISIONS:
-        raise GanrestoreError(
-            f"--precision {asked}: unknown; use {', '.join(INFERENCE_PRECISIONS)}"
-        )
+    if asked not in PRECISIONS:
+        raise GanrestoreError(f"{option}={asked}: unknown; use {', '.join(PRECISIONS)}")
     if asked == "auto":
         if device.type == "cuda":
-            return "fp16"
+            return "bf16" if training and torch.cuda.is_bf16_supported() else "fp16"
         if device.type == "cpu" and cpu_has_native_bf16(cpuinfo):
             return "bf16"
         return "fp32"
     if asked == "fp16" and device.type != "cuda":
         raise GanrestoreError(
-            f"--precision fp16 runs on CUDA only, not on {device.type}; use bf16 or fp32"
+            f"{option}=fp16 runs on CUDA only, not on {device.type}; use bf16 or fp32"
         )
     if asked == "bf16" and device.type == "mps":
-        raise GanrestoreError("--precision bf16 does not run on mps; use fp32")
+        raise GanrestoreError(f"{option}=bf16 does not run on mps; use fp32")
+    if asked == "bf16" and device.type == "cpu" and not cpu_has_native_bf16(cpuinfo):
+        warnings.warn(
+            f"{option}=bf16 on a CPU without bf16 units (no AVX-512 BF16 or AMX): PyTorch "
+            f"emulates it, many times slower than float32; use {option}=auto (or fp32)",
+            SlowPrecisionWarning,
+            stacklevel=2,
+        )
     return asked

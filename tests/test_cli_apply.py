@@ -213,7 +213,7 @@ def test_the_precision_is_said_unless_float32_and_refused_where_it_cannot_run(
     exact = invoke(*one, "--out", tmp_path / "fp32", "--precision", "fp32")
     assert exact.exit_code == 0 and "runs in" not in exact.output, exact.output
     for args, message in (
-        (["--precision", "fp16"], "--precision fp16 runs on CUDA only"),
+        (["--precision", "fp16"], "--precision=fp16 runs on CUDA only"),
         (["--model", "baseline:nlm", "--precision", "bf16"], "drop --precision"),
     ):
         result = invoke("--in", photos, "--out", tmp_path / "x", "--device", "cpu", *args)

@@ -18,15 +18,15 @@ import torch
 from PIL import Image
 
 import ganrestore
-from ganrestore.engine.components import resolve_precision
+from ganrestore.devices import choose_precision
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 CUDA = torch.device("cuda")
 
 
 def test_auto_precision_on_cuda_is_bf16_where_supported_else_fp16() -> None:
-    expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    assert resolve_precision("auto", CUDA) is expected
+    expected = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    assert choose_precision(CUDA, "auto", training=True) == expected
 
 
 @pytest.mark.parametrize("name", ["denoise", "inpaint"])

@@ -6,7 +6,12 @@ import pytest
 import torch
 
 import ganrestore.inference
-from ganrestore.devices import inference_precision, resolve_device
+from ganrestore.devices import (
+    SlowPrecisionWarning,
+    choose_precision,
+    cpu_has_native_bf16,
+    resolve_device,
+)
 from ganrestore.engine.distributed import setup_processes
 from ganrestore.errors import GanrestoreError
 
@@ -71,36 +76,56 @@ def test_training_and_the_library_resolve_the_same_device(monkeypatch) -> None:
 
 AVX2_ONLY = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n"
 AMX = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 avx512f avx512_bf16 amx_bf16\n"
+CPU = torch.device("cpu")
+
+
+def test_native_bf16_is_read_from_the_cpu_flags() -> None:
+    assert cpu_has_native_bf16(AMX)
+    assert cpu_has_native_bf16("flags : avx2 avx512_bf16")
+    assert cpu_has_native_bf16("flags : avx2 amx_bf16 amx_tile")
+    assert not cpu_has_native_bf16(AVX2_ONLY)
+    assert not cpu_has_native_bf16("")  # unreadable: float32
 
 
 def test_auto_precision_is_float16_on_cuda_bfloat16_on_a_native_bf16_cpu_else_float32() -> None:
-    cpu = torch.device("cpu")
-    assert inference_precision(cpu, "auto", cpuinfo=AMX) == "bf16"
-    assert inference_precision(cpu, "auto", cpuinfo=AVX2_ONLY) == "fp32"  # emulated: slow
-    assert inference_precision(torch.device("cuda"), "auto") == "fp16"
-    assert inference_precision(torch.device("mps"), "auto") == "fp32"
+    assert choose_precision(CPU, "auto", cpuinfo=AMX) == "bf16"
+    assert choose_precision(CPU, "auto", cpuinfo=AVX2_ONLY) == "fp32"  # emulated: slow
+    assert choose_precision(torch.device("cuda"), "auto") == "fp16"
+    assert choose_precision(torch.device("mps"), "auto") == "fp32"
+
+
+def test_training_and_restoring_choose_alike_except_on_cuda() -> None:
+    for cpuinfo in (AMX, AVX2_ONLY):
+        assert choose_precision(CPU, training=True, cpuinfo=cpuinfo) == choose_precision(
+            CPU, cpuinfo=cpuinfo
+        )
+    # training prefers bf16 (no loss scaling) where the GPU has it; restoring uses fp16
+    expected = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    assert choose_precision(torch.device("cuda"), training=True) == expected
 
 
 def test_a_precision_is_taken_as_asked_where_the_device_runs_it() -> None:
-    cpu = torch.device("cpu")
-    assert [inference_precision(cpu, asked, AVX2_ONLY) for asked in ("fp32", "bf16")] == [
-        "fp32",
-        "bf16",
-    ]
-    assert inference_precision(torch.device("cuda"), "bf16") == "bf16"
+    assert choose_precision(CPU, "fp32", cpuinfo=AVX2_ONLY) == "fp32"
+    assert choose_precision(CPU, "bf16", cpuinfo=AMX) == "bf16"
+    assert choose_precision(torch.device("cuda"), "bf16") == "bf16"
+
+
+def test_bf16_on_a_cpu_without_bf16_units_runs_and_says_it_is_slow() -> None:
+    with pytest.warns(SlowPrecisionWarning, match=r"--set precision=bf16 .*many times slower"):
+        assert choose_precision(CPU, "bf16", option="--set precision", cpuinfo=AVX2_ONLY) == "bf16"
 
 
 @pytest.mark.parametrize(
     ("device", "asked", "message"),
     [
-        ("cpu", "fp16", "--precision fp16 runs on CUDA only, not on cpu; use bf16 or fp32"),
-        ("mps", "bf16", "--precision bf16 does not run on mps; use fp32"),
-        ("cpu", "int8", "--precision int8: unknown; use auto, fp32, bf16, fp16"),
+        ("cpu", "fp16", "--precision=fp16 runs on CUDA only, not on cpu; use bf16 or fp32"),
+        ("mps", "bf16", "--precision=bf16 does not run on mps; use fp32"),
+        ("cpu", "int8", "--precision=int8: unknown; use auto, fp32, bf16, fp16"),
     ],
 )
 def test_a_precision_the_device_cannot_run_is_refused_naming_the_option(
     device: str, asked: str, message: str
 ) -> None:
     with pytest.raises(GanrestoreError) as caught:
-        inference_precision(torch.device(device), asked)
+        choose_precision(torch.device(device), asked)
     assert str(caught.value) == message

@@ -15,7 +15,7 @@ from torch.nn.parallel import DistributedDataParallel
 import ganrestore
 from ganrestore.config import ConfigError, TrainConfig
 from ganrestore.cpu_memory import keep_freed_memory_on_cpu
-from ganrestore.devices import cpu_has_native_bf16
+from ganrestore.devices import AUTOCAST_DTYPES, choose_precision
 from ganrestore.engine.distributed import ProcessContext, all_true
 from ganrestore.engine.ema import ModelEMA
 from ganrestore.engine.schedule import build_scheduler
@@ -57,42 +57,6 @@ class Components:
     def inference_generator(self) -> nn.Module:
         """The weights used for validation and saved as the model: EMA when enabled."""
         return self.ema.module if self.ema is not None else self.generator
-
-
-class SlowPrecisionWarning(UserWarning):
-    """bf16 was asked for on a CPU that has no bf16 units: it runs, many times slower."""
-
-
-def resolve_precision(
-    precision: str, device: torch.device, native_bf16: bool | None = None
-) -> torch.dtype | None:
-    """Autocast dtype for ``precision`` on ``device``; ``None`` means plain float32.
-
-    ``auto``: on CUDA bf16 where the GPU has it, else fp16; on a CPU bf16 only where the CPU
-    computes it natively (AVX-512 BF16 or AMX: ``native_bf16``, read from the CPU when None),
-    else float32; elsewhere float32. ``bf16`` on a CPU without those units is honoured with a
-    :class:`SlowPrecisionWarning`.
-    """
-    on_cpu = device.type == "cpu"
-    if on_cpu and native_bf16 is None and precision in ("auto", "bf16"):
-        native_bf16 = cpu_has_native_bf16()
-    if precision == "auto":
-        if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if on_cpu and native_bf16 else None
-    if precision == "fp32":
-        return None
-    if precision == "fp16" and device.type != "cuda":
-        raise ConfigError("precision 'fp16' needs a CUDA device; use 'bf16' or 'fp32' on a CPU")
-    if precision == "bf16" and on_cpu and not native_bf16:
-        warnings.warn(
-            "precision 'bf16' on a CPU without bf16 units (no AVX-512 BF16 or AMX): PyTorch "
-            "emulates it and a step is many times slower than in float32; use "
-            "--set precision=auto (or fp32)",
-            SlowPrecisionWarning,
-            stacklevel=2,
-        )
-    return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
 def needs_discriminator(config: TrainConfig, objective: GeneratorObjective) -> bool:
@@ -190,7 +154,8 @@ def build_components(
         name: build_scheduler(opt, config.optim.schedule, config.steps, config.optim.decay_start)
         for name, opt in optimizers.items()
     }
-    dtype = resolve_precision(config.precision, device)
+    precision = choose_precision(device, config.precision, training=True, option="--set precision")
+    dtype = AUTOCAST_DTYPES.get(precision)
     scalers = {
         name: torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
         for name in optimizers
@@ -222,7 +187,6 @@ def build_components(
     )
     runtime = StepRuntime(autocast=autocast, agree=lambda flag: all_true(flag, context))
     step = GanStep(task, networks, losses, runtime)
-    precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
     return Components(
         task,
         generator,

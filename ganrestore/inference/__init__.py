@@ -84,7 +84,7 @@ def load_restorer(
             another task is refused, and a baseline is built for it (``baseline:bicubic``
             serves ``upscale-x2`` and ``upscale-x4``); None: the model's own task.
         precision: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"fp16"``: the number format a
-            network runs in (:func:`ganrestore.devices.inference_precision`); a classical
+            network runs in (:func:`ganrestore.devices.choose_precision`); a classical
             baseline takes ``"auto"`` only.
 
     Raises:

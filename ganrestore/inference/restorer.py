@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from ganrestore.devices import AUTOCAST_DTYPES, inference_precision, resolve_device
+from ganrestore.devices import AUTOCAST_DTYPES, choose_precision, resolve_device
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.ensemble import symmetric_mean
 from ganrestore.inference.image_batch import ImageLike, RestoreInputError, from_batch, to_batch
@@ -153,7 +153,7 @@ class NetworkRestorer(Restorer):
     """A generator run through its task, tiled and blended, with known pixels kept exactly.
 
     By default it runs in float16 autocast on CUDA, in bfloat16 autocast on a CPU that computes
-    it natively and in float32 elsewhere (:func:`~ganrestore.devices.inference_precision`);
+    it natively and in float32 elsewhere (:func:`~ganrestore.devices.choose_precision`);
     everywhere in ``torch.inference_mode`` and ``channels_last``.
 
     Args:
@@ -168,7 +168,7 @@ class NetworkRestorer(Restorer):
             (:mod:`ganrestore.inference.ensemble`): 8x the time for a slightly better result;
             can be changed later through ``self_ensemble``.
         precision: the number format the network runs in, ``"auto"``, ``"fp32"``, ``"bf16"``
-            or ``"fp16"`` (:func:`~ganrestore.devices.inference_precision`); can be changed
+            or ``"fp16"`` (:func:`~ganrestore.devices.choose_precision`); can be changed
             later with :meth:`set_precision`.
 
     Attributes:
@@ -253,12 +253,12 @@ class NetworkRestorer(Restorer):
 
         Raises:
             GanrestoreError: a format this device does not run
-                (:func:`~ganrestore.devices.inference_precision`), or another than its own for
+                (:func:`~ganrestore.devices.choose_precision`), or another than its own for
                 a generator that runs in one format only (an ONNX graph: ``fixed_precision``).
         """
         fixed = getattr(self.generator, "fixed_precision", None)  # an ONNX graph: its own
         if fixed is None:
-            self.precision = inference_precision(self.device, asked)
+            self.precision = choose_precision(self.device, asked)
         elif asked in ("auto", fixed):
             self.precision = fixed
         else:

@@ -19,7 +19,7 @@ from PIL import Image
 
 import ganrestore
 from ganrestore.data.io import read_image
-from ganrestore.devices import inference_precision
+from ganrestore.devices import choose_precision
 from ganrestore.errors import GanrestoreError
 from ganrestore.tasks import MAX_GROW
 
@@ -408,7 +408,7 @@ def test_every_installed_task_is_reported_with_its_model_and_what_it_asks_for(
     assert bundled["denoise"]["controls"] == ["strength", "noise_sigma"]
     assert bundled["upscale-x2"]["controls"] == ["strength"]
     assert fast["inpaint"]["precision"] is None  # a classical method
-    on_this_cpu = inference_precision(torch.device("cpu"))  # bf16 where the CPU computes it
+    on_this_cpu = choose_precision(torch.device("cpu"))  # bf16 where the CPU computes it
     assert bundled["denoise"]["precision"] == on_this_cpu
 
 
