@@ -259,3 +259,33 @@ def test_grid_and_save_outputs_that_cannot_be_written_are_refused_before_scoring
         assert result.exit_code == 2 and f"{option} {path}" in said and message in said, said
         assert "Traceback" not in result.output and "[1/" not in said  # nothing scored
     assert a_file.read_text() == "mine"
+
+
+def test_existing_files_are_refused_before_scoring_and_replaced_only_with_overwrite(
+    clean, tmp_path
+) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.csv").write_text("my notes")  # the CSV that --json would write beside it
+    (mine / "photo.png").write_bytes((clean / "astronaut.png").read_bytes())
+    kept = tmp_path / "saved"
+    kept.mkdir()
+    (kept / "readme.txt").write_text("mine too")
+    args = ["--task", "denoise", "--data", clean, "--model", "baseline:tv", "--sigma", "15"]
+    for option, path, message in (
+        ("--json", mine / "notes.json", "--csv (beside --json) " + str(mine / "notes.csv")),
+        ("--csv", mine / "photo.png", f"--csv {mine / 'photo.png'}: the file exists"),
+        ("--grid", mine / "photo.png", f"--grid {mine / 'photo.png'}: the file exists"),
+        ("--save-outputs", kept, f"--save-outputs {kept}: the folder is not empty"),
+    ):
+        result = invoke(*args, option, path)
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2 and message in said and "--overwrite" in said, said
+        assert "[1/" not in said  # refused before anything is scored
+    assert (mine / "notes.csv").read_text() == "my notes"
+    assert (mine / "photo.png").read_bytes() == (clean / "astronaut.png").read_bytes()
+
+    replaced = invoke(*args, "--json", mine / "notes.json", "--save-outputs", kept, "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert (mine / "notes.csv").read_text().startswith("model,condition,image,")
+    assert (kept / "readme.txt").read_text() == "mine too"  # not a file eval writes

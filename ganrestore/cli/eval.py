@@ -52,7 +52,8 @@ COMMAND_HELP = "\n\n".join(
         "by file stem (add --masks DIR for the PSNR over holes, --task to score as that task's "
         "eval does).",
         "Writes a table to the terminal, per-image scores to --csv, means to --json "
-        "(and the CSV beside it), a side-by-side picture to --grid. See docs/evaluation.md.",
+        "(and the CSV beside it), a side-by-side picture to --grid; existing files are replaced "
+        "only with --overwrite. See docs/evaluation.md.",
     ]
 )
 
@@ -159,6 +160,14 @@ def eval_command(
             show_default=False,
         ),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace existing --json, --csv and --grid files and the files eval writes in "
+            "--save-outputs (else: refused before anything is scored).",
+        ),
+    ] = False,
     device: Annotated[
         DeviceChoice, typer.Option(help="Where networks run: auto (CUDA, MPS, CPU), cpu, ...")
     ] = DeviceChoice.auto,
@@ -228,8 +237,8 @@ def eval_command(
             write_outputs,
         )
 
-        json_file, csv_file = checked_output_paths(json_file, csv_file)
-        check_writable_outputs(grid, save_outputs)
+        json_file, csv_file = checked_output_paths(json_file, csv_file, overwrite)
+        check_writable_outputs(grid, save_outputs, overwrite)
         try:
             if restored is not None or reference is not None:
                 report = _score_mode(request, log)

@@ -205,43 +205,64 @@ def write_json(report: EvalReport, path: Path) -> None:
 
 
 def checked_output_paths(
-    json_file: Path | None, csv_file: Path | None
+    json_file: Path | None, csv_file: Path | None, overwrite: bool = False
 ) -> tuple[Path | None, Path | None]:
     """``--json`` and ``--csv`` (default beside the JSON), checked writable before any scoring.
 
     Raises:
-        GanrestoreError: a file or its folder cannot be written; nothing has been scored yet.
+        GanrestoreError: a file or its folder cannot be written, or a file exists and
+            ``overwrite`` is False; nothing has been scored yet.
     """
+    options = [("--json", json_file), ("--csv", csv_file)]
     if csv_file is None and json_file is not None:
         csv_file = json_file.with_suffix(".csv")
-    for option, path in (("--json", json_file), ("--csv", csv_file)):
+        options[1] = ("--csv (beside --json)", csv_file)
+    for option, path in options:
         if path is not None:
-            problem = _unwritable(path)
-            if problem:
-                raise GanrestoreError(f"{option} {path}: {problem}; pass another path")
+            _check_file(option, path, overwrite)
     return json_file, csv_file
 
 
-def check_writable_outputs(grid: Path | None, save_outputs: Path | None) -> None:
+def check_writable_outputs(
+    grid: Path | None, save_outputs: Path | None, overwrite: bool = False
+) -> None:
     """``--grid`` (a file) and ``--save-outputs`` (a folder), checked before any scoring.
 
+    Without ``overwrite`` an existing grid file, or a --save-outputs folder that already holds
+    anything, is refused: eval replaces the files it writes, and a user's own are never lost.
+
     Raises:
-        GanrestoreError: one cannot be written; nothing has been scored yet.
+        GanrestoreError: one cannot be written, or holds files already; nothing has been scored
+            yet.
     """
     if grid is not None:
-        problem = _unwritable(grid)
-        if problem:
-            raise GanrestoreError(f"--grid {grid}: {problem}; pass another path")
+        _check_file("--grid", grid, overwrite)
     if save_outputs is not None:
         if save_outputs.exists() and not save_outputs.is_dir():
             raise GanrestoreError(
                 f"--save-outputs {save_outputs}: is a file, not a folder; pass a folder"
+            )
+        if not overwrite and save_outputs.is_dir() and any(save_outputs.iterdir()):
+            raise GanrestoreError(
+                f"--save-outputs {save_outputs}: the folder is not empty; pass a new or empty "
+                "folder, or --overwrite to replace the files eval writes there (others are kept)"
             )
         # An existing folder is checked as the folder of a file to come in it.
         target = save_outputs / "probe" if save_outputs.is_dir() else save_outputs
         problem = _unwritable(target)
         if problem:
             raise GanrestoreError(f"--save-outputs {save_outputs}: {problem}; pass another folder")
+
+
+def _check_file(option: str, path: Path, overwrite: bool) -> None:
+    """Refuse ``path`` for ``option`` when it cannot be written, or exists without ``overwrite``."""
+    problem = _unwritable(path)
+    if problem:
+        raise GanrestoreError(f"{option} {path}: {problem}; pass another path")
+    if path.exists() and not overwrite:
+        raise GanrestoreError(
+            f"{option} {path}: the file exists; pass --overwrite to replace it, or another path"
+        )
 
 
 def _unwritable(path: Path) -> str | None:
