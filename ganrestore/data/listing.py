@@ -3,7 +3,8 @@
 ``list_images`` picks images by suffix. Everything else in the folder is named here with the
 reason, so that a run can say what it ignored instead of dropping it without a word: images
 in formats we do not read (GIF, HEIC, camera RAW...), other files, broken or looping symbolic
-links, links to folders (never followed) and, without ``recursive``, sub-folders. Hidden files
+links, links to folders (never followed), sub-folders without ``recursive`` and, with it,
+sub-folders that cannot be read (their images would be missed without a word). Hidden files
 and folders (``.name``) are left out silently, as everywhere in ganrestore.
 """
 
@@ -85,7 +86,14 @@ def _why_ignored(path: Path, recursive: bool) -> str | None:
         if path.is_dir():
             return FOLDER_LINK
     if path.is_dir():
-        return None if recursive else SUB_FOLDER
+        if not recursive:
+            return SUB_FOLDER
+        try:  # a folder that cannot be listed is passed over by the search: say so
+            with os.scandir(path):
+                pass
+        except OSError as error:
+            return f"folder cannot be read ({error.strerror}): fix its permissions"
+        return None
     if not path.is_file():
         return "not a regular file"
     suffix = path.suffix.lower()

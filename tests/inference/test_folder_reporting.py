@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -274,3 +277,28 @@ def test_in_an_inpaint_run_an_image_without_a_mask_is_named_once_as_skipped(
 
     assert summary.without_mask == [] and [path.name for path, _ in summary.skipped] == ["b.png"]
     assert sum("b.png" in line for line in lines) == 1, lines
+
+
+def test_with_recursive_a_sub_folder_that_cannot_be_read_is_named(
+    tmp_path: Path, astronaut
+) -> None:
+    """Its images would otherwise be passed over without a word (the search skips it)."""
+    root = folder_of(tmp_path)
+    Image.fromarray(astronaut[:48, :48]).save(root / "good.png")
+    (root / "locked").mkdir()
+    Image.fromarray(astronaut[:48, :48]).save(root / "locked" / "missed.png")
+    (root / "locked").chmod(0)
+    command = [sys.executable, "-m", "ganrestore", "apply", "--in", str(root)]
+    command += ["--out", str(tmp_path / "out"), "--model", "denoise", "--recursive"]
+    if os.geteuid() == 0:  # root reads any folder: drop that power, as a user has none
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv to drop the file-permission override")
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        (root / "locked").chmod(0o755)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0, said
+    assert f"ignored: {root / 'locked'}: folder cannot be read (Permission denied)" in said
+    assert (tmp_path / "out" / "good.png").is_file()
