@@ -90,7 +90,8 @@ def test_an_unreadable_image_is_skipped_and_said_and_the_rest_is_scored(clean, t
     result = invoke(*args, "--json", tmp_path / "a.json")
     said = " ".join(result.output.split())
     assert result.exit_code == 0, result.output
-    assert said.count("broken.png") == 1 and "1 unreadable image(s) skipped" in said
+    assert said.count("broken.png") == 1
+    assert "1 image(s) skipped; the scores are over the rest" in said
     data = json.loads((tmp_path / "a.json").read_text())
     assert data["images"] == 3  # the three readable ones
     assert len(data["skipped"]) == 1 and "broken.png" in data["skipped"][0]
@@ -103,7 +104,9 @@ def test_a_folder_of_only_unreadable_images_is_an_error_naming_them(tmp_path) ->
     result = invoke("--task", "denoise", "--data", folder, "--model", "baseline:tv")
     said = " ".join(result.output.split())
     assert (
-        result.exit_code == 2 and "none of its 1 images could be read" in said and "a.png" in said
+        result.exit_code == 2
+        and "none of its 1 images could be read and scored" in said
+        and "a.png" in said
     )
     assert "Traceback" not in result.output
 

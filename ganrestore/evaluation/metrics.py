@@ -32,6 +32,10 @@ from ganrestore.errors import GanrestoreError
 DATA_RANGE = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
 
 
+#: The smallest side SSIM (its 7×7 window) scores.
+SSIM_MIN_SIDE = 7
+
+
 class MetricInputError(GanrestoreError, ValueError):
     """Two images that cannot be compared (dtype, shape, size)."""
 
@@ -99,8 +103,11 @@ def ssim(restored: np.ndarray, reference: np.ndarray) -> float:
     from skimage.metrics import structural_similarity
 
     restored, reference = _checked_pair(restored, reference)
-    if min(reference.shape[:2]) < 7:
-        raise MetricInputError(f"SSIM needs images of at least 7x7, got {reference.shape[:2]}")
+    if min(reference.shape[:2]) < SSIM_MIN_SIDE:
+        raise MetricInputError(
+            f"SSIM needs images of at least {SSIM_MIN_SIDE}x{SSIM_MIN_SIDE}, "
+            f"got {reference.shape[:2]}"
+        )
     return float(
         structural_similarity(
             reference, restored, channel_axis=-1, data_range=data_range(reference)

@@ -44,10 +44,12 @@ from ganrestore.evaluation.real_pairs import RealPairs, find_real_pairs, pair_in
 from ganrestore.evaluation.report import EvalReport, GridBuilder, folder_name
 from ganrestore.evaluation.scoring import (
     Reference,
+    UnscorableImageError,
     images_by_stem,
     quantize,
     read_reference,
     score_output,
+    too_small_to_score,
 )
 from ganrestore.tasks import Task, build_task
 
@@ -167,7 +169,10 @@ def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = pri
             given = None
             if pairs is not None:
                 given = pair_input(reference, sample, task.pair, settings.max_pixels)
-        except ImageReadError as exc:
+            problem = too_small_to_score(reference.integer.shape, scoring, task.scale)
+            if problem is not None:
+                raise UnscorableImageError(sample.clean, problem)
+        except (ImageReadError, UnscorableImageError) as exc:
             if isinstance(exc, ImageTooLargeError):
                 raise  # scores over part of a folder by size would not compare: say it first
             log(f"[{index}/{len(samples)}] skipped: {exc}")  # said once; the rest is scored
@@ -214,11 +219,11 @@ def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = pri
                 grid.add_row(f"{shown} {condition.name}", truth, thumbnails)
     if not report.scores:
         raise GanrestoreError(
-            f"--data {settings.data}: none of its {len(samples)} images could be read "
+            f"--data {settings.data}: none of its {len(samples)} images could be read and scored "
             f"({'; '.join(extra['skipped'])}); check them"
         )
     if extra["skipped"] and pairs is None:  # real pairs: said with what was found
-        log(f"{len(extra['skipped'])} unreadable image(s) skipped; the scores are over the rest")
+        log(f"{len(extra['skipped'])} image(s) skipped; the scores are over the rest")
     if grid is not None and settings.grid is not None:
         grid.write(settings.grid)
         log(f"picture: {settings.grid}")

@@ -14,13 +14,30 @@ from pathlib import Path
 
 import numpy as np
 
-from ganrestore.data.io import DEFAULT_MAX_PIXELS, list_images, read_image, read_mask
+from ganrestore.data.io import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    ImageTooLargeError,
+    list_images,
+    read_image,
+    read_mask,
+)
 from ganrestore.errors import GanrestoreError
 from ganrestore.evaluation import metrics
 from ganrestore.evaluation.report import EvalReport, ImageScore
 from ganrestore.tasks import Scoring, Task
 
 Log = Callable[[str], None]
+
+
+class UnscorableImageError(GanrestoreError):
+    """An image that is read but cannot be scored (too small, or unlike its reference); the
+    message names the file, the reason and what to do."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,21 @@ def images_by_stem(folder: Path, option: str) -> dict[str, Path]:
             )
         found[path.stem] = path
     return found
+
+
+def too_small_to_score(shape: tuple[int, ...], scoring: Scoring, scale: int = 1) -> str | None:
+    """Why an image of ``shape`` ``(H, W, ...)`` cannot be scored, or None when it can.
+
+    The image is first cut to a multiple of ``scale`` (as an upscaling task's eval cuts the
+    clean images it downscales), then ``scoring.border`` pixels from each side; SSIM needs
+    :data:`~ganrestore.evaluation.metrics.SSIM_MIN_SIDE` pixels on each side of what is left.
+    """
+    height, width = (side // scale * scale - 2 * scoring.border for side in shape[:2])
+    least = metrics.SSIM_MIN_SIDE
+    if min(height, width) >= least:
+        return None
+    cut = f" once {scoring.border} pixels are cut from each side" if scoring.border else ""
+    return f"{shape[1]}x{shape[0]} is too small to score: SSIM needs {least}x{least} pixels{cut}"
 
 
 def score_output(
@@ -147,7 +179,9 @@ def score_folders(
     the task's scale, as eval cuts the clean images it downscales.
 
     Raises:
-        GanrestoreError: no pair matches, a size or channel mismatch, a missing mask.
+        GanrestoreError: no pair matches, no pair can be scored, a missing mask. A pair that
+            cannot be read, differs in size or channels, or is too small is said through
+            ``log``, listed in ``extra["skipped"]`` and left out; the rest is scored.
     """
     references = images_by_stem(reference_dir, "--reference")
     restored = images_by_stem(restored_dir, "--restored")
@@ -170,19 +204,24 @@ def score_folders(
         models=[{"label": label, "spec": str(restored_dir), "description": "saved outputs"}],
         lpips_reason=scorer.reason,
     )
-    scoring = task.eval_scoring() if task is not None else None
+    scoring = task.eval_scoring() if task is not None else Scoring()
     scale = task.scale if task is not None else 1
+    skipped: list[str] = []
+    report.extra["skipped"] = skipped
     for stem in common:
-        reference = read_reference(references[stem], reference_dir, max_pixels)
-        if scale > 1:
-            height, width = (side // scale * scale for side in reference.integer.shape[:2])
-            reference = Reference(
-                reference.name,
-                reference.pixels[:height, :width],
-                reference.integer[:height, :width],
+        try:
+            reference, output = _read_pair(
+                references[stem], restored[stem], reference_dir, scale, max_pixels
             )
-        output = read_image(restored[stem], max_pixels).pixels
-        _check_pair(output, reference, restored[stem])
+            problem = too_small_to_score(reference.integer.shape, scoring)
+            if problem is not None:
+                raise UnscorableImageError(references[stem], problem)
+        except (ImageReadError, UnscorableImageError) as exc:
+            if isinstance(exc, ImageTooLargeError):
+                raise  # scores over part of a folder by size would not compare: say it first
+            log(f"skipped: {exc}")  # said once; the rest is scored
+            skipped.append(f"{exc.path} ({exc.reason})")
+            continue
         holes = None
         if masks_dir is not None:
             if stem not in masks:
@@ -201,16 +240,45 @@ def score_folders(
                 scoring,
             )
         )
+    if not report.scores:
+        raise GanrestoreError(
+            f"--restored {restored_dir}: none of the {len(common)} image(s) with a reference "
+            f"could be scored ({'; '.join(skipped)}); check them"
+        )
+    if skipped:
+        log(f"{len(skipped)} image(s) skipped; the scores are over the rest")
     return report
 
 
-def _check_pair(output: np.ndarray, reference: Reference, path: Path) -> None:
-    if output.shape != reference.integer.shape:
-        raise GanrestoreError(
-            f"{path} is {output.shape[1]}x{output.shape[0]} with {output.shape[2]} channel(s) "
-            f"but its reference {reference.name} is {reference.integer.shape[1]}x"
-            f"{reference.integer.shape[0]} with {reference.integer.shape[2]}"
+def _read_pair(
+    reference_path: Path, restored_path: Path, reference_dir: Path, scale: int, max_pixels: int
+) -> tuple[Reference, np.ndarray]:
+    """A reference (cut to a multiple of ``scale``) and its restored image, ``(H, W, C)`` float.
+
+    Raises:
+        ImageReadError: either cannot be read.
+        UnscorableImageError: the two differ in size or channels (named by the restored file,
+            with what to do).
+    """
+    reference = read_reference(reference_path, reference_dir, max_pixels)
+    if scale > 1:
+        height, width = (side // scale * scale for side in reference.integer.shape[:2])
+        reference = Reference(
+            reference.name, reference.pixels[:height, :width], reference.integer[:height, :width]
         )
+    output = read_image(restored_path, max_pixels).pixels
+    if output.shape != reference.integer.shape:
+        raise UnscorableImageError(
+            restored_path,
+            f"{_size(output.shape)} but its reference {reference.name} is "
+            f"{_size(reference.integer.shape)}; score outputs of their reference's size and "
+            "channels (an upscaling task's outputs: pass --task)",
+        )
+    return reference, output
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]} with {shape[2]} channel(s)"
 
 
 def _unmatched(

@@ -20,6 +20,7 @@ from ganrestore.evaluation import (
     noise_condition,
     resolve_models,
     score_folders,
+    task_condition,
 )
 from ganrestore.evaluation.degrade import Condition
 from ganrestore.evaluation.report import write_csv, write_json
@@ -151,13 +152,53 @@ def test_score_folders_reports_mismatches_clearly(clean_dir, tmp_path, photos) -
     with pytest.raises(GanrestoreError, match="share no file stem"):
         score_folders(restored, clean_dir, lpips=False, log=quiet)
     Image.fromarray(photos["coffee"][: SIZE - 8]).save(restored / "coffee.png")
-    with pytest.raises(GanrestoreError, match=r"coffee\.png is 48x40"):
+    nothing_fits = r"none of the 1 image\(s\) with a reference .*coffee\.png \(48x40 with 3"
+    with pytest.raises(GanrestoreError, match=nothing_fits):
         score_folders(restored, clean_dir, lpips=False, log=quiet)
     Image.fromarray(photos["coffee"]).save(restored / "coffee.png")
     notes: list[str] = []
     report = score_folders(restored, clean_dir, lpips=False, log=notes.append)
     assert report.scores[0].psnr == math.inf and report.to_json()["results"][0]["psnr"] is None
     assert notes == ["2 reference image(s) without a restored, not scored: astronaut, camera"]
+
+
+def test_a_pair_that_cannot_be_scored_is_named_and_skipped_and_the_rest_scored(
+    clean_dir, tmp_path, photos
+) -> None:
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    Image.fromarray(photos["coffee"]).save(restored / "coffee.png")
+    Image.fromarray(photos["astronaut"][:, :, 0]).save(restored / "astronaut.png")  # gray
+    Image.fromarray(photos["camera"][:20]).save(restored / "camera.png")  # not its size
+    notes: list[str] = []
+    report = score_folders(restored, clean_dir, lpips=False, log=notes.append)
+    assert [score.image for score in report.scores] == ["coffee.png"]
+    skipped = [note for note in notes if note.startswith("skipped: ")]
+    assert len(skipped) == 2 and notes[-1] == "2 image(s) skipped; the scores are over the rest"
+    assert f"{restored / 'astronaut.png'}: 48x48 with 1 channel(s) but its reference" in skipped[0]
+    assert skipped[0].endswith("score outputs of their reference's size and channels "
+                               "(an upscaling task's outputs: pass --task)")  # fmt: skip
+    assert len(report.extra["skipped"]) == 2
+
+
+def test_an_image_too_small_to_score_is_skipped_not_fatal(tmp_path, photos) -> None:
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    Image.fromarray(photos["coffee"]).save(clean / "coffee.png")
+    Image.fromarray(photos["camera"][:9, :12]).save(clean / "tiny.png")  # 9 rows: 2 + 5 + 2
+    settings = EvalSettings("upscale-x2", clean, [task_condition("upscale-x2")], lpips=False)
+    models = resolve_models(["baseline:bicubic"], "upscale-x2", "cpu").models
+    notes: list[str] = []
+    report = evaluate(settings, models, log=notes.append)
+    assert {score.image for score in report.scores} == {"coffee.png"}
+    assert any(
+        "tiny.png: 12x9 is too small to score: SSIM needs 7x7 pixels once 2 pixels are cut "
+        "from each side" in note
+        for note in notes
+    ), notes
+    assert report.extra["skipped"] == [f"{clean / 'tiny.png'} (12x9 is too small to score: "
+                                       "SSIM needs 7x7 pixels once 2 pixels are cut from each "
+                                       "side)"]  # fmt: skip
 
 
 def test_models_resolve_expand_and_refuse_the_wrong_task(tmp_path, monkeypatch) -> None:
