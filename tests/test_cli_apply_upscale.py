@@ -60,6 +60,8 @@ def test_every_kind_of_image_comes_back_four_times_as_large_and_of_its_kind(
     photos.mkdir()
     rgba = np.dstack([skimage.data.astronaut()[:30, :40], np.full((30, 40), 200, np.uint8)])
     Image.fromarray(rgba).save(photos / "alpha.png")
+    ramp = np.broadcast_to(np.linspace(0, 255, 40).round().astype(np.uint8), (30, 40))
+    Image.fromarray(np.dstack([rgba[..., :3], ramp])).save(photos / "ramp.png")
     Image.fromarray(skimage.data.camera()[:25, :35].astype(np.uint16) * 257).save(
         photos / "deep.png"
     )
@@ -72,6 +74,10 @@ def test_every_kind_of_image_comes_back_four_times_as_large_and_of_its_kind(
         "alpha.png", "deep.png", "photo.jpg"))  # fmt: skip
     assert (alpha.size, alpha.mode) == ((160, 120), "RGBA")
     assert np.asarray(alpha)[..., 3].min() == 200  # alpha enlarged, not lost
+    ramped = np.asarray(Image.open(tmp_path / "out" / "ramp.png"))[..., 3].astype(int)
+    steps = np.diff(ramped, axis=1)  # smooth, as the colours: no 4-pixel stairs
+    assert ramped[:, 0].max() == 0 and ramped[:, -1].min() == 255 and 0 <= steps.min()
+    assert steps.max() <= 3 and (ramped == ramped[:1]).all()
     assert deep.size == (140, 100) and np.asarray(deep).dtype == np.uint16
     assert photo.size == (192, 128)
 

@@ -114,13 +114,21 @@ def _checked_range(values: Tensor) -> Tensor:
 
 
 def alpha_at(alpha: np.ndarray | None, height: int, width: int) -> np.ndarray | None:
-    """``alpha`` ``(h, w)`` at the result's size ``(height, width)``: enlarged by nearest
-    neighbour for a task that changes the size (each alpha pixel covers its block), as it is."""
+    """``alpha`` ``(h, w)`` float32 in [0, 1] at the result's size ``(height, width)``, as it is
+    or, for a task that changes the size, enlarged by :func:`enlarged_alpha`."""
     if alpha is None or alpha.shape == (height, width):
         return alpha
-    rows = np.arange(height) * alpha.shape[0] // height
-    cols = np.arange(width) * alpha.shape[1] // width
-    return alpha[rows[:, None], cols[None, :]]
+    as_tensor = torch.from_numpy(np.ascontiguousarray(alpha, dtype=np.float32))[None, None]
+    return enlarged_alpha(as_tensor, height, width)[0, 0].numpy()
+
+
+def enlarged_alpha(alpha: Tensor, height: int, width: int) -> Tensor:
+    """``alpha`` ``(B, 1, h, w)`` in [0, 1] at ``(height, width)``, bilinearly on the pixels'
+    centres (as the image is resampled): edges stay as smooth as they were, without the
+    overshoot of a cubic kernel, and fully opaque or transparent areas stay exactly so."""
+    return torch.nn.functional.interpolate(
+        alpha.float(), size=(height, width), mode="bilinear", align_corners=False
+    )
 
 
 def from_batch(batch: ImageBatch, restored: Tensor, alpha: Tensor | None) -> Any:
@@ -132,7 +140,7 @@ def from_batch(batch: ImageBatch, restored: Tensor, alpha: Tensor | None) -> Any
         shape = (*original.shape[:-2], height, width)
         return restored.reshape(shape).to(original.device, original.dtype)
     if alpha is not None and alpha.shape[-2:] != restored.shape[-2:]:
-        alpha = torch.nn.functional.interpolate(alpha, size=(height, width), mode="nearest")
+        alpha = enlarged_alpha(alpha, height, width)
     channels = restored if alpha is None else torch.cat([restored, alpha], dim=1)
     values = channels[0].permute(1, 2, 0).numpy()
     dtype = batch.array.dtype
