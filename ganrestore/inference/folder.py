@@ -53,6 +53,7 @@ from ganrestore.errors import GanrestoreError
 from ganrestore.inference.image_batch import alpha_at
 from ganrestore.inference.masks import (
     ALPHA_SUFFIXES,
+    SIXTEEN_BIT_SUFFIXES,
     LoadedMask,
     load_mask_file,
     mask_from_alpha,
@@ -397,8 +398,7 @@ class _Runner:
         if unwritten is not None:
             self._finish(item.job, *unwritten)
             return
-        if item.alpha is not None and item.job.target.suffix.lower() not in ALPHA_SUFFIXES:
-            warning = f"{item.job.target}: its format has no alpha; transparency dropped"
+        for warning in _format_losses(item):
             self.log(f"warning: {warning}")
             self.summary.warnings.append((item.job.source, warning))
         self.summary.by_task.setdefault(item.task, []).append(item.job.source)
@@ -411,6 +411,21 @@ class _Runner:
             getattr(self.summary, status).append((job.source, reason))
             self.log(f"{status}: {job.source}: {reason}")
         self.progress(1)
+
+
+def _format_losses(item: _Ready) -> list[str]:
+    """What the output's format cannot keep of a restored image: its transparency (only when
+    some pixel is not opaque) and its 16 bits per channel."""
+    suffix = item.job.target.suffix.lower()
+    losses = []
+    if item.alpha is not None and suffix not in ALPHA_SUFFIXES and item.alpha.min() < 1:
+        losses.append(f"{item.job.target}: its format has no alpha; transparency dropped")
+    if item.bit_depth > 8 and suffix not in SIXTEEN_BIT_SUFFIXES:
+        losses.append(
+            f"{item.job.target}: its format keeps 8 bits per channel; the {item.bit_depth}-bit "
+            "image was reduced to 8 (--format png or tiff keeps 16)"
+        )
+    return losses
 
 
 def _header_size(job: Job, max_pixels: int, scale: int) -> tuple[int, int] | str:

@@ -40,6 +40,8 @@ from ganrestore.data.pixel_limit import opening_unchecked
 SIDECAR_SUFFIX = "_mask"
 #: File suffixes whose formats can carry alpha (transparency).
 ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff"})
+#: File suffixes whose formats keep 16 bits per channel (the others get 8).
+SIXTEEN_BIT_SUFFIXES = frozenset({".png", ".tif", ".tiff"})
 #: Alpha below this (on [0, 1]) is transparent, hence a hole: 127 of 255 and below.
 ALPHA_HOLE_BELOW = 127.5 / 255.0
 #: Holes covering more than this share of an image get a warning: the mask may be inverted.

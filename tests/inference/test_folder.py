@@ -152,6 +152,30 @@ def test_format_changes_the_suffix_and_name_clashes_fail(tmp_path, denoiser, ast
     assert [(p.name, "same output" in reason) for p, reason in summary.failed] == [("a.png", True)]
 
 
+def test_what_the_output_format_cannot_keep_is_said_per_file(tmp_path, denoiser, astronaut) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    opaque = np.dstack([astronaut, np.full(astronaut.shape[:2], 255, np.uint8)])
+    see_through = opaque.copy()
+    see_through[:8, :8, 3] = 0
+    Image.fromarray(opaque).save(folder / "opaque.png")
+    Image.fromarray(see_through).save(folder / "see_through.png")
+    Image.fromarray(astronaut[..., 0].astype(np.uint16) * 257).save(folder / "deep.png")
+    lines: list[str] = []
+    options = ApplyOptions(folder, tmp_path / "out", output_format="jpg")
+    summary = run_folder(denoiser, options, log=lines.append)
+    assert len(summary.restored) == 3
+    warned = {path.name: warning for path, warning in summary.warnings}
+    assert sorted(warned) == ["deep.png", "see_through.png"]  # an opaque alpha loses nothing
+    assert warned["see_through.png"].endswith("see_through.jpg: its format has no alpha; "
+                                              "transparency dropped")  # fmt: skip
+    assert warned["deep.png"].endswith(
+        "deep.jpg: its format keeps 8 bits per channel; the 16-bit image was reduced to 8 "
+        "(--format png or tiff keeps 16)"
+    )
+    assert f"warning: {warned['deep.png']}" in lines
+
+
 def test_exif_orientation_is_applied(tmp_path: Path, denoiser, coffee) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
