@@ -13,6 +13,8 @@ file:
   (FAT, exFAT, some network shares) the name is claimed with ``O_EXCL`` instead and the
   temporary renamed over the claim.
 
+:func:`why_unwritable` says before a run why a path could not be written at all.
+
 A process killed between creating its temporary and moving it leaves the temporary behind;
 :func:`remove_stale_temporaries` removes files named exactly like ours whose writer is gone: at
 once when the writer was a process of this machine that no longer runs (a killed run, rerun
@@ -203,3 +205,19 @@ def process_running(pid: int) -> bool | None:
             return file.read().rpartition(b")")[2].split()[:1] != [b"Z"]
     except OSError:
         return True
+
+
+def why_unwritable(path: Path) -> str | None:
+    """Why a file (or folder) could not be created at ``path`` with its missing folders, or
+    None when it can: the path is a folder where a file is wanted, or the nearest existing
+    folder above it is a file or cannot be written by this process (read-only permissions or
+    file system)."""
+    path = Path(path)
+    if path.exists():
+        return None if os.access(path, os.W_OK) else "it is read-only"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    return None if os.access(folder, os.W_OK | os.X_OK) else f"the folder {folder} is read-only"

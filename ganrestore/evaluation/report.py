@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import math
-import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ganrestore.data.atomic import why_unwritable
 from ganrestore.data.io import write_image
 from ganrestore.errors import GanrestoreError
 
@@ -266,17 +266,8 @@ def _check_file(option: str, path: Path, overwrite: bool) -> None:
 
 
 def _unwritable(path: Path) -> str | None:
-    """Why ``path`` cannot be written (created with its folders), or None when it can."""
-    if path.is_dir():
-        return "is a folder"
-    if path.exists():
-        return None if os.access(path, os.W_OK) else "the file is read-only"
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        return f"{folder} is a file, not a folder"
-    return None if os.access(folder, os.W_OK | os.X_OK) else f"the folder {folder} is read-only"
+    """Why ``path`` cannot be written as a file (created with its folders), or None."""
+    return "is a folder" if path.is_dir() else why_unwritable(path)
 
 
 def write_outputs(

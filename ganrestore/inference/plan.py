@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ganrestore.data.atomic import why_unwritable
 from ganrestore.data.io import IMAGE_SUFFIXES, list_images
 from ganrestore.data.listing import ignored_entries
 from ganrestore.errors import GanrestoreError
@@ -110,6 +111,12 @@ def check_folders(options: ApplyOptions) -> None:
             )
     if target.exists() and not target.is_dir():
         raise UnsafeFoldersError(f"--out {options.output_dir} exists and is not a folder")
+    problem = why_unwritable(target)
+    if problem is not None:
+        raise UnsafeFoldersError(
+            f"--out {options.output_dir}: nothing can be written there ({problem}); choose "
+            "another output folder"
+        )
 
 
 def plan_folder(options: ApplyOptions, takes_masks: bool) -> FolderPlan:

@@ -493,7 +493,10 @@ def test_an_upscale_enlarges_the_alpha_too_and_takes_its_strength(
     image = Image.open(io.BytesIO(download(client, holes, 1)))
     assert (image.size, image.mode) == ((120, 100), "RGBA")
     alpha = np.asarray(image)[..., 3]
-    assert (alpha[20:40, 40:60] == 0).all() and (alpha == 0).sum() == 20 * 20  # the square, x2
+    # The 10x10 transparent square, enlarged bilinearly as the colours are: its inside stays
+    # transparent and its edge (half an input pixel) is a blend, as in the resampled colours.
+    assert (alpha[21:39, 41:59] == 0).all() and (alpha == 0).sum() == 18 * 18
+    assert (alpha[20, 41:59] == 64).all() and (alpha[:19] == 255).all()
     gray = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
     none = restore(client, gray, "upscale-x4", query="&strength=0")
     result = np.asarray(Image.open(io.BytesIO(download(client, gray, none["version"]))))
