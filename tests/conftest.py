@@ -88,8 +88,20 @@ def make_distribution(
             del sys.modules[loaded]
 
 
-def _run_cli(*args: str, extra_path: list[Path] | None = None, cwd: Path | None = None):
-    """Run ``python -m ganrestore ARGS`` in a real subprocess; returns CompletedProcess."""
+def _run_cli(
+    *args: str, extra_path: list[Path] | None = None, cwd: Path | None = None, as_user: bool = False
+):
+    """Run ``python -m ganrestore ARGS`` in a real subprocess; returns CompletedProcess.
+
+    ``as_user``: file permissions hold for it as for a user. Root reads and writes any file
+    whatever its permissions, so under root the process runs without that power (``setpriv``
+    drops it); the test is skipped where root has no ``setpriv``.
+    """
+    command = [sys.executable, "-m", "ganrestore", *args]
+    if as_user and os.name == "posix" and os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv, which would drop root's file access")
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
     env = dict(os.environ)
     paths = [str(p) for p in extra_path or []]
     if env.get("PYTHONPATH"):
@@ -97,7 +109,7 @@ def _run_cli(*args: str, extra_path: list[Path] | None = None, cwd: Path | None 
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["COLUMNS"] = "200"
     return subprocess.run(
-        [sys.executable, "-m", "ganrestore", *args],
+        command,
         capture_output=True,
         text=True,
         env=env,
@@ -119,7 +131,8 @@ def ctrl_c_interrupts() -> Iterator[None]:
 
 @pytest.fixture
 def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """``run_cli("plugins", "list", extra_path=[dir])`` runs the real CLI in a subprocess."""
+    """``run_cli("plugins", "list", extra_path=[dir])`` runs the real CLI in a subprocess
+    (``as_user=True``: with file permissions enforced, also under root)."""
     return _run_cli
 
 

@@ -83,22 +83,43 @@ def test_json_under_a_file_is_refused_before_scoring(one_photo: Path, tmp_path: 
     assert blocker.read_text() == "a file, not a folder"
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
 def test_json_in_a_read_only_folder_is_refused_before_scoring(
-    one_photo: Path, tmp_path: Path
+    one_photo: Path, tmp_path: Path, run_cli
 ) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        result = invoke(
-            "--data", one_photo, "--model", "baseline:tv", "--sigma", "25",
-            "--json", locked / "means.json",
+        result = run_cli(
+            "eval", "--data", str(one_photo), "--model", "baseline:tv", "--sigma", "25",
+            "--json", str(locked / "means.json"), as_user=True,
         )  # fmt: skip
     finally:
         locked.chmod(0o700)
-    assert result.exit_code == 2, result.output
-    assert "read-only" in result.output and "Traceback" not in result.output
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 2, said
+    assert f"the folder {locked} is read-only" in said and "Traceback" not in said
+    assert not any(locked.iterdir())
+
+
+def test_apply_refuses_a_read_only_out_before_restoring(
+    one_photo: Path, tmp_path: Path, run_cli
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = run_cli(
+            "apply", "--in", str(one_photo), "--out", str(locked / "fixed"), "--model",
+            "denoise", as_user=True,
+        )  # fmt: skip
+    finally:
+        locked.chmod(0o700)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 2, said
+    assert f"--out {locked / 'fixed'}: nothing can be written there (the folder {locked} is " \
+        "read-only); choose another output folder" in said  # fmt: skip
+    assert not any(locked.iterdir())
 
 
 @pytest.mark.skipif(

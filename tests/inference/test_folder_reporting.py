@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -280,7 +277,7 @@ def test_in_an_inpaint_run_an_image_without_a_mask_is_named_once_as_skipped(
 
 
 def test_with_recursive_a_sub_folder_that_cannot_be_read_is_named(
-    tmp_path: Path, astronaut
+    tmp_path: Path, astronaut, run_cli
 ) -> None:
     """Its images would otherwise be passed over without a word (the search skips it)."""
     root = folder_of(tmp_path)
@@ -288,14 +285,11 @@ def test_with_recursive_a_sub_folder_that_cannot_be_read_is_named(
     (root / "locked").mkdir()
     Image.fromarray(astronaut[:48, :48]).save(root / "locked" / "missed.png")
     (root / "locked").chmod(0)
-    command = [sys.executable, "-m", "ganrestore", "apply", "--in", str(root)]
-    command += ["--out", str(tmp_path / "out"), "--model", "denoise", "--recursive"]
-    if os.geteuid() == 0:  # root reads any folder: drop that power, as a user has none
-        if shutil.which("setpriv") is None:
-            pytest.skip("running as root without setpriv to drop the file-permission override")
-        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        result = run_cli(
+            "apply", "--in", str(root), "--out", str(tmp_path / "out"), "--model", "denoise",
+            "--recursive", as_user=True,
+        )  # fmt: skip
     finally:
         (root / "locked").chmod(0o755)
     said = " ".join((result.stdout + result.stderr).split())
