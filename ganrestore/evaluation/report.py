@@ -83,7 +83,9 @@ class SummaryRow:
 class EvalReport:
     """Everything an evaluation produced, in the order it was computed.
 
-    ``task`` is None when scoring saved outputs (``--restored``), whose task is unknown.
+    ``task`` is None when scoring saved outputs (``--restored``) without ``--task``. ``mode``
+    says what was scored: ``"degrade"`` (clean images degraded and restored), ``"real-pairs"``
+    (real degraded files restored) or ``"restored"`` (saved outputs).
     """
 
     task: str | None
@@ -92,6 +94,7 @@ class EvalReport:
     conditions: list[str]
     models: list[dict[str, str]]
     lpips_reason: str | None
+    mode: str = "degrade"
     scores: list[ImageScore] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -134,7 +137,7 @@ class EvalReport:
                 entry["lpips_unavailable"] = self.lpips_reason
             results.append(entry)
         return {
-            "mode": "degrade" if self.task is not None else "restored",
+            "mode": self.mode,
             "task": self.task,
             "data": self.source,
             "seed": self.seed,

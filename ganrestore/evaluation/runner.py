@@ -150,6 +150,7 @@ def evaluate(settings: EvalSettings, models: Sequence[EvalModel], log: Log = pri
         task=settings.task,
         source=str(settings.data),
         seed=None if pairs is not None else settings.seed,
+        mode="real-pairs" if pairs is not None else "degrade",
         conditions=[condition.name for condition in settings.conditions],
         models=[
             {"label": INPUT_LABEL, "spec": "the degraded input", "description": ""},

@@ -200,6 +200,7 @@ def score_folders(
         task=task.name if task is not None else None,
         source=str(reference_dir),
         seed=None,
+        mode="restored",
         conditions=["restored"],
         models=[{"label": label, "spec": str(restored_dir), "description": "saved outputs"}],
         lpips_reason=scorer.reason,

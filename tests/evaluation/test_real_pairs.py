@@ -106,6 +106,7 @@ def test_upscale_real_pairs_are_scored_and_bicubic_matches_an_independent_comput
     assert f"{upscale_pairs}: 3 real pairs (clean/ + small/)" in said(result)
     data = json.loads((tmp_path / "m.json").read_text())
     assert data["conditions"] == ["real-pairs"] and data["seed"] is None
+    assert data["mode"] == "real-pairs"
     assert [r["model"] for r in data["results"]] == ["input", "bicubic"]
     assert all(r["images"] == 3 and r["detail_0"] > 0 for r in data["results"])
     rows = per_image(tmp_path / "m.csv", "bicubic")

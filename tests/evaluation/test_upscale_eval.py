@@ -167,7 +167,9 @@ def test_saved_outputs_scored_with_the_task_score_as_its_eval_does(photos, tmp_p
 
     assert scored.exit_code == 0, scored.output
     by_eval = json.loads((tmp_path / "eval.json").read_text())["results"][1]
-    by_score = json.loads((tmp_path / "scored.json").read_text())["results"][0]
+    scored_json = json.loads((tmp_path / "scored.json").read_text())
+    assert scored_json["mode"] == "restored" and scored_json["task"] == "upscale-x2"
+    by_score = scored_json["results"][0]
     assert by_score["psnr"] == pytest.approx(by_eval["psnr"], abs=1e-6)
     assert by_score["detail_0"] == pytest.approx(by_eval["detail_0"], abs=1e-6)
     # Without the task the reference with odd rows does not fit its output: named and skipped.
