@@ -94,7 +94,7 @@ def test_max_pixels_counts_the_result_and_names_its_size(run: Path, tmp_path: Pa
 
     assert result.exit_code == 1
     text = " ".join(result.output.split())
-    assert "large.png: its x4 result, 400x320, is 0.1 megapixels, above the limit" in text
+    assert "large.png: its x4 result, 400x320, is 128000 pixels, above the limit of 100000" in text
     assert (tmp_path / "out" / "small.png").is_file()
     assert not (tmp_path / "out" / "large.png").exists()
 

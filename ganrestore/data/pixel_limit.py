@@ -34,17 +34,20 @@ def over_limit(height: int, width: int, max_pixels: int | None, scale: int = 1) 
     ``max_pixels``: the limit in pixels; 0 or None: no limit. The reason reads
     ``"20000x10000 is 200.0 megapixels, above the limit of 100 megapixels"``. With ``scale`` > 1
     (a model whose result is ``scale`` times larger) the limit holds for the result:
-    ``"its x4 result, 8000x6000, is 48.0 megapixels, above the limit of 10 megapixels"``.
+    ``"its x4 result, 8000x6000, is 48.0 megapixels, above the limit of 10 megapixels"``. Below
+    a megapixel, or where one decimal would not tell them apart, both are counted in pixels:
+    ``"192x128 is 24576 pixels, above the limit of 6144 pixels"``.
     """
     out_height, out_width = height * scale, width * scale
     if not max_pixels or out_height * out_width <= max_pixels:
         return None
     size = f"{out_width}x{out_height}"
     what = size if scale == 1 else f"its x{scale} result, {size},"
-    return (
-        f"{what} is {out_height * out_width / 1e6:.1f} megapixels, above the limit of "
-        f"{max_pixels / 1e6:g} megapixels"
-    )
+    pixels = out_height * out_width
+    amount, limit = f"{pixels / 1e6:.1f} megapixels", f"{max_pixels / 1e6:g} megapixels"
+    if max_pixels < 1_000_000 or f"{pixels / 1e6:.1f}" == f"{max_pixels / 1e6:.1f}":
+        amount, limit = f"{pixels} pixels", f"{max_pixels} pixels"  # megapixels would blur it
+    return f"{what} is {amount}, above the limit of {limit}"
 
 
 @contextmanager

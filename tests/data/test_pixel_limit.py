@@ -22,6 +22,7 @@ from ganrestore.data.io import (
     read_image,
     read_mask,
 )
+from ganrestore.data.pixel_limit import over_limit
 from ganrestore.data.tiff_header import tiff_sample_type
 
 
@@ -43,6 +44,20 @@ def header_only_png(path: Path, width: int, height: int) -> Path:
 def pillow_limit() -> int | None:
     """Pillow's own decompression-bomb limit at this moment (a process-wide setting)."""
     return Image.MAX_IMAGE_PIXELS
+
+
+def test_the_reason_counts_in_megapixels_unless_that_would_blur_the_numbers() -> None:
+    assert over_limit(3000, 4000, 1_000_000) == (
+        "4000x3000 is 12.0 megapixels, above the limit of 1 megapixels"
+    )
+    assert over_limit(128, 192, 6144) == "192x128 is 24576 pixels, above the limit of 6144 pixels"
+    assert over_limit(1000, 1001, 1_000_000) == (  # 1.0 and 1: the same in megapixels
+        "1001x1000 is 1001000 pixels, above the limit of 1000000 pixels"
+    )
+    assert over_limit(100, 80, 2000, scale=4) == (
+        "its x4 result, 320x400, is 128000 pixels, above the limit of 2000 pixels"
+    )
+    assert over_limit(1000, 1000, 1_000_000) is None and over_limit(9, 9, 0) is None
 
 
 def test_a_file_above_the_limit_is_refused_from_its_header_without_decoding(tmp_path: Path) -> None:
@@ -72,7 +87,7 @@ def test_within_the_limit_the_pixels_are_the_same_as_without_one(
     for path in (eight, sixteen):
         unbounded = read_image(path).pixels
         np.testing.assert_array_equal(read_image(path, max_pixels=pixels).pixels, unbounded)
-        with pytest.raises(ImageTooLargeError, match=r"64x48 is 0\.0 megapixels"):
+        with pytest.raises(ImageTooLargeError, match=r"64x48 is 3072 pixels, above the limit of 3071"):
             read_image(path, max_pixels=pixels - 1)
 
 
@@ -97,7 +112,7 @@ def test_pillows_own_limit_neither_warns_nor_refuses_where_ours_decides(
         assert read_image(path, max_pixels=10_000).height == 48
         assert read_image(path, max_pixels=0).height == 48
         assert image_size(path) == (48, 64)  # a header read decodes nothing: no limit at all
-        with pytest.raises(ImageTooLargeError, match=r"above the limit of 0\.003 megapixels"):
+        with pytest.raises(ImageTooLargeError, match=r"above the limit of 3000 pixels"):
             read_image(path, max_pixels=3000)
         assert pillow_limit() == 1000  # Pillow's setting is left as it was
         with pytest.raises(ImageReadError, match="DecompressionBomb"):

@@ -44,7 +44,7 @@ def test_a_photo_above_the_limit_is_skipped_by_name_and_never_decoded(photos: Pa
     assert big not in {sample.clean for sample in layout.train + layout.val}
     assert len(layout.train) + len(layout.val) == 6
     reasons = dict(layout.skipped)
-    assert "80x64 is 0.0 megapixels, above the limit of 0.0025 megapixels" in reasons[big]
+    assert "80x64 is 5120 pixels, above the limit of 2500 pixels" in reasons[big]
     assert "never decoded" in reasons[big] and "--max-pixels" in reasons[big]
     assert any(
         "above data.max_pixels (0.0025 megapixels) skipped: big.png" in n for n in layout.notes
@@ -85,7 +85,7 @@ def test_a_photo_replaced_by_a_larger_one_mid_run_is_replaced_by_the_next(photos
     assert item["clean"].shape == (3, 32, 32)
     assert [w.category for w in seen] == [BadImageWarning]
     message = str(seen[0].message)
-    assert f"image {first} is not decoded: 200x200 is 0.0 megapixels" in message
+    assert f"image {first} is not decoded: 200x200 is 40000 pixels" in message
     assert "Using the next image instead" in message
 
     validation = ValDataset(layout.train[:1], DENOISE, 32, max_pixels=0, sigma_range=(5, 5))

@@ -78,7 +78,7 @@ def test_a_photo_above_max_pixels_is_skipped_by_name_never_decoded(
 
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
-    assert f"skipped {big}: 120x100 is 0.0 megapixels, above the limit of 0.01 megapixels" in said
+    assert f"skipped {big}: 120x100 is 12000 pixels, above the limit of 10000 pixels" in said
     assert "never decoded" in said and "DecompressionBomb" not in said
     saved = json.loads((run / "config.json").read_text())
     assert saved["data"]["max_pixels"] == 10_000  # a --resume keeps the same limit
