@@ -87,7 +87,7 @@ def test_within_the_limit_the_pixels_are_the_same_as_without_one(
     for path in (eight, sixteen):
         unbounded = read_image(path).pixels
         np.testing.assert_array_equal(read_image(path, max_pixels=pixels).pixels, unbounded)
-        with pytest.raises(ImageTooLargeError, match=r"64x48 is 3072 pixels, above the limit of 3071"):
+        with pytest.raises(ImageTooLargeError, match=r"64x48 is 3072 pixels, above .* 3071"):
             read_image(path, max_pixels=pixels - 1)
 
 
