@@ -143,12 +143,12 @@ def test_inpainting_with_a_masks_folder_keeps_known_pixels(tmp_path: Path, runs)
     assert np.array_equal(filled[mask == 0], picture[mask == 0])  # every known pixel kept
 
 
-def test_grow_mask_and_feather_with_a_denoise_model_are_usage_errors(tmp_path: Path, runs) -> None:
+def test_hole_settings_with_a_denoise_model_are_usage_errors(tmp_path: Path, runs) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.fromarray(skimage.data.coffee()[:40, :40]).save(photos / "a.png")
-    for flag in ("--grow-mask", "--feather"):
-        args = ("--in", photos, "--out", tmp_path / "o", "--model", runs["denoise"], flag, "3")
+    for flag, *value in (("--grow-mask", "3"), ("--feather", "3"), ("--no-texture",)):
+        args = ("--in", photos, "--out", tmp_path / "o", "--model", runs["denoise"], flag, *value)
         result = invoke(*args)
         assert result.exit_code == 2 and f"{flag} given" in result.output
         assert not (tmp_path / "o").exists()

@@ -12,7 +12,8 @@ from ganrestore.cli.readable_help import use_readable_help
 
 app = typer.Typer(
     name="ganrestore",
-    help="Restore images (denoise, inpaint) with conditional GANs: train, apply, evaluate.",
+    help="Restore images (denoise, inpaint, upscale) with conditional GANs: train, apply, "
+    "evaluate.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -46,7 +47,7 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Restore images (denoise, inpaint) with conditional GANs: train, apply, evaluate."""
+    """Restore images (denoise, inpaint, upscale) with conditional GANs: train, apply, evaluate."""
     show_own_warnings_plainly()
 
 

@@ -14,8 +14,10 @@ from rich.console import Console
 
 from ganrestore.cli.apply_report import print_start, print_summary, run_with_progress
 from ganrestore.cli.choices import (
+    BUNDLED_NAMES,
     PRECISION_HELP,
     SELF_ENSEMBLE_HELP,
+    TASK_NAMES_HELP,
     TRUST_TORCHSCRIPT_HELP,
     DeviceChoice,
     PrecisionChoice,
@@ -73,8 +75,8 @@ TEXTURE_HELP = (
     "alone."
 )
 STRENGTH_HELP = (
-    "Denoising: how much of each correction is applied, from 0 (the input unchanged) to 1 "
-    "(all of it), e.g. 0.5 to keep some film grain."
+    "How much of each correction is applied, from 0 (the input unchanged; upscaling: its "
+    "bicubic upscale) to 1 (all of it), e.g. 0.5 to keep some film grain. Not for inpainting."
 )
 NOISE_SIGMA_HELP = (
     "Denoising: the noise level (sigma, 0-255 scale) the network is told every image holds, "
@@ -141,7 +143,7 @@ def apply_command(
         typer.Option(
             help="A run directory from `ganrestore train`, one of its checkpoint folders, a "
             "generator.safetensors file, a file of `ganrestore export` (.onnx, .pt), or a "
-            "bundled model name (denoise, inpaint). "
+            f"bundled model name ({BUNDLED_NAMES}). "
             "Default: the bundled model of the task.",
             show_default=False,
         ),
@@ -149,7 +151,7 @@ def apply_command(
     task: Annotated[
         str | None,
         typer.Option(
-            help="denoise, inpaint or a plugin's task. Default: the model's task; without "
+            help=f"{TASK_NAMES_HELP}. Default: the model's task; without "
             "--model, inpaint when masks are given or found (sidecars, transparent pixels), "
             "else denoise.",
             show_default=False,
@@ -385,6 +387,7 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
         ("--invert-mask", request.invert_mask),
         ("--grow-mask", request.grow_mask is not None),
         ("--feather", request.feather is not None),
+        ("--no-texture", not request.texture),
     ):
         if given and not restorer.takes_masks:
             raise GanrestoreError(

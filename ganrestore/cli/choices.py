@@ -2,6 +2,13 @@
 
 from enum import Enum
 
+from ganrestore.modelfile.source import BUNDLED_MODELS
+
+#: The bundled models, for help texts: "denoise, inpaint, upscale-x2, upscale-x4".
+BUNDLED_NAMES = ", ".join(BUNDLED_MODELS)
+#: The tasks, for help texts: the bundled models' (each built-in task has one) and plugins'.
+TASK_NAMES_HELP = f"{BUNDLED_NAMES} or a plugin's task (ganrestore plugins list)"
+
 SELF_ENSEMBLE_HELP = (
     "Average each network's output over the 8 rotated and mirrored views of every image: "
     "8x the time, a slightly better result (+0.05 to +0.25 dB PSNR for the bundled models)."

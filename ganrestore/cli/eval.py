@@ -13,6 +13,7 @@ from rich.console import Console
 from ganrestore.cli.choices import (
     PRECISION_HELP,
     SELF_ENSEMBLE_HELP,
+    TASK_NAMES_HELP,
     TRUST_TORCHSCRIPT_HELP,
     DeviceChoice,
     PrecisionChoice,
@@ -79,7 +80,7 @@ def eval_command(
     task: Annotated[
         str | None,
         typer.Option(
-            help="An installed task: denoise, inpaint, upscale-x2, upscale-x4 or a plugin's. "
+            help=f"An installed task: {TASK_NAMES_HELP}. "
             "Default: the task of the first --model. With --restored/--reference: score as "
             "the task's eval does (upscaling: the border cut, the detail ratio).",
             show_default=False,

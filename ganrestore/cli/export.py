@@ -8,13 +8,14 @@ from typing import Annotated
 
 import typer
 
+from ganrestore.cli.choices import BUNDLED_NAMES
 from ganrestore.cli.errors import user_errors
 
 app = typer.Typer(help="Export a model to ONNX or TorchScript.")
 
 COMMAND_HELP = "\n\n".join(
     [
-        "Export MODEL (a bundled name such as denoise or inpaint, a run directory, a "
+        f"Export MODEL (a bundled name: {BUNDLED_NAMES}; a run directory, a "
         "checkpoint folder or a .safetensors model file; third-party networks too) to --out as "
         "ONNX (.onnx) or TorchScript (.pt, .ts).",
         "Batch, height and width stay free; height and width must be multiples of the "
@@ -43,7 +44,7 @@ def export_command(
     model: Annotated[
         str,
         typer.Argument(
-            help="A bundled model name (denoise, inpaint), a run directory, a checkpoint "
+            help=f"A bundled model name ({BUNDLED_NAMES}), a run directory, a checkpoint "
             "folder or a .safetensors model file.",
             show_default=False,
         ),

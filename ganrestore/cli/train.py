@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ganrestore.cli.choices import BUNDLED_NAMES
 from ganrestore.cli.errors import user_errors
 from ganrestore.config import (
     ConfigError,
@@ -111,7 +112,7 @@ def train_command(
         typer.Option(
             "--init",
             help="Start from trained weights (fine-tune): a run dir, checkpoint, model file or "
-            "bundled model name (denoise, inpaint).",
+            f"bundled model name ({BUNDLED_NAMES}).",
             show_default=False,
         ),
     ] = None,
@@ -123,8 +124,8 @@ def train_command(
         ),
     ] = None,
 ) -> None:
-    """Train TASK (denoise, inpaint or a plugin's task) on the images in --data; `--resume`
-    continues a run."""
+    """Train TASK (an installed task: ganrestore plugins list) on the images in --data;
+    `--resume` continues a run."""
     limit = _time_limit(time_limit)  # counted from here: the whole command, set-up included
     with user_errors():
         from ganrestore.engine.distributed import setup_processes, teardown_processes
