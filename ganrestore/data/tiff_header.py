@@ -21,10 +21,26 @@ _FLOAT_FORMAT = 3
 _SIZES = {3: 2, 4: 4}  # TIFF field types SHORT and LONG, in bytes
 
 
+#: The first bytes of the formats ganrestore reads, other than TIFF, by name.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"RIFF", "WebP"),
+    (b"BM", "BMP"),
+)
+
+
 def unidentified_reason(file: BinaryIO) -> str:
-    """Why Pillow cannot open the file ``file`` (open, binary): a 32-bit TIFF is named as such."""
+    """Why Pillow cannot open the file ``file`` (open, binary): an empty file, a damaged file of
+    a format we read (by its first bytes), a 32-bit TIFF, or no image we read at all."""
     file.seek(0)
-    if file.read(4) not in _TIFF_MAGIC:
+    head = file.read(8)
+    if not head:
+        return "empty file (0 bytes)"
+    for signature, name in _SIGNATURES:
+        if head.startswith(signature):
+            return f"damaged {name} file (its header cannot be read)"
+    if head[:4] not in _TIFF_MAGIC:
         return "not a PNG, JPEG, WebP, TIFF or BMP image"
     sample = tiff_sample_type(file)
     if sample is not None and sample[0] >= 32:

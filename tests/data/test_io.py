@@ -254,6 +254,24 @@ class TestReadErrors:
             with pytest.raises(ImageReadError, match=name):
                 image_size(tmp_path / name)
 
+    def test_an_empty_file_and_a_damaged_header_are_named_as_such(self, tmp_path, camera):
+        (tmp_path / "empty.png").write_bytes(b"")
+        Image.fromarray(camera).save(tmp_path / "photo.png")
+        data = bytearray((tmp_path / "photo.png").read_bytes())
+        data[16:24] = b"\xff" * 8  # the size in the header chunk, now past any limit and its CRC
+        (tmp_path / "bad_crc.png").write_bytes(bytes(data))
+        Image.fromarray(camera).save(tmp_path / "photo.jpg")
+        (tmp_path / "cut.jpg").write_bytes((tmp_path / "photo.jpg").read_bytes()[:4])
+
+        for name, reason in (
+            ("empty.png", "empty file (0 bytes)"),
+            ("bad_crc.png", "damaged PNG file (its header cannot be read)"),
+            ("cut.jpg", "damaged JPEG file (its header cannot be read)"),
+        ):
+            with pytest.raises(ImageReadError) as caught:
+                read_image(tmp_path / name)
+            assert caught.value.reason == reason, name
+
     def test_error_is_a_ganrestore_error_that_says_what_to_do(self, tmp_path):
         from ganrestore.errors import GanrestoreError
 
