@@ -56,12 +56,37 @@ def test_the_summary_says_which_model_restored_what_and_what_was_ignored(
     lines = result.output.splitlines()
     assert "restored 2, skipped 0, failed 0" in result.output
     assert "  denoise: 1 image(s), inpaint: 1 image(s)" in lines
+    assert f"    {folder / 'holed.png'}: holes from the mask {masks / 'holed.png'}" in lines
     assert "  no mask in --masks: 1 image(s)" in lines
     assert f"    {folder / 'noisy.png'}: restored by the denoise model instead" in lines
     assert "  ignored 1: sub-folder (use --recursive)" in lines
     assert any(line.startswith("  ignored 1: GIF image: not supported;") for line in lines)
     gif = "GIF image: not supported; convert it to PNG, JPEG or TIFF (one file per frame if"
     assert f"ignored: {folder / 'cat.gif'}: {gif} animated)" in lines
+
+
+@pytest.mark.slow  # the bundled models: about 3 s on a CPU
+def test_in_auto_mode_each_image_filled_says_where_its_holes_came_from(
+    tmp_path: Path, picture: np.ndarray
+) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    see_through = np.dstack([picture, np.full(picture.shape[:2], 255, np.uint8)])
+    see_through[20:40, 30:60, 3] = 0
+    Image.fromarray(see_through).save(folder / "cut.png")
+    Image.fromarray(picture).save(folder / "side.png")
+    Image.fromarray((see_through[..., 3] == 0).astype(np.uint8) * 255).save(
+        folder / "side_mask.png"
+    )
+    Image.fromarray(picture[::-1]).save(folder / "plain.png")
+
+    result = invoke("--in", folder, "--out", tmp_path / "fixed")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "  denoise: 1 image(s), inpaint: 2 image(s)" in lines
+    assert f"    {folder / 'cut.png'}: holes from its transparent pixels" in lines
+    assert f"    {folder / 'side.png'}: holes from the mask {folder / 'side_mask.png'}" in lines
+    assert not [line for line in lines if "plain.png: holes" in line]
 
 
 def test_invert_mask_reads_black_as_the_hole(tmp_path: Path, runs, picture: np.ndarray) -> None:

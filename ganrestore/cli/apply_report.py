@@ -118,6 +118,7 @@ def _print_notes(summary: ApplySummary, routed: bool, listed: int = 10) -> None:
             f"{task}: {len(paths)} image(s)" for task, paths in sorted(summary.by_task.items())
         )
         typer.echo(f"  {', '.join(counts)}")
+        _print_hole_sources(summary, listed)
     if summary.without_mask:
         typer.echo(f"  no mask in --masks: {len(summary.without_mask)} image(s)")
         for path, outcome in summary.without_mask[:listed]:
@@ -135,6 +136,15 @@ def _print_notes(summary: ApplySummary, routed: bool, listed: int = 10) -> None:
         typer.echo(f"  ignored {len(paths)}: {reason}{named}")
     if summary.warnings:
         typer.echo(f"  {len(summary.warnings)} warning(s), shown above")
+
+
+def _print_hole_sources(summary: ApplySummary, listed: int) -> None:
+    """Where the holes of each image filled came from: chosen by what was found, so said."""
+    for path, source in sorted(summary.hole_sources)[:listed]:
+        found = "its transparent pixels" if source == "alpha" else f"the mask {source}"
+        typer.echo(f"    {path}: holes from {found}")
+    if len(summary.hole_sources) > listed:
+        typer.echo(f"    and {len(summary.hole_sources) - listed} more with holes")
 
 
 def _some_names(paths: list[Path], shown: int = 3) -> str:

@@ -144,6 +144,7 @@ class _Ready:
     warnings: list[str] = field(default_factory=list)
     metadata: ImageMetadata | None = None  # EXIF and ICC profile to write back
     task: str = ""  # the task of the model that restores it
+    hole_source: str | None = None  # where the holes came from: a mask file, or "alpha"
 
 
 def run_folder(
@@ -318,7 +319,8 @@ class _Runner:
             warnings.insert(0, loaded.warning)
         task = self.restorer.task_for(holes is not None)
         pixels, depth, metadata = image.pixels, image.bit_depth, image.metadata
-        return _Ready(job, pixels, holes, alpha, depth, warnings, metadata, task)
+        source = None if loaded is None else loaded.source
+        return _Ready(job, pixels, holes, alpha, depth, warnings, metadata, task, source)
 
     def _without_mask(self, job: Job, loaded: LoadedMask | None) -> str | None:
         """What becomes of an image without a mask in ``--masks``.
@@ -402,6 +404,8 @@ class _Runner:
             self.log(f"warning: {warning}")
             self.summary.warnings.append((item.job.source, warning))
         self.summary.by_task.setdefault(item.task, []).append(item.job.source)
+        if item.hole_source is not None:
+            self.summary.hole_sources.append((item.job.source, item.hole_source))
         self._finish(item.job, "restored", "")
 
     def _finish(self, job: Job, status: str, reason: str) -> None:

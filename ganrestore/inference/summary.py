@@ -14,7 +14,8 @@ class ApplySummary:
     :mod:`ganrestore.data.listing`); ``warnings`` every warning given about an image;
     ``by_task`` the images each model restored (``denoise`` / ``inpaint``; two keys when the
     restorer routes images by their masks); ``without_mask`` the images that had no mask in
-    ``--masks``, with what became of each.
+    ``--masks``, with what became of each; ``hole_sources`` where the holes of each restored
+    image with holes came from (a mask file's path, or ``"alpha"``: its transparent pixels).
     """
 
     restored: list[Path] = field(default_factory=list)
@@ -26,6 +27,7 @@ class ApplySummary:
     warnings: list[tuple[Path, str]] = field(default_factory=list)
     by_task: dict[str, list[Path]] = field(default_factory=dict)
     without_mask: list[tuple[Path, str]] = field(default_factory=list)
+    hole_sources: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def images_per_second(self) -> float:
