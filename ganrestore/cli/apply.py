@@ -131,7 +131,9 @@ def apply_command(
     input_dir: Annotated[
         Path,
         typer.Option(
-            "--in", help="Folder of images to restore, or one image file; never written to."
+            "--in",
+            help="Folder of images to restore, or one image file; never written to.",
+            readable=False,  # checked by check_folders, which says what to do
         ),
     ],
     output_dir: Annotated[
@@ -157,7 +159,9 @@ def apply_command(
             show_default=False,
         ),
     ] = None,
-    masks: Annotated[Path | None, typer.Option(help=MASK_HELP, show_default=False)] = None,
+    masks: Annotated[
+        Path | None, typer.Option(help=MASK_HELP, show_default=False, readable=False)
+    ] = None,
     tile: Annotated[
         int,
         typer.Option(

@@ -17,6 +17,7 @@ Rules, in the order they apply:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,6 +87,16 @@ def check_folders(options: ApplyOptions) -> None:
         raise UnsafeFoldersError(f"--in {source}: no such image file or folder")
     if masks is not None and not masks.is_dir():
         raise UnsafeFoldersError(f"--masks {masks}: not a folder")
+    for option, folder in (("--in", source), ("--masks", masks)):
+        if folder is not None and folder.is_dir():
+            try:
+                with os.scandir(folder):
+                    pass
+            except OSError as error:
+                raise UnsafeFoldersError(
+                    f"{option} {folder}: the folder cannot be read ({error.strerror}); fix its "
+                    "permissions"
+                ) from None
     source_path, target = source.resolve(), options.output_dir.resolve()
     if source.is_dir() and (target == source_path or source_path in target.parents):
         raise UnsafeFoldersError(
