@@ -48,7 +48,8 @@ def encode_png16(values: np.ndarray, metadata: ImageMetadata | None = None) -> b
 
     Args:
         values: ``(H, W, C)`` uint16; C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
-        metadata: EXIF (an ``eXIf`` chunk) and ICC profile (``iCCP``) to keep, or None.
+        metadata: EXIF (an ``eXIf`` chunk), ICC profile (``iCCP``) and resolution (``pHYs``)
+            to keep, or None.
     """
     height, width, channels = values.shape
     header = struct.pack(">IIBBBBB", width, height, 16, _PNG_COLOUR_TYPES[channels], 0, 0, 0)
@@ -60,6 +61,9 @@ def encode_png16(values: np.ndarray, metadata: ImageMetadata | None = None) -> b
     if metadata.exif:
         exif = metadata.exif
         chunks.append(_png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
+    if metadata.dpi is not None:
+        per_metre = (round(value / 0.0254) for value in metadata.dpi)
+        chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", *per_metre, 1)))
     raw = np.ascontiguousarray(values, dtype=">u2").view(np.uint8).reshape(height, -1)
     step = 2 * channels  # bytes per pixel: the Sub filter subtracts the pixel on the left
     filtered = raw.copy()
@@ -77,7 +81,8 @@ def encode_tiff(values: np.ndarray, metadata: ImageMetadata | None = None) -> by
         values: ``(H, W, C)`` uint8 or uint16; C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (alpha
             is stored unassociated, as it was read). 16-bit gray+alpha is stored as RGBA with
             the gray repeated: Pillow (hence ganrestore) cannot open a 16-bit gray+alpha TIFF.
-        metadata: EXIF (its tags, and its Exif and GPS directories) and ICC profile, or None.
+        metadata: EXIF (its tags, and its Exif and GPS directories), ICC profile and resolution
+            (where the EXIF has none), or None.
     """
     if values.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"a TIFF is written from uint8 or uint16 values, not {values.dtype}")
@@ -99,7 +104,8 @@ def encode_tiff(values: np.ndarray, metadata: ImageMetadata | None = None) -> by
     try:
         directory = _tiff_directory(*layout, metadata).tobytes(8)
     except Exception:  # an EXIF tag Pillow cannot write into a TIFF: the pixels matter more
-        directory = _tiff_directory(*layout, ImageMetadata(None, metadata.icc_profile)).tobytes(8)
+        kept = ImageMetadata(None, metadata.icc_profile, metadata.dpi)
+        directory = _tiff_directory(*layout, kept).tobytes(8)
     return header + directory + b"".join(strips)
 
 
@@ -124,6 +130,9 @@ def _tiff_directory(
             directory[ORIENTATION_TAG] = 1
     if icc_fits(metadata.icc_profile, _colour_channels(channels)):
         directory[ICC_PROFILE_TAG] = metadata.icc_profile
+    if metadata.dpi is not None and not {282, 283} & set(directory):
+        directory[282], directory[283] = metadata.dpi  # XResolution, YResolution
+        directory[296] = 2  # in inches
     directory[256], directory[257] = width, height
     directory[258] = (8 * itemsize,) * channels
     directory[259] = 8  # Deflate

@@ -12,6 +12,7 @@ restoring the first and dropping the others would lose them without a word.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from PIL import Image
@@ -32,16 +33,19 @@ _ICC_SPACES = {1: b"GRAY", 3: b"RGB "}
 
 @dataclass(frozen=True)
 class ImageMetadata:
-    """EXIF and ICC profile of an image file, as bytes ready to write back.
+    """EXIF, ICC profile and resolution of an image file, ready to write back.
 
     Attributes:
         exif: an EXIF block (``b"Exif\\0\\0"`` + TIFF structure, as ``Image.Exif.tobytes``
             writes it) with orientation 1 when the file had one, or None.
         icc_profile: the ICC profile, or None.
+        dpi: the print resolution ``(x, y)`` in dots per inch (PNG ``pHYs``, JPEG ``JFIF``,
+            TIFF resolution tags), or None when the file gives none.
     """
 
     exif: bytes | None = None
     icc_profile: bytes | None = None
+    dpi: tuple[float, float] | None = None
 
 
 def several_pictures(image: Image.Image) -> str | None:
@@ -87,7 +91,17 @@ def read_metadata(image: Image.Image, exif: bytes | None, channels: int) -> Imag
     """
     profile = image.info.get("icc_profile")
     profile = profile if isinstance(profile, bytes) and icc_fits(profile, channels) else None
-    return ImageMetadata(exif, profile)
+    return ImageMetadata(exif, profile, file_dpi(image))
+
+
+def file_dpi(image: Image.Image) -> tuple[float, float] | None:
+    """The print resolution an open file states, ``(x, y)`` dots per inch, or None."""
+    dpi = image.info.get("dpi")
+    try:
+        x, y = (float(value) for value in dpi)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if all(math.isfinite(v) and v > 0 for v in (x, y)) else None
 
 
 def icc_fits(profile: bytes | None, channels: int) -> bool:
@@ -117,7 +131,9 @@ def upright_exif(exif: Image.Exif | None) -> bytes | None:
         return kept.tobytes() if len(kept) else None
 
 
-def pillow_options(metadata: ImageMetadata | None, file_format: str, channels: int) -> dict:
+def pillow_options(
+    metadata: ImageMetadata | None, file_format: str, channels: int
+) -> dict[str, object]:
     """``Image.save`` options that write ``metadata`` into a ``file_format`` file.
 
     Args:
@@ -127,9 +143,11 @@ def pillow_options(metadata: ImageMetadata | None, file_format: str, channels: i
     """
     if metadata is None or file_format == "BMP":
         return {}
-    options: dict[str, bytes] = {}
+    options: dict[str, object] = {}
     if metadata.exif:
         options["exif"] = metadata.exif
     if icc_fits(metadata.icc_profile, channels):
-        options["icc_profile"] = metadata.icc_profile  # type: ignore[assignment]
+        options["icc_profile"] = metadata.icc_profile
+    if metadata.dpi is not None and file_format in ("PNG", "JPEG"):
+        options["dpi"] = metadata.dpi
     return options

@@ -68,6 +68,37 @@ def test_exif_and_icc_profile_survive_a_read_and_a_write(
     assert_camera_tags(target)
 
 
+@pytest.mark.parametrize(
+    ("source_suffix", "target_suffix", "bit_depth"),
+    [
+        (".jpg", ".jpg", 8),
+        (".png", ".png", 8),
+        (".png", ".png", 16),
+        (".jpg", ".tif", 8),
+        (".tif", ".png", 8),
+    ],
+)
+def test_the_print_resolution_is_kept(
+    tmp_path: Path, astronaut, source_suffix: str, target_suffix: str, bit_depth: int
+) -> None:
+    source, target = tmp_path / f"scan{source_suffix}", tmp_path / "out" / f"scan{target_suffix}"
+    Image.fromarray(astronaut).save(source, dpi=(300, 300))
+    decoded = read_image(source)
+    assert decoded.metadata.dpi == pytest.approx((300, 300), abs=0.01)
+    write_image(target, decoded.pixels, bit_depth=bit_depth, metadata=decoded.metadata)
+    with Image.open(target) as image:
+        assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+
+
+def test_a_file_without_a_resolution_gets_none(tmp_path: Path, astronaut) -> None:
+    Image.fromarray(astronaut).save(tmp_path / "plain.png")
+    decoded = read_image(tmp_path / "plain.png")
+    assert decoded.metadata.dpi is None
+    write_image(tmp_path / "out.png", decoded.pixels, metadata=decoded.metadata)
+    with Image.open(tmp_path / "out.png") as image:
+        assert "dpi" not in image.info
+
+
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
 def test_16_bit_files_keep_exif_and_icc_profile(
     tmp_path: Path, astronaut16, srgb_profile: bytes, suffix: str
