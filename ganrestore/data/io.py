@@ -302,6 +302,8 @@ def _pillow_to_arrays(path: Path, image: Image.Image):
         raise ImageReadError(path, THIRTY_TWO_BIT.format(kind=kind))
     if mode == "P":
         mode = "RGBA" if "transparency" in image.info else "RGB"
+    elif mode in ("L", "RGB") and "transparency" in image.info:  # a PNG's transparent colour
+        mode = {"L": "LA", "RGB": "RGBA"}[mode]
     target = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "PA": "RGBA", "RGBa": "RGBA"}
     mode = target.get(mode, "RGBA" if mode == "RGBA" else "RGB")
     values = np.asarray(image.convert(mode), dtype=np.float32) / 255.0

@@ -184,6 +184,20 @@ def frames(astronaut: np.ndarray, count: int) -> list[Image.Image]:
     return [Image.fromarray(np.roll(astronaut, 5 * i, axis=1)) for i in range(count)]
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_an_8_bit_png_with_a_transparent_colour_has_alpha(
+    tmp_path: Path, astronaut, mode: str
+) -> None:
+    pixels = astronaut if mode == "RGB" else astronaut[..., 0]
+    key = tuple(int(v) for v in pixels[0, 0]) if mode == "RGB" else int(pixels[0, 0])
+    Image.fromarray(pixels).save(tmp_path / "keyed.png", transparency=key)
+    decoded = read_image(tmp_path / "keyed.png")
+    assert decoded.pixels.shape[2] == (3 if mode == "RGB" else 1) and decoded.alpha is not None
+    keyed = np.all(pixels.reshape(*pixels.shape[:2], -1) == key, axis=2)
+    np.testing.assert_array_equal(decoded.alpha == 0, keyed)
+    assert decoded.alpha[~keyed].min() == 1
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
