@@ -233,7 +233,7 @@ def test_the_precision_is_said_unless_float32_and_refused_where_it_cannot_run(
         (["--out", "{tmp}/o", "--masks", "{in}"], "every image would count as a mask"),
         (["--out", "{tmp}/o", "--masks", "{tmp}"], "every image would count as a mask"),
         (["--out", "{tmp}/o", "--model", "{tmp}/nothing"], "no such file or folder"),
-        (["--out", "{tmp}/o", "--tile", "32", "--overlap", "16"], "half the tile"),
+        (["--out", "{tmp}/o", "--tile", "32", "--overlap", "16"], "half the tile (32); give a"),
         (["--out", "{masks}/a.png/o"], "written there ({masks}/a.png is a file"),
         (["--out", "{tmp}/o"], "ganrestore train denoise"),
     ],

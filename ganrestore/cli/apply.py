@@ -367,7 +367,10 @@ def prepare(request: ApplyRequest, device: str | torch.device) -> PreparedApply:
             tile=request.tile, overlap=request.overlap, batch_size=request.batch_size
         )
     except ValueError as exc:
-        raise GanrestoreError(f"--tile/--overlap: {exc}") from None
+        raise GanrestoreError(
+            f"--tile {request.tile} --overlap {request.overlap}: {exc}; give a larger --tile or "
+            "a smaller --overlap"
+        ) from None
     wanted = checked_task_name(request.task) if request.task is not None else None
     if request.model is None and wanted is None and len(installed_bundled_models()) < 2:
         route = guess_route(request.input_dir, request.recursive, request.masks, request.max_pixels)
