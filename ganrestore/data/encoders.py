@@ -23,6 +23,7 @@ from ganrestore.data.metadata import (
     ImageMetadata,
     icc_fits,
     pillow_options,
+    sized,
 )
 
 _ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP"})
@@ -171,6 +172,7 @@ def encode_image(
     """
     if file_format not in _ALPHA_FORMATS:
         alpha = None
+    metadata = sized(metadata, *pixels.shape[:2])
     channels = pixels if alpha is None else np.concatenate([pixels, alpha[..., None]], axis=2)
     if file_format == "TIFF":
         return encode_tiff(_quantize(channels, bit_depth), metadata)

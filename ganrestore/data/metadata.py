@@ -12,6 +12,7 @@ restoring the first and dropping the others would lose them without a word.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -26,7 +27,8 @@ LAYOUT_TAGS = frozenset(
     | {513, 514, 529, 530, 532, ICC_PROFILE_TAG, 37724}
 )
 _PNG_EXIF_KEYS = ("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp")
-_IFD_POINTERS = frozenset({0x8769, 0x8825})  # the Exif and GPS sub-directories
+_IFD_EXIF = 0x8769
+_IFD_POINTERS = frozenset({_IFD_EXIF, 0x8825})  # the Exif and GPS sub-directories
 #: ICC colour space signature (header bytes 16-20) that fits 1 and 3 colour channels.
 _ICC_SPACES = {1: b"GRAY", 3: b"RGB "}
 
@@ -129,6 +131,29 @@ def upright_exif(exif: Image.Exif | None) -> bytes | None:
         for tag in _IFD_POINTERS:
             kept.pop(tag, None)
         return kept.tobytes() if len(kept) else None
+
+
+#: EXIF's own record of the image size (PixelXDimension, PixelYDimension), in its Exif IFD.
+_EXIF_WIDTH, _EXIF_HEIGHT = 0xA002, 0xA003
+
+
+def sized(metadata: ImageMetadata | None, height: int, width: int) -> ImageMetadata | None:
+    """``metadata`` for an image of ``height x width``: the size EXIF records (an upscaled
+    photo's EXIF would still give the camera's size) is set to it; all else as it is."""
+    if metadata is None or not metadata.exif:
+        return metadata
+    try:
+        exif = Image.Exif()
+        exif.load(metadata.exif)
+        details = exif.get_ifd(_IFD_EXIF)
+        if not {_EXIF_WIDTH, _EXIF_HEIGHT} & set(details):
+            return metadata
+        if (details.get(_EXIF_WIDTH), details.get(_EXIF_HEIGHT)) == (width, height):
+            return metadata
+        details[_EXIF_WIDTH], details[_EXIF_HEIGHT] = width, height
+        return dataclasses.replace(metadata, exif=exif.tobytes())
+    except Exception:  # EXIF Pillow cannot rewrite: kept as it was, the pixels matter more
+        return metadata
 
 
 def pillow_options(

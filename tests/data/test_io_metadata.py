@@ -68,6 +68,23 @@ def test_exif_and_icc_profile_survive_a_read_and_a_write(
     assert_camera_tags(target)
 
 
+@pytest.mark.parametrize(("suffix", "bit_depth"), [(".jpg", 8), (".png", 16), (".tif", 16)])
+def test_the_size_exif_records_follows_the_pixels_written(
+    tmp_path: Path, astronaut, suffix: str, bit_depth: int
+) -> None:
+    exif = camera_exif()
+    exif.get_ifd(EXIF_IFD).update({0xA002: 512, 0xA003: 512})  # the camera's size
+    Image.fromarray(astronaut).save(tmp_path / "shot.jpg", exif=exif.tobytes())
+    decoded = read_image(tmp_path / "shot.jpg")
+    larger = np.repeat(np.repeat(decoded.pixels, 2, axis=0), 2, axis=1)  # an x2 result
+    target = tmp_path / f"large{suffix}"
+    write_image(target, larger, bit_depth=bit_depth, metadata=decoded.metadata)
+    details = assert_camera_tags(target).get_ifd(EXIF_IFD)
+    height, width = larger.shape[:2]
+    assert (details[0xA002], details[0xA003]) == (width, height)
+    assert details[DATE_TIME_ORIGINAL] == "2024:05:06 07:08:00"  # the rest as it was
+
+
 @pytest.mark.parametrize(
     ("source_suffix", "target_suffix", "bit_depth"),
     [
