@@ -236,6 +236,8 @@ def test_the_precision_is_said_unless_float32_and_refused_where_it_cannot_run(
         (["--out", "{tmp}/o", "--tile", "32", "--overlap", "16"], "half the tile (32); give a"),
         (["--out", "{masks}/a.png/o"], "written there ({masks}/a.png is a file"),
         (["--out", "{tmp}/o"], "ganrestore train denoise"),
+        (["--in", "{tmp}/cat.gif", "--out", "{tmp}/o"], "GIF image: not supported; convert it"),
+        (["--in", "{tmp}/notes.txt", "--out", "{tmp}/o"], "not an image file (PNG, JPEG"),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_code_2(
@@ -245,6 +247,8 @@ def test_usage_errors_are_one_line_with_exit_code_2(
     masks.mkdir()
     Image.fromarray(np.zeros((60, 80), np.uint8)).save(masks / "a.png")  # a.png's mask
     before = digest(photos), digest(masks)
+    Image.fromarray(np.zeros((60, 80), np.uint8)).save(tmp_path / "cat.gif")
+    (tmp_path / "notes.txt").write_text("not an image")
     values = {"in": photos, "tmp": tmp_path, "denoise": runs["denoise"], "masks": masks}
     args = [arg.format(**values) for arg in extra]
     result = invoke("--in", photos, *args)

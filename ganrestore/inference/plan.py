@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from ganrestore.data.atomic import why_unwritable
 from ganrestore.data.io import IMAGE_SUFFIXES, list_images
-from ganrestore.data.listing import ignored_entries
+from ganrestore.data.listing import UNSUPPORTED_IMAGES, ignored_entries
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.masks import MaskFinder
 
@@ -80,9 +80,10 @@ def check_folders(options: ApplyOptions) -> None:
     source, masks = options.input_dir, options.masks_dir
     if source.is_file():
         if source.suffix.lower() not in IMAGE_SUFFIXES:
-            raise UnsafeFoldersError(
-                f"--in {source}: not an image file (PNG, JPEG, WebP, TIFF, BMP) nor a folder"
+            reason = UNSUPPORTED_IMAGES.get(
+                source.suffix.lower(), "not an image file (PNG, JPEG, WebP, TIFF, BMP) nor a folder"
             )
+            raise UnsafeFoldersError(f"--in {source}: {reason}")
     elif not source.is_dir():
         raise UnsafeFoldersError(f"--in {source}: no such image file or folder")
     if masks is not None and not masks.is_dir():
