@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,23 @@ def make_distribution(
     for loaded in list(sys.modules):
         if loaded.split(".")[0] in names:
             del sys.modules[loaded]
+
+
+@contextmanager
+def permissions(path: Path, mode: int) -> Iterator[Path]:
+    """``path`` with the permission bits ``mode`` (0o500: read-only folder; 0: no access)
+    inside the block, and as it was after it."""
+    before = path.stat().st_mode & 0o777
+    path.chmod(mode)
+    try:
+        yield path
+    finally:
+        path.chmod(before)
+
+
+def said(result: subprocess.CompletedProcess[str]) -> str:
+    """What a CLI process printed, stdout then stderr, on one line with single spaces."""
+    return " ".join((result.stdout + result.stderr).split())
 
 
 def _run_cli(

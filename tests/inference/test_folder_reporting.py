@@ -14,6 +14,7 @@ from ganrestore.data.io import read_image
 from ganrestore.inference import ApplyOptions, NetworkRestorer, run_folder
 from ganrestore.inference.bundled import BundledPair
 
+from ..conftest import permissions, said
 from .conftest import kept_pixels
 
 MAKE, MODEL, DATE_TIME, ORIENTATION = 0x010F, 0x0110, 0x0132, 0x0112
@@ -284,15 +285,11 @@ def test_with_recursive_a_sub_folder_that_cannot_be_read_is_named(
     Image.fromarray(astronaut[:48, :48]).save(root / "good.png")
     (root / "locked").mkdir()
     Image.fromarray(astronaut[:48, :48]).save(root / "locked" / "missed.png")
-    (root / "locked").chmod(0)
-    try:
+    with permissions(root / "locked", 0):
         result = run_cli(
             "apply", "--in", str(root), "--out", str(tmp_path / "out"), "--model", "denoise",
             "--recursive", as_user=True,
         )  # fmt: skip
-    finally:
-        (root / "locked").chmod(0o755)
-    said = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode == 0, said
-    assert f"ignored: {root / 'locked'}: folder cannot be read (Permission denied)" in said
+    assert result.returncode == 0, said(result)
+    assert f"ignored: {root / 'locked'}: folder cannot be read (Permission denied)" in said(result)
     assert (tmp_path / "out" / "good.png").is_file()
