@@ -370,7 +370,6 @@ class _Runner:
                 continue
             del pixels, holes
             area = restored[0, 0].numel()
-            self.summary.megapixels += area * len(batch) / 1e6
             for item, result in zip(batch, restored, strict=True):
                 self.writes.append((item, self.pool.submit(self._write, item, result), area))
 
@@ -395,11 +394,12 @@ class _Runner:
         return None
 
     def _collect_write(self) -> None:
-        item, future, _ = self.writes.popleft()
+        item, future, area = self.writes.popleft()
         unwritten = future.result()
         if unwritten is not None:
             self._finish(item.job, *unwritten)
             return
+        self.summary.megapixels += area / 1e6  # what was written: a failed write counts nothing
         for warning in _format_losses(item):
             self.log(f"warning: {warning}")
             self.summary.warnings.append((item.job.source, warning))

@@ -138,6 +138,8 @@ def test_a_failed_write_is_reported_and_the_run_goes_on(mixed, tmp_path, denoise
     summary = run_folder(denoiser, ApplyOptions(mixed, out, overwrite=True))
     assert [p.name for p, _ in summary.failed] == ["broken.png", "rgb.png"]
     assert len(summary.restored) == 7
+    written = sum(np.prod(Image.open(path).size) for path in out.rglob("*") if path.is_file())
+    assert summary.megapixels == pytest.approx(written / 1e6)  # the failed write counts nothing
 
 
 def test_format_changes_the_suffix_and_name_clashes_fail(tmp_path, denoiser, astronaut) -> None:
