@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from ganrestore.cli.apply_report import print_start, print_summary, run_with_progress
+from ganrestore.cli.apply_report import (
+    ApplyInterrupted,
+    print_start,
+    print_summary,
+    run_with_progress,
+)
 from ganrestore.cli.choices import (
     BUNDLED_NAMES,
     PRECISION_HELP,
@@ -284,8 +289,9 @@ def apply_command(
         try:
             with pillow_pixel_limit(None):  # the runner checks each header against --max-pixels
                 summary = run_with_progress(console, prepared.restorer, plan, prepared.options)
-        except KeyboardInterrupt:
-            console.print("Interrupted: every output written so far is complete.")
+        except KeyboardInterrupt as interrupted:
+            said = str(interrupted) if isinstance(interrupted, ApplyInterrupted) else ""
+            console.print(said or "Interrupted: every output written so far is complete.")
             raise typer.Exit(130) from None
     print_summary(summary, routed=prepared.restorer.mask_optional)
     if summary.exit_code:

@@ -89,8 +89,28 @@ def run_with_progress(
         console.print(message, highlight=False, markup=False, soft_wrap=True)
 
     with ApplyProgress(console, plan.total) as progress:
-        return run_plan(
-            restorer, plan, options, log, progress.files, progress.tiles, remove_stale=remove_stale
+        try:
+            return run_plan(
+                restorer, plan, options, log, progress.files, progress.tiles,
+                remove_stale=remove_stale,
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            done = progress.done
+    raise ApplyInterrupted(done, plan.total)
+
+
+class ApplyInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, with how far it got: ``done`` of ``total`` images finished."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(done, total)
+        self.done, self.total = done, total
+
+    def __str__(self) -> str:
+        return (
+            f"Interrupted after {self.done} of {self.total} image(s): every output written so "
+            "far is complete; the same command without --overwrite restores the rest (outputs "
+            "that exist are skipped)"
         )
 
 
