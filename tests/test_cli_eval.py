@@ -97,6 +97,19 @@ def test_an_unreadable_image_is_skipped_and_said_and_the_rest_is_scored(clean, t
     assert len(data["skipped"]) == 1 and "broken.png" in data["skipped"][0]
 
 
+def test_what_data_holds_besides_images_is_named_as_not_scored(clean, tmp_path) -> None:
+    Image.fromarray(skimage.data.camera()[:64, :64]).save(clean / "anim.gif")
+    (clean / "later").mkdir()
+    (clean / "notes.txt").write_text("not an image")
+    args = ["--task", "denoise", "--data", clean, "--model", "baseline:tv", "--sigma", "15"]
+    result = invoke(*args)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert f"not scored: {clean / 'anim.gif'}: GIF image: not supported; convert it" in said
+    assert f"not scored: {clean / 'later'}: sub-folder: eval scores the images of" in said
+    assert "notes.txt" not in said
+
+
 def test_a_folder_of_only_unreadable_images_is_an_error_naming_them(tmp_path) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()

@@ -29,6 +29,7 @@ from ganrestore.data.io import (
     write_image,
 )
 from ganrestore.data.layout import Sample
+from ganrestore.data.listing import NOT_AN_IMAGE, SUB_FOLDER, ignored_entries
 from ganrestore.errors import GanrestoreError
 from ganrestore.evaluation import metrics
 from ganrestore.evaluation.degrade import (
@@ -108,6 +109,17 @@ def _reference_files(folder: Path, option: str, task: Task) -> list[Path]:
     return sorted(files, key=lambda path: path.name)
 
 
+def _say_ignored(settings: EvalSettings, files: list[Path], log: Log) -> None:
+    """Name what ``--data`` holds besides the images scored (GIFs, RAW files, sub-folders,
+    broken links...), as ``apply`` does; files that are no images at all are not named."""
+    masks = next((c.masks_dir for c in settings.conditions if c.masks_dir is not None), None)
+    for path, reason in ignored_entries(settings.data, False, files, skip=masks):
+        if reason == SUB_FOLDER:
+            reason = "sub-folder: eval scores the images of --data itself"
+        if reason != NOT_AN_IMAGE:
+            log(f"not scored: {path}: {reason}")
+
+
 def _samples(
     settings: EvalSettings, task: Task, log: Log
 ) -> tuple[Path, list[Sample], RealPairs | None]:
@@ -115,6 +127,7 @@ def _samples(
     pairs, what was found (said once through ``log``)."""
     if not any(condition.real_pairs for condition in settings.conditions):
         files = _reference_files(settings.data, "--data", task)
+        _say_ignored(settings, files, log)
         return settings.data, [Sample(path) for path in files], None
     if len(settings.conditions) > 1:
         raise GanrestoreError(
