@@ -202,7 +202,12 @@ def _run_dir(out: Path | None, task: str, resume: bool) -> Path:
         return out
     if resume:
         raise ConfigError("--resume needs --out RUN_DIR: the run to continue")
-    return Path("runs") / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = Path("runs") / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir, number = base, 1
+    while run_dir.exists():  # a run started earlier in the same second: the next free name
+        number += 1
+        run_dir = base.with_name(f"{base.name}-{number}")
+    return run_dir
 
 
 def _config_file(config: Path | None) -> Path | None:

@@ -124,6 +124,7 @@ class Trainer:
         self._stop_requested = False
         self.warm_start: WarmStart | None = None
         self.resume_notes: list[str] = []
+        self.resumed = resume
         if resume:
             self._restore(load_resume_point(run_dir, list(self._networks())))
         elif config.init:
@@ -135,7 +136,14 @@ class Trainer:
         if context.is_main:
             try:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
-                (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+                # A new run claims the folder: created only if no other run wrote it meanwhile.
+                with open(self.run_dir / "config.json", "w" if self.resumed else "x") as file:
+                    file.write(json.dumps(config.to_dict(), indent=2))
+            except FileExistsError:
+                raise GanrestoreError(
+                    f"--out {self.run_dir}: another training run began there at the same moment; "
+                    "choose another --out, so neither overwrites the other"
+                ) from None
             except OSError as exc:
                 raise GanrestoreError(
                     f"--out {self.run_dir}: cannot write the run there "

@@ -89,6 +89,19 @@ class TestWhereARunMayStart:
 
         assert summary.end_step == 1 and (empty / "config.json").is_file()
 
+    def test_a_run_that_begins_in_the_same_folder_meanwhile_is_never_overwritten(
+        self, photo_folder: Path, tiny_config, tmp_path: Path
+    ) -> None:
+        run = tmp_path / "run"
+        trainer = Trainer(tiny(tiny_config, steps=1), photo_folder, run, CPU)  # checked: free
+        run.mkdir()
+        (run / "config.json").write_text('{"task": "denoise", "seed": 7}')  # the other run
+
+        with pytest.raises(GanrestoreError, match=r"another training run began there at the"):
+            trainer.fit()
+        assert (run / "config.json").read_text() == '{"task": "denoise", "seed": 7}'
+        assert not (run / "checkpoints").exists()
+
     def test_a_run_stopped_before_its_first_checkpoint_is_not_started_over(
         self, photo_folder: Path, tiny_config, tmp_path: Path
     ) -> None:

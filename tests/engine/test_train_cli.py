@@ -238,3 +238,17 @@ def test_a_disk_that_refuses_a_checkpoint_stops_the_run_with_a_message(
     assert "Traceback" not in result.stderr
     left = [p.name for p in (run / "checkpoints").rglob("*") if p.name.endswith(".tmp")]
     assert left == []  # nothing half-written
+
+
+def test_without_out_a_run_started_in_the_same_second_gets_the_next_free_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ganrestore.cli import train
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(train.time, "strftime", lambda _: "20261208-024731")
+    first = train._run_dir(None, "denoise", resume=False)
+    assert first == Path("runs/denoise-20261208-024731")
+    first.mkdir(parents=True)
+    second = train._run_dir(None, "denoise", resume=False)
+    assert second == Path("runs/denoise-20261208-024731-2")
