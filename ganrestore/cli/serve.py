@@ -59,7 +59,9 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).", min=0)] = 8080,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on (0: any free port).", min=0, max=65535)
+    ] = 8080,
     host: Annotated[
         str,
         typer.Option(

@@ -48,6 +48,13 @@ def test_without_the_web_extra_it_says_what_to_install(monkeypatch: pytest.Monke
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("port", ["65536", "99999", "-1"])
+def test_a_port_outside_0_to_65535_is_refused_naming_the_option(port: str) -> None:
+    result = invoke("--in", REPO_ROOT / "examples" / "broken", "--port", port)
+    assert result.exit_code == 2 and "--port" in result.output, result.output
+    assert "Traceback" not in result.output and "OverflowError" not in result.output
+
+
 def test_unsafe_folders_and_unknown_models_are_one_error_line(photos: Path, tmp_path: Path) -> None:
     pytest.importorskip("fastapi", reason='the web extra is missing: pip install -e ".[web]"')
     for args, message in (
