@@ -4,6 +4,7 @@ and placeholders that read as words (no `<bool>` after a flag, which reads as if
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,21 @@ def test_a_value_that_looks_like_a_word_for_yes_still_goes_to_its_option() -> No
     assert flag_given_a_value(command.params, ["denoise", "--set", "true", "--resume"]) is None
     assert flag_given_a_value(command.params, ["denoise", "--resume", "--", "true"]) is None
     assert "--resume is a flag" in (flag_given_a_value(command.params, ["--resume", "1"]) or "")
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line_and_exit_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import types
+
+    from ganrestore.cli import entry
+
+    class StillImporting(types.ModuleType):
+        def __getattr__(self, name: str) -> object:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the middle of importing torch
+
+    monkeypatch.setitem(sys.modules, "ganrestore.cli.app", StillImporting("ganrestore.cli.app"))
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "Interrupted while starting: nothing was done.\n"
