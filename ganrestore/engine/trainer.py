@@ -359,6 +359,12 @@ class Trainer:
                 "run's own config (the default) or start a new run with --out."
             ) from exc
         self.start_step = int(state["step"])
+        if self.start_step >= self.config.steps:
+            raise GanrestoreError(
+                f"{self.run_dir} is at step {self.start_step} already and this run ends at step "
+                f"{self.config.steps}: nothing to train; pass --steps N with N above "
+                f"{self.start_step} to train on"
+            )
         if self.context.is_main:
             torch.set_rng_state(state["rng_cpu"])
         else:

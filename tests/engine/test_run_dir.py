@@ -116,6 +116,21 @@ class TestWhereARunMayStart:
         assert (run / "metrics.jsonl").read_text().count("\n") == 1
 
 
+def test_resuming_a_run_at_or_past_its_last_step_says_to_raise_steps(
+    photo_folder: Path, tiny_config, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    Trainer(tiny(tiny_config, steps=2), photo_folder, run, CPU).fit()
+    config_before = (run / "config.json").read_text()
+    for steps in (2, 1):
+        said = rf"at step 2 already and this run ends at step {steps}: nothing to train; pass "
+        with pytest.raises(GanrestoreError, match=said + "--steps N with N above 2"):
+            Trainer(tiny(tiny_config, steps=steps), photo_folder, run, CPU, resume=True)
+    assert (run / "config.json").read_text() == config_before  # not rewritten
+    summary = Trainer(tiny(tiny_config, steps=3), photo_folder, run, CPU, resume=True).fit()
+    assert (summary.start_step, summary.end_step) == (2, 3)
+
+
 class TestResumeFromDamagedCheckpoints:
     def test_the_newest_intact_checkpoint_is_used_and_the_damaged_one_set_aside(
         self, photo_folder: Path, tiny_config, tmp_path: Path
