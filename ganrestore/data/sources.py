@@ -158,7 +158,14 @@ def _aligned(root: Path, options: Options, why: str) -> Source:
     return Source(root, "aligned", root, clean_half=clean_half)
 
 
-def _no_images(root: Path, pair: PairFolder) -> DataError:
+def _no_images(root: Path, pair: PairFolder, training: bool = True) -> DataError:
+    """Why ``root`` gives no images, and where they go; ``training``: else a ``val/`` folder."""
+    if not training:
+        return DataError(
+            f"the validation folder {root} holds no images (looked for {IMAGE_SUFFIX_LIST}): put "
+            "validation photos there, laid out like the training data, or remove the empty "
+            "folder to hold some training photos out instead"
+        )
     nested = [(p, len(list_images(p, recursive=True))) for p in _subfolders(root)]
     nested = [(path, count) for path, count in nested if count]
     if nested:
@@ -190,7 +197,7 @@ def _source_at(
                 f"data.layout is 'aligned' but {root} holds no images directly; put the "
                 "side-by-side A|B images there, or drop the setting"
             )
-        raise _no_images(root, options.pair)
+        raise _no_images(root, options.pair, training=required)
     if layout == "aligned":
         return _aligned(root, options, "data.layout = aligned")
     sizes = [size for size in map(scan.size, loose) if size is not None]

@@ -54,6 +54,15 @@ class TestCleanOnly:
         assert clean_names(layout.val) == ["img04.png", "img05.png"]
         assert all(sample.clean.parent.parent.name == "val" for sample in layout.val)
 
+    def test_an_empty_val_folder_is_named_as_the_validation_folder(self, make_data_dir):
+        root = make_data_dir(count=4)
+        (root / "val").mkdir()
+
+        with pytest.raises(DataError, match=r"the validation folder .*val holds no images") as e:
+            discover(root, DENOISE)
+        assert "remove the empty folder to hold some training photos out" in str(e.value)
+        assert "put the training photos there" not in str(e.value)
+
     def test_one_validation_image_is_counted_in_the_singular(self, make_data_dir):
         root = make_data_dir(count=4, val=1)
 
