@@ -111,6 +111,12 @@ class DecodedImage:
         return self.pixels.shape[2] == 1
 
 
+def format_for_name(name: str | Path) -> str | None:
+    """The format a file of this name is written in, by its suffix (``"a.png"``: ``"PNG"``,
+    whatever the file held when read), or None for a suffix we do not write."""
+    return _FORMAT_BY_SUFFIX.get(Path(name).suffix.lower())
+
+
 def list_images(folder: Path, recursive: bool = False) -> list[Path]:
     """Image files in ``folder`` (by suffix, any case), sorted, hidden files and folders skipped.
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganrestore.data.io import DecodedImage
+from ganrestore.data.io import DecodedImage, format_for_name
 from ganrestore.inference.masks import mask_from_alpha
 from ganrestore.web.budget import MemoryBudget
 from ganrestore.web.config import ServeConfig
@@ -72,7 +72,8 @@ class Server:
             loaded = mask_from_alpha(decoded.alpha)
             if loaded is not None:
                 holes, mask_source = loaded.holes, "its transparent pixels"
-        photo = Photo(new_id(), name, source, decoded.format, decoded.bit_depth, decoded.metadata)
+        file_format = format_for_name(name) or decoded.format  # by its name, as apply writes
+        photo = Photo(new_id(), name, source, file_format, decoded.bit_depth, decoded.metadata)
         photo.holes, photo.mask_source = holes, mask_source
         photo.add(decoded.pixels, decoded.alpha)
         return photo

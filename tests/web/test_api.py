@@ -240,6 +240,21 @@ def test_an_upload_is_saved_under_a_safe_name_inside_out(
     assert client.get("/api/inputs").status_code == 404  # no --in: uploads only
 
 
+def test_a_file_is_written_in_the_format_its_name_says_as_apply_writes_it(
+    make_client, fast_models, photos: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "fixed"
+    client = make_client(fast_models, output_dir=out)
+    jpeg = (photos / "camera.jpg").read_bytes()  # JPEG bytes under a .png name
+    photo = client.post("/api/uploads?name=renamed.png", content=jpeg).json()
+    assert photo["name"] == "renamed.png" and photo["format"] == "PNG"
+    answer = client.get(f"/api/photos/{photo['id']}/versions/0/file")
+    assert answer.headers["content-type"] == "image/png"
+    assert client.post(f"/api/photos/{photo['id']}/versions/0/save").status_code == 200
+    with Image.open(out / "renamed.png") as saved:
+        assert saved.format == "PNG"
+
+
 def test_without_out_saving_says_to_download(make_client, fast_models, photos: Path) -> None:
     client = make_client(fast_models, input_dir=photos)
     photo = client.post("/api/inputs/open", json={"name": "gray.png"}).json()
