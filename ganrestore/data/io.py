@@ -210,7 +210,18 @@ def image_size(path: Path) -> tuple[int, int]:
         ImageReadError: the file is missing or its header cannot be parsed.
     """
     with _reading(Path(path), max_pixels=0) as (image, _):
+        refused = _thirty_two_bit(image)
+        if refused is not None:  # read_image refuses it: the header says so already
+            raise ImageReadError(path, refused)
         return _upright_size(image)
+
+
+def _thirty_two_bit(image: Image.Image) -> str | None:
+    """Why an opened file's pixels are not read (32-bit float or integer), or None."""
+    is_sixteen_bit_png = image.mode == "I" and image.format == "PNG"  # Pillow's 16-bit gray
+    if image.mode in ("I", "F") and not is_sixteen_bit_png:
+        return THIRTY_TWO_BIT.format(kind="float" if image.mode == "F" else "integer")
+    return None
 
 
 def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
@@ -303,9 +314,9 @@ def _pillow_to_arrays(path: Path, image: Image.Image):
         transparent = image.info.get("transparency")  # a PNG's one transparent gray level
         alpha = (values != transparent).astype(np.float32) if type(transparent) is int else None
         return values[..., None] / 65535.0, alpha, 16
-    if mode in ("I", "F"):
-        kind = "float" if mode == "F" else "integer"
-        raise ImageReadError(path, THIRTY_TWO_BIT.format(kind=kind))
+    refused = _thirty_two_bit(image)
+    if refused is not None:
+        raise ImageReadError(path, refused)
     if mode == "P":
         mode = "RGBA" if "transparency" in image.info else "RGB"
     elif mode in ("L", "RGB") and "transparency" in image.info:  # a PNG's transparent colour
