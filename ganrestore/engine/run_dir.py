@@ -149,6 +149,17 @@ def load_resume_point(run_dir: Path, names: Sequence[str]) -> ResumePoint:
             f"--resume: {run_dir} holds no checkpoint to resume from (the run stopped before "
             "its first one); start again with another --out"
         )
+    never_saved = [name for name in names if not any((f / name).exists() for f in folders)]
+    if never_saved and any((folder / TRAINING_STATE).is_file() for folder in folders):
+        # Not damage: the run was trained without these networks and the settings now ask
+        # for them (e.g. an adversarial weight set at --resume). Nothing is set aside.
+        missing = " and ".join(Path(name).stem.replace("_", " ") for name in never_saved)
+        raise CheckpointError(
+            f"--resume: {run_dir} was trained without a {missing} (none of its "
+            "checkpoints holds one), but the settings now need it: a --set changed what the run "
+            "trains. Resume with the run's own settings, or start a new run from it with "
+            f"--init {run_dir} --out NEW_RUN"
+        )
     damaged: list[tuple[Path, str]] = []
     for folder in folders:
         try:

@@ -131,6 +131,25 @@ def test_resuming_a_run_at_or_past_its_last_step_says_to_raise_steps(
     assert (summary.start_step, summary.end_step) == (2, 3)
 
 
+def test_resuming_with_a_discriminator_the_run_never_had_is_no_damage(
+    photo_folder: Path, tiny_config, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    plain = tiny(tiny_config, "loss.adversarial_weight=0", steps=1)
+    Trainer(plain, photo_folder, run, CPU).fit()
+    assert not (run / "checkpoints" / "step-00000001" / modelfile.DISCRIMINATOR).exists()
+    adversarial = tiny(tiny_config, "loss.adversarial_weight=1", steps=2)
+
+    with pytest.raises(GanrestoreError) as caught:
+        Trainer(adversarial, photo_folder, run, CPU, resume=True)
+    said = str(caught.value)
+    assert f"{run} was trained without a discriminator" in said and "a --set changed" in said
+    assert f"--init {run} --out NEW_RUN" in said and "damaged" not in said
+    assert sorted(p.name for p in (run / "checkpoints").iterdir() if p.is_dir()) == [
+        "step-00000001"
+    ]  # nothing set aside
+
+
 class TestResumeFromDamagedCheckpoints:
     def test_the_newest_intact_checkpoint_is_used_and_the_damaged_one_set_aside(
         self, photo_folder: Path, tiny_config, tmp_path: Path
