@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -83,6 +84,7 @@ class _SampleReader:
         self.pair = pair
         self.max_pixels = max_pixels
         self._bad: set[int] = set()
+        self._said_empty: set[Path] = set()
 
     def _decode(self, sample: Sample) -> tuple[np.ndarray, np.ndarray | None]:
         """``(H, W, 3)`` clean and its ``(H // s, W // s, 3)`` image or ``(H // s, W // s, 1)``
@@ -101,6 +103,14 @@ class _SampleReader:
             pair = np.repeat(pair, 3, axis=2) if pair.shape[2] == 1 else pair
         else:
             pair = read_mask(pair_path, max_pixels=self.max_pixels)[..., None]
+            if pair_path not in self._said_empty and not (pair > 0.5).any():
+                self._said_empty.add(pair_path)
+                warnings.warn(
+                    f"{pair_path}: this mask has no hole (no white pixel), so its photo teaches "
+                    "nothing to fill; masks are white where the hole is",
+                    BadImageWarning,
+                    stacklevel=3,
+                )
         problem = self.pair.size_problem(
             sample.clean, clean.shape, pair_path or sample.clean, pair.shape
         )
@@ -124,7 +134,8 @@ class _SampleReader:
                 warnings.warn(
                     f"{error}. Using the next image instead", BadImageWarning, stacklevel=3
                 )
-        raise DataError(f"none of the {count} images of this dataset can be read; check them")
+        folder = self.samples[0].clean.parent if self.samples else "this dataset"
+        raise DataError(f"none of the {count} images in {folder} can be read; check them")
 
 
 def _pad_to(array: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -180,6 +180,18 @@ class TestTrainInpaint:
             assert torch.equal(item["mask"], bright)
             assert torch.equal(item["degraded"], item["clean"] * (1 - item["mask"]))
 
+    def test_a_mask_without_a_hole_is_said_once_and_still_used(self, tmp_path, camera):
+        clean = save(tmp_path / "clean" / "c.png", camera)
+        mask = save(tmp_path / "masks" / "c.png", np.zeros_like(camera))
+        dataset = TrainDataset([Sample(clean, pair=mask)], INPAINT, crop=16)
+
+        with pytest.warns(BadImageWarning, match=r"c\.png: this mask has no hole"):
+            item = dataset[(0, 1)]
+        assert not item["mask"].any()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            dataset[(0, 2)]  # said once
+
 
 class TestTrainInputs:
     def test_small_image_is_reflect_padded(self, clean_samples, coffee):
