@@ -154,16 +154,19 @@ def _hold_out(
         for sample in samples
     ]
     held = {i for i, score in enumerate(scores) if score < val_fraction}
+    why = ""
     if not held:
         held = {min(range(len(samples)), key=scores.__getitem__)}
+        why = f"; data.val_fraction {val_fraction:g} would hold out none, and a run needs one"
     if len(held) == len(samples):
         held.remove(max(range(len(samples)), key=scores.__getitem__))
+        why = f"; data.val_fraction {val_fraction:g} would hold out all, and one is kept to train"
     train = [sample for i, sample in enumerate(samples) if i not in held]
     val = [sample for i, sample in enumerate(samples) if i in held]
     notes.append(
         f"no validation folder: {len(val)} of {len(samples)} images are held out for "
-        f"validation (chosen by a hash of the file name, the same on every run); add {hint} "
-        "to choose them yourself"
+        f"validation (chosen by a hash of the file name, the same on every run{why}); add "
+        f"{hint} to choose them yourself"
     )
     return train, val
 

@@ -36,10 +36,11 @@ class TestCleanOnly:
         assert any("held out for validation" in note for note in layout.notes)
 
     def test_two_images_give_one_train_and_one_val(self, make_data_dir):
-        for fraction in (0.0, 0.99):
+        for fraction, why in ((0.0, "would hold out none"), (0.99, "would hold out all")):
             layout = discover(make_data_dir(count=2, name=f"d{fraction}"), INPAINT, fraction)
             assert len(layout.train) == len(layout.val) == 1
             assert layout.train != layout.val
+            assert any(f"data.val_fraction {fraction:g} {why}" in note for note in layout.notes)
 
     def test_single_image_is_used_for_both_and_said_so(self, make_data_dir):
         layout = discover(make_data_dir(count=1), DENOISE)
