@@ -12,8 +12,10 @@ continued with ``--resume``.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,13 +223,14 @@ class Trainer:
             rank=context.rank,
             world_size=context.world_size,
         )
+        workers = loader_workers(config.data.workers)
         loader = DataLoader(
             dataset,
             batch_size=config.data.batch_size,
             sampler=sampler,
-            num_workers=config.data.workers,
+            num_workers=workers,
             pin_memory=context.device.type == "cuda",
-            persistent_workers=config.data.workers > 0,
+            persistent_workers=workers > 0,
             generator=torch.Generator().manual_seed(config.seed),  # keeps the global RNG intact
         )
         memory_format = torch.channels_last if config.channels_last else torch.preserve_format
@@ -445,3 +448,25 @@ def _grid_rows(shown: torch.Tensor, restored: torch.Tensor, clean: torch.Tensor)
     ``(B, 3, H, W)`` (the input as its task shows it)."""
     strips = torch.cat([shown, restored, clean], dim=3)
     return [strip.permute(1, 2, 0).float().cpu().numpy() for strip in strips]
+
+
+class TooManyWorkersWarning(UserWarning):
+    """``data.workers`` asked for more loader processes than this process has CPUs."""
+
+
+def loader_workers(asked: int, cpus: int | None = None) -> int:
+    """The data-loader processes to start for ``data.workers = asked``: at most one per CPU this
+    process may run on (``cpus``; None: read it), said when fewer than asked. The batches are
+    the same whatever the count: each crop is drawn from its own seed."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = max(1, cpus or 1)
+    if asked <= cpus:
+        return asked
+    warnings.warn(
+        f"data.workers {asked} is more than the {cpus} CPU(s) this run may use: {cpus} loader "
+        "process(es) are started instead (more would only compete for them)",
+        TooManyWorkersWarning,
+        stacklevel=2,
+    )
+    return cpus

@@ -245,3 +245,11 @@ def test_a_damaged_run_config_is_a_clear_error(photo_folder: Path, tmp_path: Pat
 
     assert result.exit_code == 2, result.output
     assert "config.json cannot be read" in " ".join(result.output.split())
+
+
+def test_more_loader_workers_than_cpus_start_one_per_cpu_and_say_so() -> None:
+    from ganrestore.engine.trainer import TooManyWorkersWarning, loader_workers
+
+    assert loader_workers(2, cpus=2) == 2 and loader_workers(0, cpus=1) == 0
+    with pytest.warns(TooManyWorkersWarning, match=r"data.workers 100 is more than the 2 CPU"):
+        assert loader_workers(100, cpus=2) == 2
