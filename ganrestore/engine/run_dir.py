@@ -102,10 +102,15 @@ def refuse_occupied(run_dir: Path) -> None:
         raise GanrestoreError(f"--out {run_dir} is a file; choose a folder for the run")
     if is_run(run_dir):
         latest = latest_checkpoint(run_dir)
-        held = f"checkpoint at step {_step_of(latest)}" if latest else "no checkpoint yet"
+        if latest is None:  # nothing --resume could continue from
+            raise GanrestoreError(
+                f"{run_dir} already holds a training run that stopped before its first "
+                "checkpoint, so there is nothing to resume; choose another --out (or delete "
+                "that folder yourself)"
+            )
         raise GanrestoreError(
-            f"{run_dir} already holds a training run ({held}); pass --resume to continue it, "
-            "or choose another --out so nothing is overwritten"
+            f"{run_dir} already holds a training run (checkpoint at step {_step_of(latest)}); "
+            "pass --resume to continue it, or choose another --out so nothing is overwritten"
         )
     contents = sorted(run_dir.iterdir())
     if contents:

@@ -110,7 +110,8 @@ class TestWhereARunMayStart:
         (run / "config.json").write_text('{"task": "denoise"}')
         (run / "metrics.jsonl").write_text('{"step": 2, "kind": "train"}\n')
 
-        with pytest.raises(GanrestoreError, match=r"already holds a training run .*--resume"):
+        with pytest.raises(GanrestoreError, match=r"stopped before its first checkpoint, so "
+                           "there is nothing to resume; choose another --out"):  # fmt: skip
             Trainer(tiny(tiny_config), photo_folder, run, CPU)
         assert (run / "config.json").read_text() == '{"task": "denoise"}'
         assert (run / "metrics.jsonl").read_text().count("\n") == 1
