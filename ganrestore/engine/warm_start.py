@@ -37,20 +37,22 @@ class WarmStart:
         source: the generator file the weights came from.
         loaded: how many generator tensors were copied.
         added: generator tensors the source lacks (they keep their initialisation).
-        discriminator: whether the discriminator was loaded too.
+        discriminator: whether the discriminator was loaded too; None for a run that trains
+            none.
     """
 
     source: Path
     loaded: int
     added: list[str]
-    discriminator: bool
+    discriminator: bool | None
 
     def describe(self) -> str:
         """One line for the run's log."""
         parts = [f"generator from {self.source} ({self.loaded} tensors)"]
         if self.added:
             parts.append(f"{len(self.added)} new tensors start fresh ({self.added[0]}, ...)")
-        parts.append("discriminator too" if self.discriminator else "discriminator starts fresh")
+        if self.discriminator is not None:  # a run without one is not told about it
+            parts.append(f"discriminator {'too' if self.discriminator else 'starts fresh'}")
         return "init: " + "; ".join(parts)
 
 
@@ -80,7 +82,7 @@ def warm_start(parts: Components, init: str | os.PathLike[str], task: str) -> Wa
     if parts.ema is not None:
         parts.ema.module.load_state_dict(parts.generator.state_dict())
     discriminator_file = source.parent / DISCRIMINATOR
-    with_discriminator = False
+    with_discriminator = None if parts.discriminator is None else False
     if parts.discriminator is not None and discriminator_file.is_file():
         tensors = load_tensors(discriminator_file)
         if _fits_exactly(parts.discriminator, tensors):

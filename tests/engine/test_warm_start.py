@@ -104,3 +104,15 @@ def test_the_cli_fine_tunes_a_bundled_model_by_name(
     assert "init no-such-model: no such file or folder" in unknown.stderr
     both = run_cli(*args, "--out", str(tmp_path / "mine"), "--resume", "--init", "denoise")
     assert both.returncode == 2 and "--init starts a new run" in both.stderr
+
+
+def test_a_run_without_a_discriminator_is_not_told_one_starts_fresh(
+    photo_folder: Path, tiny_config, tmp_path: Path
+) -> None:
+    source = train(tiny(tiny_config, steps=1), photo_folder, tmp_path / "source")
+    plain = tiny(tiny_config, f"init={source}", "loss.adversarial_weight=0")
+    told = Trainer(plain, photo_folder, tmp_path / "plain", CPU).warm_start.describe()
+    assert told.startswith(f"init: generator from {modelfile.generator_file(source)}")
+    assert "discriminator" not in told
+    adversarial = Trainer(tiny(tiny_config, f"init={source}"), photo_folder, tmp_path / "a", CPU)
+    assert adversarial.warm_start.describe().endswith("; discriminator too")
