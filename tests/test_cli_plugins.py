@@ -21,6 +21,19 @@ def test_version(run_cli) -> None:
     assert result.stdout.startswith("ganrestore ")
 
 
+def test_kind_takes_the_plural_and_the_singular_the_table_shows() -> None:
+    from typer.testing import CliRunner
+
+    from ganrestore.cli.app import app
+
+    for kind in ("generators", "generator", "loss", "task"):
+        result = CliRunner().invoke(app, ["plugins", "list", "--kind", kind])
+        assert result.exit_code == 0, result.output
+    assert " unet " in CliRunner().invoke(app, ["plugins", "list", "--kind", "generator"]).output
+    refused = CliRunner().invoke(app, ["plugins", "list", "--kind", "gizmo"])
+    assert refused.exit_code == 2 and "unknown kind 'gizmo'" in refused.output
+
+
 @pytest.mark.slow  # each test from here on starts the CLI and imports torch: seconds each
 def test_list_shows_the_built_ins_from_the_installed_distribution(run_cli) -> None:
     result = run_cli("plugins", "list")

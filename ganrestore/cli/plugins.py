@@ -28,11 +28,14 @@ KindOption = Annotated[
 
 
 def _selected(kind: str | None) -> dict[str, Registry[Any]]:
+    """The registries ``--kind`` names: plural as listed, or singular as the table shows a
+    plugin's kind (``generator``, ``task``, ``loss``)."""
     if kind is None:
         return dict(REGISTRIES)
-    if kind not in REGISTRIES:
-        raise typer.BadParameter(f"unknown kind '{kind}'; choose one of: {', '.join(REGISTRIES)}")
-    return {kind: REGISTRIES[kind]}
+    for name in (kind, f"{kind}s", f"{kind}es"):
+        if name in REGISTRIES:
+            return {name: REGISTRIES[name]}
+    raise typer.BadParameter(f"unknown kind '{kind}'; choose one of: {', '.join(REGISTRIES)}")
 
 
 @app.command("list")
