@@ -43,8 +43,7 @@ from ganrestore.modelfile import (
     ModelRecord,
     save_model_file,
 )
-
-TRAINING_STATE = "training_state.pt"
+from ganrestore.modelfile.layout import TRAINING_STATE
 
 
 def step_name(step: int) -> str:

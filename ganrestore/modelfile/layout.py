@@ -27,6 +27,8 @@ GENERATOR = "generator.safetensors"
 GENERATOR_RAW = "generator_raw.safetensors"
 DISCRIMINATOR = "discriminator.safetensors"
 RECORD = "record.json"
+#: A checkpoint's optimiser and schedule state (``torch.save``), for ``--resume`` alone.
+TRAINING_STATE = "training_state.pt"
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from ganrestore.errors import GanrestoreError
 from ganrestore.modelfile.layout import (
     GENERATOR,
+    TRAINING_STATE,
     generator_file,
     is_checkpoint_folder,
     is_run_directory,
@@ -98,6 +99,11 @@ class ModelSource:
         """
         if self.kind is SourceKind.BASELINE or self.path is None:
             raise ModelNotFoundError(f"{self.given} is a classical baseline: it has no model file")
+        if self.kind is SourceKind.EXPORTED and self.path.name == TRAINING_STATE:
+            raise ModelNotFoundError(
+                f"{self.given} is a checkpoint's training state (for --resume), not a model; "
+                f"pass its checkpoint folder {self.path.parent} or the run directory"
+            )
         if self.kind is SourceKind.EXPORTED:
             raise ModelNotFoundError(
                 f"{self.given} was written by `ganrestore export`: it runs (apply, "

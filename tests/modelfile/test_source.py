@@ -106,6 +106,17 @@ def test_paths_that_are_no_model_name_what_they_lack(tmp_path: Path, weights_dir
         started.model_file()
 
 
+def test_a_checkpoints_training_state_is_named_as_such(tmp_path: Path) -> None:
+    state = tmp_path / "run" / "checkpoints" / "step-00000010" / "training_state.pt"
+    state.parent.mkdir(parents=True)
+    state.write_bytes(b"optimiser state")
+    with pytest.raises(ModelNotFoundError) as caught:
+        parse_model_source(state).model_file()
+    said = str(caught.value)
+    assert "is a checkpoint's training state (for --resume), not a model" in said
+    assert f"pass its checkpoint folder {state.parent}" in said and "export" not in said
+
+
 def test_a_bundled_model_that_is_not_installed_says_how_to_train_one(weights_dir: Path) -> None:
     parsed = parse_model_source("inpaint")
     assert parsed == ModelSource(
