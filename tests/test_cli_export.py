@@ -153,6 +153,10 @@ def test_usage_errors_are_one_clean_line(tmp_path: Path) -> None:
     clean_error(invoke("export", tmp_path / "nope.safetensors", "--out", tmp_path / "x.onnx"))
     clean_error(invoke("export", run, "--out", taken), "exists already", "--overwrite")
     assert taken.read_bytes() == b"mine"
+    clean_error(
+        invoke("export", run, "--out", taken / "x.onnx"),
+        f"--out {taken / 'x.onnx'}: cannot be written ({taken} is a file, not a folder)",
+    )
     clean_error(invoke("export", run, "--out", tmp_path / "x.onnx.txt"), "ending in .onnx")
     clean_error(
         invoke("export", run, "--out", tmp_path / "x.pt", "--format", "onnx"),

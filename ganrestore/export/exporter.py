@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ganrestore.data.atomic import OutputExistsError, write_atomically
+from ganrestore.data.atomic import OutputExistsError, why_unwritable, write_atomically
 from ganrestore.errors import GanrestoreError
 from ganrestore.export.exported import open_exported
 from ganrestore.export.graph import (
@@ -161,6 +161,9 @@ def export_model(
             f"--out {out} is {what} that exists already: not replaced; pick another name"
             + ("" if out.is_dir() else " or pass --overwrite")
         )
+    problem = why_unwritable(out)
+    if problem is not None:  # said before the export, which takes a while, not after
+        raise ExportError(f"--out {out}: cannot be written ({problem}); pick another path")
     source = parse_model_source(model, what="MODEL")
     if source.kind is SourceKind.BASELINE:
         raise ExportError(f"{model} is a classical baseline: it has no network to export")
