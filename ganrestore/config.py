@@ -124,8 +124,8 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    task_options: Any = None
-    task_spec: Any = field(default=None, compare=False, repr=False)
+    task_options: Any = field(default=None, metadata={"internal": True})
+    task_spec: Any = field(default=None, compare=False, repr=False, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (tuples as lists), ready for JSON or TOML."""
@@ -146,6 +146,16 @@ class TrainConfig:
 def ready_configs_dir() -> Path:
     """The folder of the ready configs shipped with ganrestore (``ganrestore/configs``)."""
     return Path(str(resources.files("ganrestore") / "configs"))
+
+
+def is_ready_config(source: Path | str) -> bool:
+    """Whether ``source`` is one of the ready configs shipped inside ganrestore."""
+    return isinstance(source, Path) and source.parent == ready_configs_dir()
+
+
+def _shown_source(source: Path | str) -> str:
+    """How messages name a config: a shipped one by name (not by a path into the package)."""
+    return f"the ready config '{source.stem}'" if is_ready_config(source) else str(source)
 
 
 def bundled_config_path(name: str) -> Path:
@@ -195,23 +205,29 @@ def load_config(
             f"the {task} task ships no ready config: pass --config FILE (a TOML file with "
             "[generator] and [discriminator] tables; see docs/training.md)"
         )
+    shown = _shown_source(source)
     file_task = data.get("task", task)
     if file_task != task:
+        advice = (
+            f"pass a --config written for {task}"
+            if is_ready_config(source)
+            else f'set task = "{task}" in that file'
+        )
         raise ConfigError(
-            f"{source} is a config for task '{file_task}', not '{task}'; "
-            f'run `ganrestore train {file_task}` or set task = "{task}" in the file'
+            f"{shown} is a config for task '{file_task}', not '{task}'; "
+            f"run `ganrestore train {file_task}` or {advice}"
         )
     data["task"] = task
-    origin = str(source)
+    origin = shown
     for key, value in cli_values.items():
         if value is not None:
             set_path(data, key, value)
-            origin = f"{source} (with command-line options)"
+            origin = f"the command-line options over {shown}"
     parsed = [parse_override(item) for item in overrides]
     _forget_params_of_renamed_networks(data, parsed)
     for key, value in parsed:
         set_path(data, key, value)
-        origin = f"{source} (with command-line options)"
+        origin = f"the command-line options over {shown}"
     table = _task_table(data, task_plugin, origin)
     config = from_dict(TrainConfig, data, origin=origin)
     options = from_dict(task_plugin.options_type, table, origin=origin, prefix=task)
@@ -386,7 +402,8 @@ def from_dict(cls: type[Any], data: Mapping[str, Any], origin: str, prefix: str 
     if not isinstance(data, Mapping):
         raise ConfigError(f"{origin}: '{prefix or cls.__name__}' must be a table")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    # Internal fields (filled in by load_config, not read from a file) are no keys of a config.
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         where = f"'{prefix}'" if prefix else "the top level"

@@ -152,3 +152,14 @@ def test_renaming_a_network_starts_it_from_its_own_defaults() -> None:
 
 def test_mps_is_a_device_as_for_apply() -> None:
     assert load_config("denoise", device="mps").device == "mps"
+
+
+def test_messages_name_a_ready_config_by_name_and_list_only_real_keys() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config("denoise", overrides=["nope=1"])
+    said = str(caught.value)
+    assert said.startswith("the command-line options over the ready config 'denoise': ")
+    assert "unknown key 'nope'" in said and "configs/" not in said
+    assert "task_options" not in said and "task_spec" not in said
+    with pytest.raises(ConfigError, match="pass a --config written for denoise"):
+        load_config("denoise", bundled_config_path("inpaint"))

@@ -18,6 +18,7 @@ from ganrestore.config import (
     MovedKeyWarning,
     TrainConfig,
     bundled_config_path,
+    is_ready_config,
     load_config,
     parse_override,
     ready_configs_dir,
@@ -230,7 +231,7 @@ def _config_file(config: Path | None) -> Path | None:
 
 
 def _is_ready_config(config: Path | None) -> bool:
-    return config is None or config.parent == ready_configs_dir()
+    return config is None or is_ready_config(config)
 
 
 def _resolve_init(config: TrainConfig) -> TrainConfig:
