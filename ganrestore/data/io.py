@@ -306,6 +306,17 @@ def _decode_sixteen_bit(
     return np.ascontiguousarray(pixels), None if alpha is None else np.ascontiguousarray(alpha)
 
 
+def eight_bit_mode(image: Image.Image) -> str:
+    """The mode an 8-bit Pillow image is read in: ``L``, ``LA``, ``RGB`` or ``RGBA``, with
+    alpha whenever it has transparency (an alpha band, or a palette's or PNG's transparent
+    colour); other colour spaces (CMYK, YCbCr, LAB...) become RGB."""
+    mode = image.mode
+    if "transparency" in image.info and mode in ("P", "L", "RGB"):
+        return {"P": "RGBA", "L": "LA", "RGB": "RGBA"}[mode]
+    kept = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "PA": "RGBA", "RGBA": "RGBA"}
+    return kept.get(mode, "RGBA" if mode == "RGBa" else "RGB")
+
+
 def _pillow_to_arrays(path: Path, image: Image.Image):
     """Converts a loaded, upright Pillow image to (pixels, alpha, bit_depth)."""
     mode = image.mode
@@ -317,12 +328,7 @@ def _pillow_to_arrays(path: Path, image: Image.Image):
     refused = _thirty_two_bit(image)
     if refused is not None:
         raise ImageReadError(path, refused)
-    if mode == "P":
-        mode = "RGBA" if "transparency" in image.info else "RGB"
-    elif mode in ("L", "RGB") and "transparency" in image.info:  # a PNG's transparent colour
-        mode = {"L": "LA", "RGB": "RGBA"}[mode]
-    target = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "PA": "RGBA", "RGBa": "RGBA"}
-    mode = target.get(mode, "RGBA" if mode == "RGBA" else "RGB")
+    mode = eight_bit_mode(image)
     values = np.asarray(image.convert(mode), dtype=np.float32) / 255.0
     values = values.reshape(*values.shape[:2], -1)
     has_alpha = mode in ("LA", "RGBA")

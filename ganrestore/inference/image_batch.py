@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from ganrestore.data.io import eight_bit_mode
 from ganrestore.errors import GanrestoreError
 
 ImageLike = Union[np.ndarray, Image.Image, Tensor]  # noqa: UP007 (a runtime alias)
@@ -92,11 +93,8 @@ def _pil_array(image: Image.Image) -> np.ndarray:
         if values.min(initial=0) < 0 or values.max(initial=0) > 65535:
             raise RestoreInputError(f"PIL mode {mode} with values outside 16 bits")
         return values.astype(np.uint16)
-    if mode == "P":
-        mode = "RGBA" if "transparency" in image.info else "RGB"
-    target = {"1": "L", "L": "L", "LA": "LA", "La": "LA", "RGBA": "RGBA", "RGBa": "RGBA"}
     try:
-        return np.asarray(image.convert(target.get(mode, "RGB")))
+        return np.asarray(image.convert(eight_bit_mode(image)))
     except ValueError as exc:  # e.g. HSV, which Pillow cannot convert to RGB
         raise RestoreInputError(
             f"a PIL image of mode {image.mode} cannot be read ({exc}); convert it to RGB first"

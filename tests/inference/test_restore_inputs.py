@@ -27,6 +27,19 @@ def test_a_pil_float_image_is_read_as_0_to_1_and_comes_back_as_float(
     assert np.abs(np.asarray(restored) - expected).max() <= 1 / 255 + 1e-6
 
 
+def test_a_pil_image_with_transparency_keeps_it(denoiser: Restorer, camera: np.ndarray) -> None:
+    see_through = np.zeros((*camera.shape, 2), np.uint8)
+    see_through[..., 0], see_through[..., 1] = camera // 16, 255
+    see_through[:8, :8, 1] = 0
+    palette_alpha = Image.fromarray(see_through, mode="PA")
+    keyed = Image.fromarray(np.dstack([camera] * 3))
+    keyed.info["transparency"] = tuple(int(v) for v in np.dstack([camera] * 3)[0, 0])
+    for image in (palette_alpha, keyed):
+        restored = denoiser.restore(image)
+        assert restored.mode == "RGBA", image.mode
+        assert np.asarray(restored)[0, 0, 3] == 0 and np.asarray(restored)[20, 20, 3] == 255
+
+
 def test_a_pil_float_image_outside_0_to_1_is_refused_saying_the_range(
     denoiser: Restorer, camera: np.ndarray
 ) -> None:
