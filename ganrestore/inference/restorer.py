@@ -382,8 +382,15 @@ def _check_finite_output(restored: Tensor, description: str, device: torch.devic
 
 
 def _check_batch(images: Tensor, masks: Tensor | None, takes_masks: bool, description: str) -> None:
+    if not isinstance(images, Tensor):
+        raise RestoreInputError(
+            f"restore_batch takes a tensor (B, 1 or 3, H, W), not a {type(images).__name__}; "
+            "restore() takes numpy arrays and PIL images"
+        )
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise RestoreInputError(f"expected images (B, 1 or 3, H, W), got {tuple(images.shape)}")
+    if images.is_floating_point() and not bool(torch.isfinite(images).all()):
+        raise RestoreInputError("the images contain NaN or infinity: nothing to restore from")
     if takes_masks and masks is None:
         raise MaskRequiredError(f"{description} is an inpainting model and needs masks")
     if masks is not None:

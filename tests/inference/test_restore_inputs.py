@@ -119,3 +119,14 @@ def test_load_restorer_forwards_every_restorer_option(denoise_run: Path) -> None
 def test_bad_tile_options_are_clear_errors(denoise_run: Path, options, message: str) -> None:
     with pytest.raises(GanrestoreError, match=message):
         ganrestore.load_restorer(denoise_run, "cpu", **options)
+
+
+def test_restore_batch_refuses_what_is_no_finite_tensor_naming_the_input(
+    denoiser: Restorer,
+) -> None:
+    images = torch.rand(1, 3, 16, 16)
+    images[0, 0, 0, 0] = float("nan")
+    with pytest.raises(RestoreInputError, match="the images contain NaN or infinity"):
+        denoiser.restore_batch(images)
+    with pytest.raises(RestoreInputError, match="takes a tensor .* not a list; restore"):
+        denoiser.restore_batch([torch.rand(3, 16, 16)])  # type: ignore[arg-type]
