@@ -128,5 +128,5 @@ def test_restore_batch_refuses_what_is_no_finite_tensor_naming_the_input(
     images[0, 0, 0, 0] = float("nan")
     with pytest.raises(RestoreInputError, match="the images contain NaN or infinity"):
         denoiser.restore_batch(images)
-    with pytest.raises(RestoreInputError, match="takes a tensor .* not a list; restore"):
+    with pytest.raises(RestoreInputError, match=r"takes a tensor .* not a list; restore"):
         denoiser.restore_batch([torch.rand(3, 16, 16)])  # type: ignore[arg-type]
