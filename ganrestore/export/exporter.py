@@ -93,10 +93,14 @@ class ExportReport:
 
     def describe_io(self) -> str:
         """The graph's input and output, in words (for people using the file elsewhere)."""
+        sizes = (
+            "any H and W"
+            if self.size_multiple == 1
+            else f"H and W multiples of {self.size_multiple} (ganrestore pads other sizes)"
+        )
         return (
             f"input '{INPUT_NAME}' (B, {self.in_channels}, H, W) float32 in [-1, 1] as the "
-            f"task '{self.task}' packs it, H and W multiples of {self.size_multiple} (ganrestore "
-            f"pads other sizes); output '{OUTPUT_NAME}' in [-1, 1]"
+            f"task '{self.task}' packs it, {sizes}; output '{OUTPUT_NAME}' in [-1, 1]"
         )
 
 

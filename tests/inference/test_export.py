@@ -355,3 +355,17 @@ def test_an_exported_network_with_the_wrong_output_channels_is_refused(
     message = str(caught.value)
     assert str(gray) in message
     assert "returns 1 channel(s)" in message and "task 'denoise' needs 3" in message
+
+
+@pytest.mark.parametrize(
+    ("multiple", "said"),
+    [(1, "upscale-x2' packs it, any H and W;"), (16, "H and W multiples of 16 (ganrestore pads")],
+)
+def test_the_graph_sizes_are_said_in_words(multiple: int, said: str) -> None:
+    from ganrestore.export.exporter import ExportReport
+
+    report = ExportReport(
+        Path("m.safetensors"), Path("m.onnx"), "onnx", "upscale-x2", "upnet", 3, multiple,
+        64, ((1, 64, 64),), 1e-6, 1e-4, 1000, 17, 1.0,
+    )  # fmt: skip
+    assert said in report.describe_io()
