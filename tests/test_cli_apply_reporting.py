@@ -140,3 +140,16 @@ def test_a_folder_without_images_says_so_and_names_the_other_files(
     names = ", ".join(str(folder / name) for name in ("a.txt", "b.xmp", "c.json"))
     assert f"ignored 4: not an image file (by its suffix): {names} and 1 more" in text
     assert not (tmp_path / "fixed").exists()
+
+
+def test_a_file_name_with_control_characters_is_printed_escaped_on_one_line(
+    tmp_path: Path, runs
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    hostile = folder / "bad\nline\x1b[31m.png"  # a newline and a terminal colour escape
+    hostile.write_bytes(b"not a PNG")
+    result = invoke("--in", folder, "--out", tmp_path / "out", "--model", runs["denoise"])
+    assert result.exit_code == 1, result.output
+    assert "\x1b[31m" not in result.output and "bad\nline" not in result.output
+    assert f"failed: {folder}/bad\\nline\\x1b[31m.png: not a PNG, JPEG" in result.output

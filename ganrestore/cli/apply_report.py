@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from ganrestore.cli.errors import printable
 from ganrestore.cli.progress import ApplyProgress
 
 if TYPE_CHECKING:
@@ -29,27 +30,32 @@ def print_start(
     options, restorer = prepared.options, prepared.restorer
     total = plan.total
     on = f" on {processes} processes" if processes > 1 else ""
-    console.print(
+    _say(
+        console,
         f"{restorer.task}: {total} image(s) in {options.input_dir} -> {options.output_dir} "
         f"with {restorer.description}{on}",
-        highlight=False,
-        markup=False,
-        soft_wrap=True,
     )
     if total == 0:
         from ganrestore.data.io import IMAGE_SUFFIX_LIST
 
-        console.print(
-            f"nothing to restore: no image files ({IMAGE_SUFFIX_LIST}) in {options.input_dir}",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
+        nothing = f"nothing to restore: no image files ({IMAGE_SUFFIX_LIST}) in {options.input_dir}"
+        _say(console, nothing)
         return
     edges = prepared.edges if prepared.edges and _may_have_holes(prepared, plan) else ""
     for note in (edges, prepared.strength, prepared.precision):
         if note:
-            console.print(note, highlight=False, markup=False, soft_wrap=True)
+            _say(console, note)
+
+
+def _say(console: Console, message: str) -> None:
+    """One line on ``console`` as it is written: no markup, no highlighting, no control
+    character from a file name."""
+    console.print(printable(message), highlight=False, markup=False, soft_wrap=True)
+
+
+def _echo(message: str) -> None:
+    """One line of the summary on stdout, without control characters from file names."""
+    typer.echo(printable(message))
 
 
 def _may_have_holes(prepared: PreparedApply, plan: FolderPlan) -> bool:
@@ -86,7 +92,7 @@ def run_with_progress(
     from ganrestore.inference import run_plan
 
     def log(message: str) -> None:
-        console.print(message, highlight=False, markup=False, soft_wrap=True)
+        _say(console, message)
 
     with ApplyProgress(console, plan.total) as progress:
         try:
@@ -116,7 +122,7 @@ class ApplyInterrupted(KeyboardInterrupt):
 
 def print_summary(summary: ApplySummary, routed: bool = False) -> None:
     """The closing lines; ``routed``: say how many images each model restored."""
-    typer.echo(
+    _echo(
         f"restored {len(summary.restored)}, skipped {len(summary.skipped)}, "
         f"failed {len(summary.failed)} in {summary.seconds:.1f} s "
         f"({summary.images_per_second:.2f} images/s, "
@@ -126,7 +132,7 @@ def print_summary(summary: ApplySummary, routed: bool = False) -> None:
     for _, reason in summary.skipped:
         reasons[reason] = reasons.get(reason, 0) + 1
     for reason, count in reasons.items():
-        typer.echo(f"  skipped {count}: {reason}")
+        _echo(f"  skipped {count}: {reason}")
     _print_notes(summary, routed)
     # Each failed file was named, with its reason, as it failed: not repeated here.
 
@@ -137,14 +143,14 @@ def _print_notes(summary: ApplySummary, routed: bool, listed: int = 10) -> None:
         counts = (
             f"{task}: {len(paths)} image(s)" for task, paths in sorted(summary.by_task.items())
         )
-        typer.echo(f"  {', '.join(counts)}")
+        _echo(f"  {', '.join(counts)}")
         _print_hole_sources(summary, listed)
     if summary.without_mask:
-        typer.echo(f"  no mask in --masks: {len(summary.without_mask)} image(s)")
+        _echo(f"  no mask in --masks: {len(summary.without_mask)} image(s)")
         for path, outcome in summary.without_mask[:listed]:
-            typer.echo(f"    {path}: {outcome}")
+            _echo(f"    {path}: {outcome}")
         if len(summary.without_mask) > listed:
-            typer.echo(f"    and {len(summary.without_mask) - listed} more (named above)")
+            _echo(f"    and {len(summary.without_mask) - listed} more (named above)")
     from ganrestore.data.listing import NOT_AN_IMAGE
 
     ignored: dict[str, list[Path]] = {}
@@ -153,18 +159,18 @@ def _print_notes(summary: ApplySummary, routed: bool, listed: int = 10) -> None:
     for reason, paths in ignored.items():
         # Files that are no images at all were not named as the run began: name a few here.
         named = f": {_some_names(paths)}" if reason == NOT_AN_IMAGE else ""
-        typer.echo(f"  ignored {len(paths)}: {reason}{named}")
+        _echo(f"  ignored {len(paths)}: {reason}{named}")
     if summary.warnings:
-        typer.echo(f"  {len(summary.warnings)} warning(s), shown above")
+        _echo(f"  {len(summary.warnings)} warning(s), shown above")
 
 
 def _print_hole_sources(summary: ApplySummary, listed: int) -> None:
     """Where the holes of each image filled came from: chosen by what was found, so said."""
     for path, source in sorted(summary.hole_sources)[:listed]:
         found = "its transparent pixels" if source == "alpha" else f"the mask {source}"
-        typer.echo(f"    {path}: holes from {found}")
+        _echo(f"    {path}: holes from {found}")
     if len(summary.hole_sources) > listed:
-        typer.echo(f"    and {len(summary.hole_sources) - listed} more with holes")
+        _echo(f"    and {len(summary.hole_sources) - listed} more with holes")
 
 
 def _some_names(paths: list[Path], shown: int = 3) -> str:

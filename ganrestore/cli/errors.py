@@ -29,9 +29,20 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(USER_ERROR_EXIT_CODE) from None
 
 
+def printable(text: str) -> str:
+    """``text`` with its control characters written as escapes (``\\n``, ``\\x1b``...).
+
+    File names may hold a newline or a terminal escape sequence; printed as they are, one
+    message would split into two lines, or recolour or rewrite the user's terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+
+
 def print_error(message: str) -> None:
     """Print ``Error: MESSAGE`` on stderr, in red where the terminal shows colours."""
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
+    typer.secho(f"Error: {printable(message)}", err=True, fg=typer.colors.RED)
 
 
 def show_own_warnings_plainly() -> None:
@@ -58,7 +69,7 @@ def show_own_warnings_plainly() -> None:
             return
         stream = file if file is not None else sys.stderr
         with suppress(OSError):  # stderr closed: lost, as Python's own warning would be
-            stream.write(f"warning: {message}\n")
+            stream.write(f"warning: {printable(str(message))}\n")
 
     show.ganrestore_plain = True  # type: ignore[attr-defined]
     warnings.showwarning = show
