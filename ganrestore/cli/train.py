@@ -172,7 +172,11 @@ def train_command(
                 default_steps=default_steps,
                 time_limit=limit,
             )
-            summary = trainer.fit()
+            try:
+                summary = trainer.fit()
+            except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, without saving
+                _say_stopped_at_once(run_dir, data, train_config.task)
+                raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
         finally:
             teardown_processes(context)
         if summary.interrupted:  # saved, but not finished: a script must be able to tell
@@ -182,6 +186,25 @@ def train_command(
 #: The exit status of a run stopped with Ctrl-C (after saving), as shells give 128 + SIGINT.
 #: A run stopped by --time exits with 0: it stopped as planned.
 INTERRUPTED_EXIT_CODE = 130
+
+
+def _say_stopped_at_once(run_dir: Path, data: Path, task: str) -> None:
+    """After a second Ctrl-C: what is kept, and how to go on."""
+    from ganrestore.modelfile import latest_checkpoint
+
+    latest = latest_checkpoint(run_dir)
+    if latest is None:
+        typer.echo(
+            f"stopped at once: {run_dir} holds no checkpoint yet, so nothing was kept; start "
+            "again with another --out",
+            err=True,
+        )
+        return
+    typer.echo(
+        f"stopped at once: the steps after {latest.name} are lost; continue from it with "
+        f"ganrestore train {task} --data {data} --out {run_dir} --resume",
+        err=True,
+    )
 
 
 def _time_limit(text: str | None) -> TimeLimit | None:

@@ -252,3 +252,23 @@ def test_without_out_a_run_started_in_the_same_second_gets_the_next_free_name(
     first.mkdir(parents=True)
     second = train._run_dir(None, "denoise", resume=False)
     assert second == Path("runs/denoise-20261208-024731-2")
+
+
+def test_a_second_ctrl_c_says_what_was_kept_and_how_to_go_on(
+    photo_folder: Path, tiny_config, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ganrestore.cli.train import _say_stopped_at_once
+
+    run = tmp_path / "run"
+    _say_stopped_at_once(run, photo_folder, "denoise")
+    assert "holds no checkpoint yet, so nothing was kept" in capsys.readouterr().err
+    result = train_cli("denoise", "--data", photo_folder, "--out", run, "--config",
+                       tiny_config("denoise"), "--steps", "2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    capsys.readouterr()
+    _say_stopped_at_once(run, photo_folder, "denoise")
+    said = " ".join(capsys.readouterr().err.split())
+    assert said == (
+        f"stopped at once: the steps after step-00000002 are lost; continue from it with "
+        f"ganrestore train denoise --data {photo_folder} --out {run} --resume"
+    )
