@@ -93,7 +93,7 @@ def generator_file(path: Path) -> Path:
         raise CheckpointError(f"{path} does not exist")
     if is_checkpoint_folder(path):
         return path / GENERATOR
-    if is_run_directory(path):
+    if is_run_directory(path) or (path / "config.json").is_file():  # a run, saved or not yet
         latest = latest_checkpoint(path)
         if latest is None:
             raise CheckpointError(

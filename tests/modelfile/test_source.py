@@ -104,6 +104,10 @@ def test_paths_that_are_no_model_name_what_they_lack(tmp_path: Path, weights_dir
     started = parse_model_source(tmp_path / "empty")
     with pytest.raises(CheckpointError, match="no complete checkpoint yet"):
         started.model_file()
+    (tmp_path / "just_begun").mkdir()
+    (tmp_path / "just_begun" / "config.json").write_text('{"task": "denoise"}')  # no checkpoints/
+    with pytest.raises(CheckpointError, match="no complete checkpoint yet; let `ganrestore train`"):
+        parse_model_source(tmp_path / "just_begun").model_file()
 
 
 def test_a_checkpoints_training_state_is_named_as_such(tmp_path: Path) -> None:
