@@ -61,6 +61,11 @@ def check_config(config: ServeConfig) -> None:
     Raises:
         GanrestoreError: the message names the option and what to do.
     """
+    if not config.host.strip():
+        raise GanrestoreError(
+            "--host is empty: give an address, such as 127.0.0.1 (this machine only, the "
+            "default) or 0.0.0.0 (every network this machine is on)"
+        )
     source, target = config.input_dir, config.output_dir
     if source is not None and not source.is_dir():
         what = "is a file, not a folder" if source.is_file() else "is no folder"

@@ -62,6 +62,7 @@ def test_unsafe_folders_and_unknown_models_are_one_error_line(photos: Path, tmp_
         (("--in", photos / "cat.png"), "is a file, not a folder"),
         (("--in", photos, "--model", tmp_path / "nowhere"), "no such file or folder"),
         (("--host", "0.0.0.0", "--token", "secret"), "--token must be 16 to 256"),
+        (("--host", ""), "--host is empty: give an address, such as 127.0.0.1"),
     ):
         result = invoke(*args, "--port", "0")
         assert result.exit_code == 2, result.output
