@@ -24,6 +24,7 @@ from ganrestore.config import (
     ready_configs_dir,
 )
 from ganrestore.engine.pace import TimeLimit
+from ganrestore.modelfile import CHECKPOINTS
 from ganrestore.registry import TASKS
 
 app = typer.Typer(help="Train a restoration model on a folder of your images.")
@@ -278,6 +279,12 @@ def _saved_config(run_dir: Path, config_file: Path | None) -> dict:
         )
     path = run_dir / "config.json"
     if not path.is_file():
+        if (run_dir / CHECKPOINTS).is_dir():  # checkpoints without their run's config
+            raise ConfigError(
+                f"--resume: {path} is missing, though {run_dir / CHECKPOINTS} is there; each "
+                'checkpoint\'s record.json holds a copy under "config": restore the file from '
+                "it, or start a new run from a checkpoint with --init CHECKPOINT --out NEW_RUN"
+            )
         raise ConfigError(f"--resume: {path} is missing, so {run_dir} is not a ganrestore run")
     try:
         saved = json.loads(path.read_text())

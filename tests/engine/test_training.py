@@ -152,6 +152,18 @@ def test_resume_without_a_run_is_a_clear_error(photo_folder: Path, tmp_path: Pat
     assert "config.json is missing" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_resume_of_checkpoints_whose_config_was_deleted_says_where_a_copy_is(
+    photo_folder: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    (run / "checkpoints" / "step-00000004").mkdir(parents=True)
+    result = train_cli("denoise", "--data", str(photo_folder), "--out", str(run), "--resume")
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.split())
+    assert "config.json is missing, though" in said and "record.json holds a copy" in said
+    assert "is not a ganrestore run" not in said
+
+
 def test_bad_data_is_refused_naming_the_folder(tmp_path: Path) -> None:
     empty = tmp_path / "photos"
     empty.mkdir()
