@@ -171,6 +171,20 @@ def _hold_out(
     return train, val
 
 
+def _smaller_than(samples: list[Sample], crop: int, scan: HeaderScan) -> list[str]:
+    """Names of the samples whose clean image (from its header) is under ``crop`` on a side."""
+    small = []
+    for sample in samples if crop > 0 else []:
+        size = scan.size(sample.clean)
+        if size is None:
+            continue
+        height, width = size
+        width = width // 2 if sample.clean_half is not None else width  # one half of A|B
+        if min(height, width) < crop:
+            small.append(sample.clean.name)
+    return small
+
+
 def discover(
     data_dir: Path,
     task: FolderTask,
@@ -181,6 +195,7 @@ def discover(
     direction: str = "AtoB",
     layout: str = "auto",
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    crop: int = 0,
 ) -> DataLayout:
     """Finds the training and validation samples under ``data_dir`` and checks them.
 
@@ -198,6 +213,8 @@ def discover(
         direction: pix2pix pairs: ``"AtoB"`` (A is the degraded input) or ``"BtoA"``.
         layout: ``"auto"``, ``"plain"`` (images directly in a folder are photos, never A|B
             pairs) or ``"aligned"`` (they are side-by-side A|B pairs).
+        crop: the training crop's side (``data.crop``): training images smaller than it are
+            reflect-padded up to it, which a note says; 0: not checked.
 
     Returns:
         The samples, the files skipped and ignored, a summary and notes for the user.
@@ -237,6 +254,12 @@ def discover(
         hint = val_hint(data_dir, train_source)
         train, val = _hold_out(train, train_source.clean_dir, val_fraction, hint, notes)
         val_text = f"{len(val)} of them held out" if train != val else "the same image"
+    small = _smaller_than(train, crop, scan)
+    if small:
+        notes.append(
+            f"{len(small)} of {len(train)} training image(s) are smaller than the crop of {crop} "
+            f"px on a side and are reflect-padded up to it: {shown(small)}"
+        )
     if scan.skipped:
         listed = shown([f"{path} ({reason})" for path, reason in scan.skipped])
         if len(scan.skipped) > max_bad_fraction * scan.checked:

@@ -118,6 +118,7 @@ class Trainer:
             direction=config.data.direction,
             layout=config.data.layout,
             max_pixels=config.data.max_pixels,
+            crop=config.data.crop,
         )
         torch.manual_seed(config.seed + context.rank)
         self.parts: Components = build_components(config, context, task)

@@ -64,6 +64,19 @@ class TestCleanOnly:
         assert "remove the empty folder to hold some training photos out" in str(e.value)
         assert "put the training photos there" not in str(e.value)
 
+    def test_images_smaller_than_the_crop_are_said_to_be_padded(self, make_data_dir):
+        root = make_data_dir(count=4, val=1)
+        Image.fromarray(np.zeros((20, 90, 3), np.uint8)).save(root / "clean" / "strip.png")
+
+        layout = discover(root, DENOISE, crop=32)
+
+        padded = [note for note in layout.notes if "smaller than the crop" in note]
+        assert padded == [
+            "1 of 5 training image(s) are smaller than the crop of 32 px on a side and are "
+            "reflect-padded up to it: strip.png"
+        ]
+        assert not any("smaller than the crop" in n for n in discover(root, DENOISE).notes)
+
     def test_one_validation_image_is_counted_in_the_singular(self, make_data_dir):
         root = make_data_dir(count=4, val=1)
 
