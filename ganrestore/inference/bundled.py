@@ -326,8 +326,6 @@ def set_precision(restorer: Restorer, asked: str) -> str:
             PyTorch network (a baseline; an ONNX file runs in float32 only); named as
             ``--precision``.
     """
-    from ganrestore.devices import cpu_has_native_bf16
-
     members = (
         [restorer.unmasked, restorer.masked] if isinstance(restorer, BundledPair) else [restorer]
     )
@@ -346,10 +344,8 @@ def set_precision(restorer: Restorer, asked: str) -> str:
         return ""
     device = networks[0].device.type
     word = PRECISION_WORDS[precision]
-    if asked != "auto":
+    if asked != "auto":  # bf16 on a CPU that emulates it: choose_precision warns already
         said = f"the network runs in {word} (--precision {asked})"
-        if precision == "bf16" and device == "cpu" and not cpu_has_native_bf16():
-            said += ": this CPU emulates bfloat16, many times slower than float32"
     elif device == "cpu":
         said = (
             f"the network runs in {word}, which this CPU computes natively: faster than "
