@@ -74,6 +74,15 @@ def ignored_entries(
     return sorted(ignored, key=lambda item: item[0].relative_to(folder).as_posix())
 
 
+def why_unlistable(folder: Path) -> str | None:
+    """Why ``folder`` cannot be listed by this process (``"Permission denied"``...), or None."""
+    try:
+        with os.scandir(folder):
+            return None
+    except OSError as error:
+        return error.strerror or str(error)
+
+
 def _why_ignored(path: Path, recursive: bool) -> str | None:
     """Why ``path`` is no input, or None when it needs no word (a folder that was descended)."""
     if path.is_symlink():
@@ -88,12 +97,10 @@ def _why_ignored(path: Path, recursive: bool) -> str | None:
     if path.is_dir():
         if not recursive:
             return SUB_FOLDER
-        try:  # a folder that cannot be listed is passed over by the search: say so
-            with os.scandir(path):
-                pass
-        except OSError as error:
-            return f"folder cannot be read ({error.strerror}): fix its permissions"
-        return None
+        problem = why_unlistable(path)  # the search passes such a folder over: say so
+        return (
+            None if problem is None else f"folder cannot be read ({problem}): fix its permissions"
+        )
     if not path.is_file():
         return "not a regular file"
     suffix = path.suffix.lower()

@@ -17,14 +17,13 @@ Rules, in the order they apply:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganrestore.data.atomic import why_unwritable
 from ganrestore.data.io import IMAGE_SUFFIXES, list_images
-from ganrestore.data.listing import UNSUPPORTED_IMAGES, ignored_entries
+from ganrestore.data.listing import UNSUPPORTED_IMAGES, ignored_entries, why_unlistable
 from ganrestore.errors import GanrestoreError
 from ganrestore.inference.masks import MaskFinder
 
@@ -89,15 +88,11 @@ def check_folders(options: ApplyOptions) -> None:
     if masks is not None and not masks.is_dir():
         raise UnsafeFoldersError(f"--masks {masks}: not a folder")
     for option, folder in (("--in", source), ("--masks", masks)):
-        if folder is not None and folder.is_dir():
-            try:
-                with os.scandir(folder):
-                    pass
-            except OSError as error:
-                raise UnsafeFoldersError(
-                    f"{option} {folder}: the folder cannot be read ({error.strerror}); fix its "
-                    "permissions"
-                ) from None
+        problem = why_unlistable(folder) if folder is not None and folder.is_dir() else None
+        if problem is not None:
+            raise UnsafeFoldersError(
+                f"{option} {folder}: the folder cannot be read ({problem}); fix its permissions"
+            )
     source_path, target = source.resolve(), options.output_dir.resolve()
     if source.is_dir() and (target == source_path or source_path in target.parents):
         raise UnsafeFoldersError(
