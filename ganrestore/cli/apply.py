@@ -27,6 +27,7 @@ from ganrestore.cli.choices import (
     DeviceChoice,
     PrecisionChoice,
 )
+from ganrestore.cli.entry import INTERRUPTED_EXIT_CODE
 from ganrestore.cli.errors import user_errors
 
 if TYPE_CHECKING:
@@ -292,7 +293,7 @@ def apply_command(
         except KeyboardInterrupt as interrupted:
             said = str(interrupted) if isinstance(interrupted, ApplyInterrupted) else ""
             console.print(said or "Interrupted: every output written so far is complete.")
-            raise typer.Exit(130) from None
+            raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
     print_summary(summary, routed=prepared.restorer.mask_optional)
     if summary.exit_code:
         raise typer.Exit(FAILED_EXIT_CODE)

@@ -30,6 +30,7 @@ from rich.console import Console
 
 from ganrestore.cli.apply import FAILED_EXIT_CODE, ApplyRequest, PreparedApply, prepare
 from ganrestore.cli.apply_report import print_start, print_summary
+from ganrestore.cli.entry import INTERRUPTED_EXIT_CODE
 from ganrestore.cli.errors import USER_ERROR_EXIT_CODE
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 #: How long a process waits for the others: the finished ones wait for the slowest one's share.
 WAIT_FOR_OTHERS = timedelta(hours=24)
-INTERRUPTED_EXIT_CODE = 130
 #: How often rank 0 reads the shared count while the others still work (seconds).
 COUNT_READ_SECONDS = 0.25
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-#: The exit status of a command stopped with Ctrl-C, as shells give 128 + SIGINT.
+#: The exit status of every command stopped with Ctrl-C, as shells give 128 + SIGINT.
 INTERRUPTED_EXIT_CODE = 130
 
 

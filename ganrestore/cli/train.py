@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from ganrestore.cli.choices import BUNDLED_NAMES
+from ganrestore.cli.entry import INTERRUPTED_EXIT_CODE
 from ganrestore.cli.errors import user_errors
 from ganrestore.config import (
     ConfigError,
@@ -180,13 +181,10 @@ def train_command(
                 raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
         finally:
             teardown_processes(context)
-        if summary.interrupted:  # saved, but not finished: a script must be able to tell
+        # Ctrl-C: saved, but not finished, and a script must be able to tell; a run stopped by
+        # --time exits with 0: it stopped as planned.
+        if summary.interrupted:
             raise typer.Exit(INTERRUPTED_EXIT_CODE)
-
-
-#: The exit status of a run stopped with Ctrl-C (after saving), as shells give 128 + SIGINT.
-#: A run stopped by --time exits with 0: it stopped as planned.
-INTERRUPTED_EXIT_CODE = 130
 
 
 def _say_stopped_at_once(run_dir: Path, data: Path, task: str) -> None:
