@@ -177,7 +177,7 @@ def train_command(
             try:
                 summary = trainer.fit()
             except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, without saving
-                _say_stopped_at_once(run_dir, data, train_config.task)
+                _say_stopped_at_once(run_dir, trainer.resume_command())
                 raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
         finally:
             teardown_processes(context)
@@ -187,8 +187,8 @@ def train_command(
             raise typer.Exit(INTERRUPTED_EXIT_CODE)
 
 
-def _say_stopped_at_once(run_dir: Path, data: Path, task: str) -> None:
-    """After a second Ctrl-C: what is kept, and how to go on."""
+def _say_stopped_at_once(run_dir: Path, resume_command: str) -> None:
+    """After a second Ctrl-C: what is kept, and how to go on (``resume_command``)."""
     from ganrestore.modelfile import latest_checkpoint
 
     latest = latest_checkpoint(run_dir)
@@ -201,7 +201,7 @@ def _say_stopped_at_once(run_dir: Path, data: Path, task: str) -> None:
         return
     typer.echo(
         f"stopped at once: the steps after {latest.name} are lost; continue from it with "
-        f"ganrestore train {task} --data {data} --out {run_dir} --resume",
+        f"{resume_command}",
         err=True,
     )
 

@@ -190,7 +190,7 @@ class Trainer:
                 if self._stop_requested:
                     reporter.message(f"interrupted: saved step {step}; continue with --resume")
                 elif out_of_time and limit is not None:
-                    reporter.message(limit.stopped(step, config.steps, self._resume_command()))
+                    reporter.message(limit.stopped(step, config.steps, self.resume_command()))
                 seconds = time.perf_counter() - started
                 summary = TrainSummary(
                     self.run_dir,
@@ -391,7 +391,8 @@ class Trainer:
         except ValueError:  # not the main thread (e.g. a notebook's worker thread)
             return signal.getsignal(signal.SIGINT)
 
-    def _resume_command(self) -> str:
+    def resume_command(self) -> str:
+        """The command that continues this run from its last checkpoint."""
         data, run = self.data_dir, self.run_dir
         return f"ganrestore train {self.config.task} --data {data} --out {run} --resume"
 

@@ -260,13 +260,14 @@ def test_a_second_ctrl_c_says_what_was_kept_and_how_to_go_on(
     from ganrestore.cli.train import _say_stopped_at_once
 
     run = tmp_path / "run"
-    _say_stopped_at_once(run, photo_folder, "denoise")
+    resume = f"ganrestore train denoise --data {photo_folder} --out {run} --resume"
+    _say_stopped_at_once(run, resume)
     assert "holds no checkpoint yet, so nothing was kept" in capsys.readouterr().err
     result = train_cli("denoise", "--data", photo_folder, "--out", run, "--config",
                        tiny_config("denoise"), "--steps", "2")  # fmt: skip
     assert result.exit_code == 0, result.output
     capsys.readouterr()
-    _say_stopped_at_once(run, photo_folder, "denoise")
+    _say_stopped_at_once(run, resume)
     said = " ".join(capsys.readouterr().err.split())
     assert said == (
         f"stopped at once: the steps after step-00000002 are lost; continue from it with "
