@@ -420,7 +420,7 @@ def write_image(
         OSError: the encoder or the file system failed (the target is left as it was).
     """
     path = Path(path)
-    file_format = (format or _FORMAT_BY_SUFFIX.get(path.suffix.lower(), "")).upper()
+    file_format = (format or format_for_name(path) or "").upper()
     if file_format not in _FORMAT_BY_SUFFIX.values():
         raise ValueError(
             f"unknown image format for {path}: use one of {IMAGE_SUFFIX_LIST} or format="
