@@ -216,10 +216,14 @@ def image_size(path: Path) -> tuple[int, int]:
         return _upright_size(image)
 
 
+def _is_sixteen_bit_gray(image: Image.Image) -> bool:
+    """Whether Pillow opened 16-bit gray (``I;16...``, or mode ``I`` for a 16-bit PNG)."""
+    return image.mode.startswith("I;16") or (image.mode == "I" and image.format == "PNG")
+
+
 def _thirty_two_bit(image: Image.Image) -> str | None:
     """Why an opened file's pixels are not read (32-bit float or integer), or None."""
-    is_sixteen_bit_png = image.mode == "I" and image.format == "PNG"  # Pillow's 16-bit gray
-    if image.mode in ("I", "F") and not is_sixteen_bit_png:
+    if image.mode in ("I", "F") and not _is_sixteen_bit_gray(image):
         return THIRTY_TWO_BIT.format(kind="float" if image.mode == "F" else "integer")
     return None
 
@@ -319,8 +323,7 @@ def eight_bit_mode(image: Image.Image) -> str:
 
 def _pillow_to_arrays(path: Path, image: Image.Image):
     """Converts a loaded, upright Pillow image to (pixels, alpha, bit_depth)."""
-    mode = image.mode
-    if mode.startswith("I;16") or (mode == "I" and image.format == "PNG"):  # 16-bit gray
+    if _is_sixteen_bit_gray(image):
         values = np.asarray(image, dtype=np.float32)
         transparent = image.info.get("transparency")  # a PNG's one transparent gray level
         alpha = (values != transparent).astype(np.float32) if type(transparent) is int else None
